@@ -1,0 +1,8 @@
+"""capcode: suggest and check codes for interview fragments.
+
+Reads interview transcripts, segments them into codable fragments with a Dutch
+spaCy pipeline, learns a team's coding with scikit-learn, measures inter-coder
+agreement and brings codes together per case.
+"""
+
+__version__ = "0.1.0"

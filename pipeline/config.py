@@ -1,0 +1,138 @@
+"""Configuration: params.yaml read in one place, validated, passed down as dataclasses.
+
+Unknown keys are refused with a message naming the key, so a typo never
+silently falls back to a default.
+"""
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Optional
+
+import yaml
+
+from .errors import ConfigError
+
+DEFAULT_INTERVIEWERS = ("I", "Interviewer", "Int", "Onderzoeker", "Vraag", "Q")
+
+
+@dataclass(frozen=True)
+class SegmentParams:
+    max_words: int = 80
+    spacy_model: str = "blank"
+    interviewer_labels: tuple = DEFAULT_INTERVIEWERS
+    include_interviewer: bool = False
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    seed: int = 0
+    disagreements: str = "majority"
+
+
+@dataclass(frozen=True)
+class PredictParams:
+    default_threshold: float = 0.5
+    thresholds: dict = field(default_factory=dict)
+
+    def threshold(self, dimension: str) -> float:
+        return float(self.thresholds.get(dimension, self.default_threshold))
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    group_by: str = "case"
+    target_precision: float = 0.8
+
+
+@dataclass(frozen=True)
+class AggregateParams:
+    niveau: str = "strategisch_operationeel"
+    locus: str = "intern_extern"
+    domein: str = "beleid_beheer"
+    impact: str = "impact"
+    negative_value: str = "negatief"
+    relevance: str = "relevant"
+
+
+@dataclass(frozen=True)
+class AgreementParams:
+    bootstrap: int = 1000
+    seed: int = 20191
+
+
+@dataclass(frozen=True)
+class Params:
+    codebook: str = "default"
+    segment: SegmentParams = field(default_factory=SegmentParams)
+    train: TrainParams = field(default_factory=TrainParams)
+    predict: PredictParams = field(default_factory=PredictParams)
+    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
+    aggregate: AggregateParams = field(default_factory=AggregateParams)
+    agreement: AgreementParams = field(default_factory=AgreementParams)
+
+
+def _build(cls, data, origin: str):
+    """Build dataclass `cls` from a mapping, refusing unknown keys and wrong types."""
+    if data is None:
+        return cls()
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: expected a mapping of settings, got {type(data).__name__}.")
+    known = {f.name: f for f in fields(cls)}
+    values = {}
+    for key, value in data.items():
+        if key not in known:
+            raise ConfigError(f"{origin}.{key}: unknown setting; known settings are {', '.join(known)}.")
+        sub = getattr(cls, "__annotations__", {}).get(key)
+        if isinstance(sub, type) and hasattr(sub, "__dataclass_fields__"):
+            values[key] = _build(sub, value, f"{origin}.{key}")
+            continue
+        values[key] = _coerce(value, known[key], f"{origin}.{key}")
+    return cls(**values)
+
+
+def _coerce(value, spec, origin):
+    default = spec.default if spec.default_factory is None else spec.default_factory()  # type: ignore[misc]
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{origin}: expected true or false, got {value!r}.")
+        return value
+    if isinstance(default, int) and not isinstance(default, bool):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{origin}: expected a whole number, got {value!r}.")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{origin}: expected a number, got {value!r}.")
+        return float(value)
+    if isinstance(default, tuple):
+        if not isinstance(value, list):
+            raise ConfigError(f"{origin}: expected a list, got {value!r}.")
+        return tuple(str(v) for v in value)
+    if isinstance(default, dict):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{origin}: expected a mapping, got {value!r}.")
+        return dict(value)
+    if isinstance(default, str):
+        if not isinstance(value, (str, int, float)):
+            raise ConfigError(f"{origin}: expected text, got {value!r}.")
+        return str(value)
+    return value
+
+
+def load_params(path: Optional[str] = None) -> Params:
+    """Read params.yaml (or `path`); a missing default file gives the built-in defaults."""
+    if path is None:
+        candidate = Path("params.yaml")
+        if not candidate.exists():
+            return Params()
+        path = candidate
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: parameters file not found.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f", line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)}).") from None
+    return _build(Params, data, str(path))

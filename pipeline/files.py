@@ -1,0 +1,160 @@
+"""Reading and writing at the edges: atomic outputs, JSON Lines, tables.
+
+Outputs are written to a temporary file in the target folder and renamed into
+place only when complete, so a failed run never leaves a half-written file.
+"""
+
+import contextlib
+import csv
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from .errors import InputError, where
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside `path`; rename it to `path` on success only."""
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_open(path, mode="w", encoding="utf-8", newline=None):
+    """Open a temporary file for writing that replaces `path` only when closed cleanly."""
+    with atomic_path(path) as tmp:
+        kwargs = {} if "b" in mode else {"encoding": encoding, "newline": newline}
+        with open(tmp, mode, **kwargs) as handle:
+            yield handle
+
+
+def write_jsonl(path, records: Iterable[dict]) -> int:
+    """Write dicts as JSON Lines atomically; return how many were written."""
+    count = 0
+    with atomic_open(path) as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def read_jsonl(path) -> Iterator[dict]:
+    """Stream dicts from a JSON Lines file; a bad line raises InputError naming it."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found.")
+    with open(path, encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{where(path, number)}: not valid JSON ({exc.msg}).") from None
+            if not isinstance(record, dict):
+                raise InputError(f"{where(path, number)}: expected one JSON object per line.")
+            yield record
+
+
+def write_table(path, header: Sequence[str], rows: Iterable[Sequence], sheet: str = "data") -> None:
+    """Write rows as .csv, .xlsx or .jsonl, chosen by the file extension, atomically."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        with atomic_open(path, newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(rows)
+    elif suffix == ".xlsx":
+        write_xlsx(path, {sheet: (header, rows)})
+    elif suffix in (".jsonl", ".json"):
+        write_jsonl(path, (dict(zip(header, row)) for row in rows))
+    else:
+        raise InputError(f"{path}: unknown output format '{suffix}'; use .csv, .xlsx or .jsonl.")
+
+
+def write_xlsx(path, sheets: dict) -> None:
+    """Write {sheet name: (header, rows)} to an Excel workbook atomically."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    book.remove(book.active)
+    for name, (header, rows) in sheets.items():
+        sheet = book.create_sheet(title=str(name)[:31])
+        sheet.append(list(header))
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            sheet.append(list(row))
+        sheet.freeze_panes = "A2"
+    with atomic_path(path) as tmp:
+        book.save(tmp)
+
+
+def read_table(path) -> tuple:
+    """Read a .csv, .xlsx or .jsonl table as (header, rows of dicts with a 'row' number)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found.")
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv", ".txt"):
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            sample = handle.read(4096)
+            handle.seek(0)
+            delimiter = "\t" if suffix == ".tsv" else (";" if sample.count(";") > sample.count(",") else ",")
+            reader = csv.DictReader(handle, delimiter=delimiter)
+            header = [h.strip() for h in (reader.fieldnames or [])]
+            rows = []
+            for number, raw in enumerate(reader, start=2):
+                rows.append({"row": number, **{(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}})
+        return header, rows
+    if suffix == ".xlsx":
+        from openpyxl import load_workbook
+
+        try:
+            book = load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many types for a damaged file
+            raise InputError(f"{path}: cannot open as an Excel workbook ({exc}).") from None
+        sheet = book.worksheets[0]
+        values = sheet.iter_rows(values_only=True)
+        header = [str(h).strip() if h is not None else "" for h in next(values, [])]
+        rows = []
+        for number, raw in enumerate(values, start=2):
+            if all(v is None for v in raw):
+                continue
+            rows.append({"row": number, **{h: ("" if v is None else str(v).strip()) for h, v in zip(header, raw)}})
+        book.close()
+        return header, rows
+    if suffix in (".jsonl", ".json"):
+        rows, header = [], []
+        for number, record in enumerate(read_jsonl(path), start=1):
+            for key in record:
+                if key not in header:
+                    header.append(key)
+            rows.append({"row": number, **{k: ("" if v is None else v) for k, v in record.items()}})
+        return header, rows
+    raise InputError(f"{path}: unknown table format '{suffix}'; use .csv, .xlsx or .jsonl.")
+
+
+def progress(iterable, label: str, length=None):
+    """A progress bar on stderr when it is a terminal; otherwise the bare iterable."""
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext(iterable)
+    import click
+
+    return click.progressbar(iterable, label=label, length=length, file=sys.stderr)
