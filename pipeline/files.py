@@ -158,3 +158,55 @@ def progress(iterable, label: str, length=None):
     import click
 
     return click.progressbar(iterable, label=label, length=length, file=sys.stderr)
+
+
+def read_fragments(path):
+    """Stream Fragment records from a JSON Lines file written by `capcode segment`."""
+    from .records import Fragment
+
+    required = ("id", "source", "start_char", "end_char", "text")
+    for number, record in enumerate(read_jsonl(path), start=1):
+        missing = [key for key in required if key not in record]
+        if missing:
+            raise InputError(f"{where(path, number)}: fragment record lacks {', '.join(missing)}; "
+                             "make it with 'capcode segment'.")
+        yield Fragment.from_dict(record)
+
+
+PREDICTION_COLUMNS = ("fragment_id", "dimension", "value", "probability", "runner_up",
+                      "runner_up_probability", "abstained", "model")
+
+
+def write_predictions(path, predictions) -> int:
+    """Write Prediction records (one line per fragment and dimension) as .jsonl, .csv or .xlsx."""
+    rows = ([getattr(p, c) for c in PREDICTION_COLUMNS] for p in predictions)
+    if Path(path).suffix.lower() == ".jsonl":
+        return write_jsonl(path, (dict(zip(PREDICTION_COLUMNS, row)) for row in rows))
+    rows = list(rows)
+    write_table(path, PREDICTION_COLUMNS, rows, sheet="predictions")
+    return len(rows)
+
+
+def read_predictions(path):
+    """Read Prediction records from .jsonl, .csv or .xlsx as written by `capcode predict`."""
+    from .records import Prediction
+
+    header, rows = read_table(path)
+    missing = [c for c in ("fragment_id", "dimension", "value", "probability") if c not in header]
+    if missing:
+        raise InputError(f"{path}: not a predictions file (missing column {', '.join(missing)}).")
+    out = []
+    for row in rows:
+        try:
+            probability = float(row["probability"])
+            runner = row.get("runner_up") or None
+            runner_p = row.get("runner_up_probability")
+            runner_p = float(runner_p) if runner_p not in (None, "") else None
+        except (TypeError, ValueError):
+            raise InputError(f"{where(path, row['row'])}: probability is not a number.") from None
+        abstained = row.get("abstained", False)
+        if isinstance(abstained, str):
+            abstained = abstained.strip().lower() in ("true", "1", "ja", "yes")
+        out.append(Prediction(str(row["fragment_id"]), str(row["dimension"]), str(row["value"]), probability,
+                              runner, runner_p, bool(abstained), str(row.get("model", ""))))
+    return out
