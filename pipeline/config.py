@@ -4,7 +4,7 @@ Unknown keys are refused with a message naming the key, so a typo never
 silently falls back to a default.
 """
 
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Optional
 
@@ -91,7 +91,7 @@ def _build(cls, data, origin: str):
 
 
 def _coerce(value, spec, origin):
-    default = spec.default if spec.default_factory is None else spec.default_factory()  # type: ignore[misc]
+    default = spec.default_factory() if spec.default_factory is not MISSING else spec.default
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise ConfigError(f"{origin}: expected true or false, got {value!r}.")

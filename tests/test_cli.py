@@ -1,0 +1,48 @@
+"""The command line: help for every command, version, one-line errors."""
+
+import click
+from click.testing import CliRunner
+
+from pipeline import __version__
+from pipeline.cli import cli
+
+
+def _all_commands(group, prefix=()):
+    for name, command in group.commands.items():
+        yield prefix + (name,), command
+        if isinstance(command, click.Group):
+            yield from _all_commands(command, prefix + (name,))
+
+
+def test_version():
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert __version__ in result.output
+
+
+def test_root_help_lists_the_stages():
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for stage in ("segment", "train", "predict", "evaluate", "agreement", "aggregate"):
+        assert stage in result.output
+
+
+def test_every_command_has_help_text():
+    commands = list(_all_commands(cli))
+    assert commands, "no commands registered"
+    for path, command in commands:
+        assert command.help and command.help.strip(), f"'capcode {' '.join(path)}' has no help text"
+        result = CliRunner().invoke(cli, [*path, "--help"])
+        assert result.exit_code == 0, path
+
+
+def test_bad_params_file_is_a_one_line_error(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text("segmnt: {}\n", encoding="utf-8")
+    source = tmp_path / "a.txt"
+    source.write_text("I: Hallo?\nR: Dag.\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--params", str(params), "segment", str(source), "--out", str(tmp_path / "f.jsonl")])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines == [f"Error: {params}.segmnt: unknown setting; known settings are codebook, segment, train, predict, evaluate, aggregate, agreement."]

@@ -1,0 +1,55 @@
+"""Outputs are atomic; tables round-trip through csv, xlsx and jsonl."""
+
+import pytest
+
+from pipeline.errors import InputError
+from pipeline.files import (atomic_open, read_jsonl, read_predictions, read_table, write_jsonl,
+                            write_predictions, write_table)
+from pipeline.records import Prediction
+
+
+def test_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path):
+    target = tmp_path / "out.jsonl"
+    target.write_text("old\n", encoding="utf-8")
+    with pytest.raises(RuntimeError):
+        with atomic_open(target) as handle:
+            handle.write("half")
+            raise RuntimeError("boom")
+    assert target.read_text(encoding="utf-8") == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.jsonl"]
+
+
+def test_jsonl_round_trip_keeps_non_ascii(tmp_path):
+    path = tmp_path / "x.jsonl"
+    write_jsonl(path, [{"text": "één ‘citaat’ …"}])
+    assert list(read_jsonl(path)) == [{"text": "één ‘citaat’ …"}]
+
+
+def test_bad_json_line_is_named(tmp_path):
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"a": 1}\n{oops\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"x\.jsonl, line 2: not valid JSON"):
+        list(read_jsonl(path))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".jsonl"])
+def test_tables_round_trip(tmp_path, suffix):
+    path = tmp_path / f"t{suffix}"
+    write_table(path, ["a", "b"], [["1", "x"], ["2", "ë"]])
+    header, rows = read_table(path)
+    assert header == ["a", "b"]
+    assert [(r["a"], r["b"]) for r in rows] == [("1", "x"), ("2", "ë")]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".jsonl"])
+def test_predictions_round_trip(tmp_path, suffix):
+    preds = [Prediction("s.txt#0-10", "relevant", "ja", 0.9, "nee", 0.1, False, "m"),
+             Prediction("s.txt#11-20", "relevant", "nee", 0.55, "ja", 0.45, True, "m")]
+    path = tmp_path / f"p{suffix}"
+    assert write_predictions(path, preds) == 2
+    assert read_predictions(path) == preds
+
+
+def test_unknown_table_format_is_refused(tmp_path):
+    with pytest.raises(InputError, match="unknown output format"):
+        write_table(tmp_path / "t.pdf", ["a"], [])
