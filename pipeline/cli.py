@@ -80,15 +80,366 @@ def get_params(ctx):
 
 # [text/segment commands]
 
+@cli.command("text")
+@click.argument("file", type=click.Path(dir_okay=False))
+def text_command(file):
+    """Print the plain text of a transcript exactly as capcode sees it.
+
+    Every character offset capcode writes (start_char, end_char) refers to this
+    text. Supported: .txt, .md, .docx, .odt, .vtt, .srt.
+
+    Example:
+
+        capcode text interviews/case1_respondent4.docx > case1_respondent4.txt
+    """
+    from .segment import run_text
+
+    sys.stdout.write(run_text(file))
+
+
+@cli.command("segment")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+              help="JSON Lines file to write (one unit per line).")
+@click.option("--unit", type=click.Choice(["fragment", "sentence", "turn"]), default="fragment",
+              show_default=True, help="What one record is.")
+@click.option("--manifest", type=click.Path(dir_okay=False), default=None,
+              help="Table (source,case,respondent,role) with each transcript's metadata.")
+@click.option("--include-interviewer", is_flag=True,
+              help="Also write interviewer turns as units (normally only their context).")
+@click.pass_context
+def segment_command(ctx, inputs, out, unit, manifest, include_interviewer):
+    """Cut transcripts (files or folders) into codable fragments, sentences or turns.
+
+    A fragment is a respondent turn split at blank lines and then into groups
+    of whole sentences of at most segment.max_words words (params.yaml).
+
+    Example:
+
+        capcode segment data/sample/transcripts --manifest data/sample/manifest.csv --out fragments.jsonl
+    """
+    from .segment import run_segment, with_interviewer
+
+    params = with_interviewer(get_params(ctx).segment, include_interviewer)
+    count = run_segment(list(inputs), out, params, unit, manifest)
+    click.echo(f"capcode: wrote {count} {unit}s to {out}", err=True)
+
+
 # [codebook/codings commands]
+
+
+@cli.group()
+def codebook():
+    """Show or check a codebook (the dimensions and values that may be coded).
+
+    Example:
+
+        capcode codebook show default
+    """
+
+
+@codebook.command("show")
+@click.argument("codebook_file", metavar="FILE|NAME", default="default")
+@click.option("--lang", default="nl", show_default=True, help="Language of the descriptions (nl or en).")
+@click.option("--json", "as_json", is_flag=True, help="Print the codebook as JSON (with its hash).")
+def codebook_show(codebook_file, lang, as_json):
+    """Print a codebook readably: dimensions, values, conditions, descriptions, examples.
+
+    FILE is a codebook YAML file, or the name of a shipped codebook ('default', 'propper').
+
+    Example:
+
+        capcode codebook show default --lang en
+    """
+    from .codebook import run_codebook_show
+
+    click.echo(run_codebook_show(codebook_file, language=lang, as_json=as_json), nl=False)
+
+
+@codebook.command("check")
+@click.argument("codebook_file", metavar="FILE")
+def codebook_check(codebook_file):
+    """Validate a codebook file; every problem is listed with its line.
+
+    Prints 'OK: <name> <version>, N dimensions', or the problems and exits 1.
+
+    Example:
+
+        capcode codebook check my_codebook.yaml
+    """
+    from .codebook import run_codebook_check
+
+    click.echo(run_codebook_check(codebook_file))
+
+
+@cli.group()
+def codings():
+    """Check the team's hand-coded fragments.
+
+    Example:
+
+        capcode codings check data/sample/codings/team.csv --fragments fragments.jsonl
+    """
+
+
+@codings.command("check")
+@click.argument("coding_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--fragments", "fragments_path", type=click.Path(dir_okay=False), default=None,
+              help="Fragments file from 'capcode segment' (needed for span-form codings and to find unknown fragments).")
+@click.option("--codebook", "codebook_name", default=None,
+              help="Codebook name or YAML file (default: 'codebook' in params.yaml, else 'default').")
+@click.option("--merge-coders", is_flag=True,
+              help="Treat the same coder name in different files as one coder (default: kept apart as FILE:CODER).")
+@click.pass_context
+def codings_check(ctx, coding_files, fragments_path, codebook_name, merge_coders):
+    """Report counts per dimension, value and coder, and problems in coding files.
+
+    Errors (exit 1): values not in the codebook, codes on fragments not in the fragments file,
+    one coder giving a fragment two different values, values where a condition is contradicted
+    (e.g. beleid_beheer coded while relevant = nee). Warnings do not fail the check.
+
+    Example:
+
+        capcode codings check team.csv --fragments fragments.jsonl --codebook default
+    """
+    from .codings import run_codings_check
+
+    name = codebook_name or get_params(ctx).codebook
+    text, ok = run_codings_check(coding_files, fragments_path, name, merge_coders=merge_coders)
+    click.echo(text, nl=False)
+    if not ok:
+        ctx.exit(1)
 
 # [train/predict/evaluate/suggest commands]
 
 # [agreement/disagreements commands]
 
+
+@cli.command("agreement")
+@click.argument("coding_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--codebook", "codebook_name", default=None,
+              help="Codebook name or YAML file: checks values, sets levels and conditions (default: none; "
+                   "dimensions and values as coded).")
+@click.option("--fragments", "fragments_path", type=click.Path(dir_okay=False), default=None,
+              help="Fragments file (for span-form codings, fragment order and the text in the disagreements sheet).")
+@click.option("--level", type=click.Choice(["nominal", "ordinal", "interval"]), default=None,
+              help="Level of measurement for every dimension (default: the codebook's, else nominal).")
+@click.option("--predictions", "predictions_path", type=click.Path(dir_okay=False), default=None,
+              help="A predictions file from 'capcode predict', taking part as one more coder.")
+@click.option("--as", "as_name", default="model", show_default=True, help="Coder name of the predictions.")
+@click.option("--merge-coders", is_flag=True,
+              help="Treat the same coder name in different files as one coder (default: kept apart as FILE:CODER).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the report here (default: print it).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "xlsx", "csv"]), default=None,
+              help="table (readable), json, xlsx (figures + disagreements sheets) or csv (one figure per row); "
+                   "default: from --out's extension, else table.")
+@click.pass_context
+def agreement_command(ctx, coding_files, codebook_name, fragments_path, level, predictions_path, as_name,
+                      merge_coders, out_path, fmt):
+    """Inter-coder agreement per dimension: Krippendorff's alpha (95% bootstrap CI), Fleiss',
+    Cohen's (per pair) kappa, Gwet's AC1, Brennan-Prediger, percent and per-value agreement.
+
+    Several coding files are merged, each file's coders kept apart. Units coded by only some
+    coders are missing data, not disagreement. Bootstrap resamples and seed come from
+    'agreement' in params.yaml.
+
+    Example:
+
+    \b
+        capcode agreement data/sample/codings/team.csv --codebook default
+        capcode agreement team.csv --predictions predictions.jsonl --as model --format json --out agreement.json
+    """
+    from .agreement import run_agreement
+
+    params = get_params(ctx).agreement
+    text = run_agreement(coding_files, codebook_name, fragments_path, level, predictions_path, as_name,
+                         out_path, fmt, params.bootstrap, params.seed, merge_coders)
+    click.echo(text, nl=False)
+
+
+@cli.command("disagreements")
+@click.argument("coding_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--fragments", "fragments_path", type=click.Path(dir_okay=False), default=None,
+              help="Fragments file from 'capcode segment': gives each unit's text, case and respondent.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="The sheet to write (.xlsx or .csv); with --merge, the consensus codings (.csv, .xlsx, .jsonl).")
+@click.option("--codebook", "codebook_name", default=None,
+              help="Codebook name or YAML file (checks values; with --merge, drops values the consensus rules out).")
+@click.option("--predictions", "predictions_path", type=click.Path(dir_okay=False), default=None,
+              help="A predictions file taking part as one more coder.")
+@click.option("--as", "as_name", default="model", show_default=True, help="Coder name of the predictions.")
+@click.option("--merge", "reconciled_path", type=click.Path(dir_okay=False), default=None,
+              help="A disagreements sheet with its 'consensus' column filled in: write consensus codings to --out.")
+@click.option("--coder", "coder_name", default="consensus", show_default=True,
+              help="With --merge: the coder name of the consensus codes.")
+@click.option("--merge-coders", is_flag=True,
+              help="Treat the same coder name in different files as one coder (default: kept apart as FILE:CODER).")
+def disagreements_command(coding_files, fragments_path, out_path, codebook_name, predictions_path, as_name,
+                          reconciled_path, coder_name, merge_coders):
+    """List every unit where coders differ, for a reconciliation meeting; or merge the outcome.
+
+    The sheet has one row per dimension and unit, sorted by dimension: fragment text, case,
+    respondent, each coder's value and an empty 'consensus' column. Fill that in, then run with
+    --merge to write a consensus codings file (long form: fragment_id, coder, dimension, value):
+    the sheet's consensus where given, else the value the coders agreed on.
+
+    Example:
+
+    \b
+        capcode disagreements team.csv --fragments fragments.jsonl --out meeting.xlsx
+        capcode disagreements team.csv --merge meeting.xlsx --out consensus.csv
+    """
+    if reconciled_path:
+        from .disagreements import run_merge
+
+        click.echo(run_merge(coding_files, reconciled_path, out_path, codebook_name, fragments_path, coder_name,
+                             merge_coders), nl=False)
+        return
+    from .disagreements import run_disagreements
+
+    click.echo(run_disagreements(coding_files, fragments_path, out_path, codebook_name, None, predictions_path,
+                                 as_name, merge_coders), nl=False)
+
 # [aggregate commands]
 
+
+@cli.command("aggregate")
+@click.option("--fragments", "fragments_path", required=True, type=click.Path(dir_okay=False),
+              help="Fragments file written by 'capcode segment'.")
+@click.option("--codings", "codings_paths", multiple=True, type=click.Path(dir_okay=False),
+              help="Hand codings (CSV/XLSX/JSONL); repeat for several coders. A human code wins over a prediction.")
+@click.option("--predictions", "predictions_path", type=click.Path(dir_okay=False), default=None,
+              help="Predictions written by 'capcode predict'; abstentions are counted as 'te beoordelen'.")
+@click.option("--codebook", default=None,
+              help="Codebook name or YAML path (default: 'codebook' in params.yaml).")
+@click.option("--report-tables", type=click.Path(dir_okay=False), default=None,
+              help="Optional case,table,column,row,item table of a report to set beside the computed tables.")
+@click.option("--cases", "cases_path", type=click.Path(dir_okay=False), default=None,
+              help="Optional cases table (case, type): the report's own ch. 6 type, set beside the rule's.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for summary.md, report.html, aggregates.xlsx, aggregates.csv and the PNGs.")
+@click.pass_context
+def aggregate_command(ctx, fragments_path, codings_paths, predictions_path, codebook, report_tables, cases_path,
+                      out_dir):
+    """Per-case tables of coded and predicted fragments, and an overview across cases.
+
+    Cross-tabulates the dimensions named under 'aggregate' in params.yaml (by default
+    strategisch/operationeel x intern/extern x beleid/beheer), per case, per respondent
+    role and across cases; places each case against the report's ch. 6 types; prints the
+    overview on stdout.
+
+    Example:
+
+    \b
+        capcode aggregate --fragments out/fragments.jsonl \\
+            --codings data/sample/codings/team.csv --predictions out/predictions.jsonl \\
+            --out out/aggregate
+    """
+    from .aggregate import run_aggregate
+    from .report import overview_text
+
+    params = get_params(ctx)
+    result = run_aggregate(fragments_path, out_dir, codings_paths, predictions_path,
+                           codebook or params.codebook, params.aggregate, report_tables, cases_path)
+    click.echo(overview_text(result), nl=False)
+
+
 # [qdpx commands]
+
+
+@cli.command("import-qdpx")
+@click.argument("project", type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for sources/, sources.csv, codings.csv, codes.csv, unmapped_codes.csv, manifest.csv, "
+                   "qdpx_import.json.")
+@click.option("--mapping", "mapping_path", type=click.Path(dir_okay=False), default=None,
+              help="CSV/XLSX with columns code, dimension, value for codes not named by the convention.")
+@click.option("--codebook", default=None,
+              help="Codebook name or YAML path (default: 'codebook' in params.yaml).")
+@click.option("--offsets", type=click.Choice(["auto", "codepoints", "utf16", "crlf-as-one", "lf-as-two",
+                                              "utf16+crlf-as-one", "utf16+lf-as-two"]), default="auto",
+              show_default=True, help="How the tool counted selection positions; 'auto' detects and says so.")
+@click.pass_context
+def import_qdpx_command(ctx, project, out_dir, mapping_path, codebook, offsets):
+    """Import hand codings from a REFI-QDA project (.qdpx from NVivo, ATLAS.ti, MAXQDA, QualCoder).
+
+    Writes the text sources as .txt files, the codings in the long span form (one coder per
+    REFI user; codes mapped to codebook dimensions by a hierarchy 'dimension/value' or a
+    name 'dimension: value', or by --mapping), the code tree, and the codes it could not map.
+
+    Example:
+
+    \b
+        capcode import-qdpx project.qdpx --out imported
+        capcode segment imported/sources --manifest imported/manifest.csv --out fragments.jsonl
+        capcode codings check imported/codings.csv --fragments fragments.jsonl
+    """
+    from .qdpx import run_import_qdpx
+
+    summary = run_import_qdpx(project, out_dir, codebook or get_params(ctx).codebook, mapping_path, offsets)
+    coders = ", ".join(f"{name} ({count})" for name, count in summary["coders"].items()) or "none"
+    click.echo(f"sources: {summary['sources']}\nselections: {summary['selections']}\n"
+               f"codings: {summary['codings']} (mapped {summary['mapped_codings']}, unmapped "
+               f"{summary['unmapped_codings']}, te beoordelen {summary['review_codings']})\n"
+               f"coders: {coders}\noffsets: {summary['offsets']}\n"
+               f"next: {summary['segment_command']}")
+
+
+@cli.command("export-qdpx")
+@click.option("--fragments", "fragments_path", required=True, type=click.Path(dir_okay=False),
+              help="Fragments file written by 'capcode segment'.")
+@click.option("--predictions", "predictions_path", type=click.Path(dir_okay=False), default=None,
+              help="Predictions written by 'capcode predict' (suggestions by user capcode-model-<name>).")
+@click.option("--codings", "codings_paths", multiple=True, type=click.Path(dir_okay=False),
+              help="Hand codings to include under each coder's own user; repeat for several files.")
+@click.option("--codebook", default=None,
+              help="Codebook name or YAML path (default: 'codebook' in params.yaml).")
+@click.option("--transcripts", type=click.Path(exists=True), default=None,
+              help="The folder given to 'capcode segment' (without it the text between fragments is blank).")
+@click.option("--name", default=None, help="Project name shown in the QDA tool (default: 'capcode <codebook>').")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The .qdpx file to write.")
+@click.pass_context
+def export_qdpx_command(ctx, fragments_path, predictions_path, codings_paths, codebook, transcripts, name, out):
+    """Export suggestions (and hand codings) as a REFI-QDA project to open in a QDA tool.
+
+    One text source per transcript, the codebook as a code tree (dimension, then value),
+    each suggestion as a coding of its fragment by user 'capcode-model-<name>' with the
+    probabilities in the selection's description; abstentions under 'te beoordelen'.
+
+    Example:
+
+    \b
+        capcode export-qdpx --fragments fragments.jsonl --predictions predictions.jsonl \\
+            --transcripts data/sample/transcripts --out suggestions.qdpx
+    """
+    from .qdpx import run_export_qdpx
+
+    if not predictions_path and not codings_paths:
+        raise click.UsageError("give --predictions, --codings or both.")
+    summary = run_export_qdpx(fragments_path, predictions_path, out, codebook or get_params(ctx).codebook,
+                              codings_paths, transcripts, name)
+    users = ", ".join(f"{user} ({count})" for user, count in summary["users"].items()) or "none"
+    click.echo(f"{out}: {summary['sources']} sources, {summary['selections']} coded selections "
+               f"({summary['abstained']} abstentions under 'te beoordelen'); users: {users}")
+
+
+@cli.command("export-qdc")
+@click.option("--codebook", default=None,
+              help="Codebook name or YAML path (default: 'codebook' in params.yaml).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The .qdc file to write.")
+@click.pass_context
+def export_qdc_command(ctx, codebook, out):
+    """Write the codebook alone as a REFI-QDA codebook (.qdc) to import into a QDA tool.
+
+    Example:
+
+        capcode export-qdc --codebook default --out codebook.qdc
+    """
+    from .qdpx import run_export_qdc
+
+    run_export_qdc(codebook or get_params(ctx).codebook, out)
+    click.echo(out)
 
 
 def main():
