@@ -1,0 +1,388 @@
+"""Transcript readers: every supported file becomes one plain text.
+
+The plain text is what `capcode text FILE` prints and what every character
+offset capcode writes refers to (``plain_text[start_char:end_char] == text``).
+Each reader decides once how its format becomes text:
+
+- ``.txt``/``.md``: UTF-8 (with or without BOM; UTF-16 with BOM), newlines
+  made ``\\n``; a Windows-1252 file is read with a warning.
+- ``.docx``/``.odt``: body paragraphs and table rows in document order, one
+  paragraph per block separated by a blank line; a table row is its cells
+  joined by a tab. Headers, footers, footnotes and comments are left out.
+- ``.vtt``/``.srt``: consecutive cues of one speaker become one line
+  ``[hh:mm:ss] Speaker: text`` (the first cue's start time); the speaker comes
+  from a ``<v Speaker>`` voice tag or a leading ``Speaker:`` in the cue text.
+
+All text is put in Unicode NFC form, so the same word always has the same
+characters whatever program wrote the file.
+"""
+
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError
+from .turns import NOT_SPEAKERS
+
+TEXT_SUFFIXES = (".txt", ".md")
+WORD_SUFFIXES = (".docx", ".odt")
+SUBTITLE_SUFFIXES = (".vtt", ".srt")
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES + WORD_SUFFIXES + SUBTITLE_SUFFIXES
+
+LONG_LINE = 100_000  # characters; a line this long is warned about (not a normal transcript line)
+
+_HINTS = {
+    ".doc": "open it in Word and save it as .docx",
+    ".rtf": "open it in Word and save it as .docx",
+    ".pdf": "export the transcript from the program that made it as .docx or .txt",
+    ".pages": "export it as .docx",
+    ".odf": "save it as .odt",
+    ".json": "transcription tools can usually export .vtt or .srt; use that",
+}
+
+
+class EmptyTranscript(InputError):
+    """A transcript file without any text (segment skips it with a warning)."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """A source read into plain text.
+
+    `speakers` lists speaker names the format itself marks (VTT voice tags,
+    subtitle ``Name:`` prefixes), so the turn parser accepts them as labels.
+    `warnings` are one-line notes for the researcher (the caller logs them).
+    """
+
+    path: str
+    text: str
+    speakers: tuple = ()
+    warnings: tuple = ()
+
+
+def read_plain_text(path) -> str:
+    """The plain text of a transcript, exactly as capcode sees it."""
+    return read_document(path).text
+
+
+def read_document(path) -> Document:
+    """Read a supported transcript file into a Document; bad input raises InputError."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if not path.exists():
+        raise InputError(f"{path}: file not found.")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a transcript file.")
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise InputError(unsupported_message(path))
+    if path.stat().st_size == 0:
+        raise EmptyTranscript(f"{path}: the file is empty (0 bytes); export the transcript again or remove the file.")
+    speakers, warnings = (), ()
+    if suffix in TEXT_SUFFIXES:
+        text, warnings = decode_text(path.read_bytes(), path)
+    elif suffix == ".docx":
+        text = read_docx(path)
+    elif suffix == ".odt":
+        text = read_odt(path)
+    else:
+        raw, warnings = decode_text(path.read_bytes(), path)
+        text, speakers = (read_vtt if suffix == ".vtt" else read_srt)(raw, path)
+    text = unicodedata.normalize("NFC", text)
+    if not text.strip():
+        raise EmptyTranscript(f"{path}: the transcript is empty (no text found); check the export or remove the file.")
+    return Document(str(path), text, tuple(speakers), tuple(warnings) + long_line_warnings(text, path))
+
+
+def unsupported_message(path) -> str:
+    """The error for a file capcode cannot read, with a hint for common formats."""
+    path = Path(path)
+    suffix = path.suffix.lower() or "(none)"
+    hint = _HINTS.get(path.suffix.lower(), f"save it as one of {', '.join(SUPPORTED_SUFFIXES)}")
+    return f"{path}: unsupported file type '{suffix}'; {hint}."
+
+
+def long_line_warnings(text: str, path) -> tuple:
+    """Warn about lines of LONG_LINE characters or more: they can be read but are rarely a transcript."""
+    long = next(((number, len(line)) for number, line in enumerate(text.split("\n"), start=1)
+                 if len(line) >= LONG_LINE), None)
+    if long is None:
+        return ()
+    line, length = long
+    return (f"{path}, line {line}: a line of {length:,} characters; is this really a transcript? "
+            "It is read, but sentences may be cut where no punctuation is found.",)
+
+
+# ---- plain text files -------------------------------------------------------
+
+# A complete UTF-8 multi-byte character (not followed by a further continuation byte).
+_UTF8_MULTIBYTE = re.compile(rb"(?:[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3})(?![\x80-\xbf])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def decode_text(data: bytes, path) -> tuple:
+    """Decode bytes of a text transcript; return (text with \\n newlines, warnings)."""
+    warnings = ()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: damaged UTF-16 text; save it again as UTF-8.") from None
+    elif b"\x00" in data:
+        raise InputError(f"{path}: looks like a binary file, not text (it contains NUL bytes); "
+                         "export the transcript as .txt, .docx or .odt.")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            text = decode_legacy(data, exc, path)
+            warnings = (f"{path}: not UTF-8; read as Windows-1252 (West European). "
+                        "Check accents in the output, and save the file as UTF-8 to silence this warning.",)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    control = _CONTROL.search(text)
+    if control:
+        line = text.count("\n", 0, control.start()) + 1
+        raise InputError(f"{path}, line {line}: control character {control.group()!r} in the text; "
+                         "this looks like a binary file. Export the transcript as .txt, .docx or .odt.")
+    return text, warnings
+
+
+def decode_legacy(data: bytes, error: UnicodeDecodeError, path) -> str:
+    """Read a file that is not UTF-8 as Windows-1252, unless it is UTF-8 with stray bytes."""
+    line = data.count(b"\n", 0, error.start) + 1
+    if _UTF8_MULTIBYTE.search(data[: error.start]) or _UTF8_MULTIBYTE.search(data[error.end:]):
+        raise InputError(f"{path}, line {line}: undecodable bytes (byte {error.start}): the file mixes "
+                         "UTF-8 with another encoding. Open it in a text editor and save it as UTF-8.")
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"{path}, line {line}: undecodable bytes (byte {exc.start}): neither UTF-8 nor "
+                         "Windows-1252 text. Open it in a text editor and save it as UTF-8.") from None
+
+
+# ---- Word (.docx) -----------------------------------------------------------
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def read_docx(path) -> str:
+    """Body paragraphs and table rows of a .docx, in order; headers and footers left out."""
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"{path}: not a Word .docx file (it is not a zip archive); "
+                         "open it in Word and save it as .docx.")
+    import docx
+
+    try:
+        document = docx.Document(str(path))
+    except Exception as exc:  # python-docx raises several types for a zip that is no Word file
+        raise InputError(f"{path}: cannot open as a Word .docx file ({type(exc).__name__}); "
+                         "open it in Word and save it as .docx.") from None
+    return "\n\n".join(_docx_blocks(document.element.body, document))
+
+
+def _docx_blocks(container, document):
+    """Yield one string per non-empty paragraph or table row under a body or table cell."""
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    for child in container.iterchildren():
+        if child.tag == _W + "p":
+            text = Paragraph(child, document).text.strip()
+            if text:
+                yield text
+        elif child.tag == _W + "tbl":
+            for row in Table(child, document).rows:
+                line = _docx_row(row, document)
+                if line:
+                    yield line
+        elif child.tag == _W + "sdt":  # content controls wrap ordinary paragraphs
+            content = child.find(_W + "sdtContent")
+            if content is not None:
+                yield from _docx_blocks(content, document)
+
+
+def _docx_row(row, document) -> str:
+    """A table row as its cells' text joined by tabs (merged cells counted once)."""
+    cells, seen = [], set()
+    for cell in row.cells:
+        if id(cell._tc) in seen:
+            continue
+        seen.add(id(cell._tc))
+        text = "\n".join(_docx_blocks(cell._tc, document)).replace("\t", " ").strip()
+        cells.append(text)
+    while cells and not cells[-1]:
+        cells.pop()
+    return "\t".join(cells).strip()
+
+
+# ---- OpenDocument (.odt) ----------------------------------------------------
+
+_TEXT_NS = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+_TABLE_NS = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_OFFICE_NS = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+_ODT_SKIP = {(_TEXT_NS, "note"), (_OFFICE_NS, "annotation"), (_TEXT_NS, "tracked-changes"),
+             (_TEXT_NS, "sequence-decls"), (_OFFICE_NS, "forms")}
+
+
+def read_odt(path) -> str:
+    """Paragraphs, headings, lists and table rows of an .odt body, in order."""
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"{path}: not an OpenDocument .odt file (it is not a zip archive); "
+                         "open it in LibreOffice and save it as .odt.")
+    from odf.opendocument import load
+
+    try:
+        document = load(str(path))
+    except Exception as exc:  # odfpy raises KeyError, xml errors, ... for damaged files
+        raise InputError(f"{path}: cannot open as an OpenDocument .odt file ({type(exc).__name__}); "
+                         "open it in LibreOffice and save it as .odt.") from None
+    return "\n\n".join(_odt_blocks(document.text))
+
+
+def _odt_blocks(element):
+    """Yield one string per non-empty paragraph/heading or table row."""
+    for child in element.childNodes:
+        if child.nodeType != child.ELEMENT_NODE or child.qname in _ODT_SKIP:
+            continue
+        if child.qname in ((_TEXT_NS, "p"), (_TEXT_NS, "h")):
+            text = _odt_inline(child).strip()
+            if text:
+                yield text
+        elif child.qname == (_TABLE_NS, "table-row"):
+            cells = ["\n".join(_odt_blocks(cell)).replace("\t", " ").strip()
+                     for cell in child.childNodes
+                     if cell.nodeType == cell.ELEMENT_NODE and cell.qname == (_TABLE_NS, "table-cell")]
+            while cells and not cells[-1]:
+                cells.pop()
+            line = "\t".join(cells).strip()
+            if line:
+                yield line
+        else:  # sections, lists, list items, tables, row groups: look inside
+            yield from _odt_blocks(child)
+
+
+def _odt_inline(element) -> str:
+    """The text of a paragraph: spans, links, spaces (text:s), tabs and line breaks."""
+    parts = []
+    for child in element.childNodes:
+        if child.nodeType == child.TEXT_NODE:
+            parts.append(child.data)
+        elif child.nodeType != child.ELEMENT_NODE or child.qname in _ODT_SKIP:
+            continue
+        elif child.qname == (_TEXT_NS, "s"):
+            parts.append(" " * int(child.getAttrNS(_TEXT_NS, "c") or 1))
+        elif child.qname == (_TEXT_NS, "tab"):
+            parts.append("\t")
+        elif child.qname == (_TEXT_NS, "line-break"):
+            parts.append("\n")
+        else:
+            parts.append(_odt_inline(child))
+    return "".join(parts)
+
+
+# ---- subtitles (.vtt, .srt) -------------------------------------------------
+
+_TIMING = re.compile(r"^\s*(?P<start>(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})\s*-->\s*(?P<end>(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})")
+_VOICE = re.compile(r"<v(?:\.[\w.-]+)?\s+([^>]+)>")
+_TAG = re.compile(r"</?[a-zA-Z][^>]*>|<\d[\d:.]*>")
+_CUE_SPEAKER = re.compile(r"^\s*(?:\[(?P<b>[^\]\n]{1,40})\]|(?P<n>[A-Z][\w'’.-]{0,30}(?: [A-Z0-9][\w'’.-]{0,30}){0,2}))\s*:\s+")
+_ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&nbsp;": "\u00a0", "&lrm;": "", "&rlm;": ""}
+
+
+@dataclass(frozen=True)
+class Cue:
+    start: str
+    speaker: str
+    text: str
+
+
+def read_vtt(text: str, path) -> tuple:
+    """WebVTT cues into speaker lines; the `<v Speaker>` voice tag gives the speaker."""
+    blocks = list(_blocks(text))
+    if not blocks or not blocks[0][1].startswith("WEBVTT"):
+        raise InputError(f"{path}, line 1: not a WebVTT file (it must start with 'WEBVTT'); "
+                         "export the subtitles again or rename the file to .txt.")
+    return join_cues(_cues(blocks[1:], path, vtt=True), path)
+
+
+def read_srt(text: str, path) -> tuple:
+    """SubRip cues into speaker lines; a leading 'Speaker:' in a cue gives the speaker."""
+    return join_cues(_cues(_blocks(text), path, vtt=False), path)
+
+
+_BLOCK = re.compile(r"[^\s](?:[^\n]|\n(?![ \t]*(?:\n|$)))*")
+
+
+def _blocks(text: str):
+    """(line number, block) for each run of non-blank lines."""
+    line, position = 1, 0
+    for match in _BLOCK.finditer(text):
+        line += text.count("\n", position, match.start())
+        position = match.start()
+        yield line, match.group()
+
+
+def _cues(blocks, path, vtt: bool):
+    """Parse cue blocks; NOTE/STYLE/REGION blocks (VTT) are skipped."""
+    for line, block in blocks:
+        lines = block.split("\n")
+        if vtt and lines[0].startswith(("NOTE", "STYLE", "REGION")):
+            continue
+        timing_at = next((i for i, text in enumerate(lines[:2]) if _TIMING.match(text)), None)
+        if timing_at is None:
+            raise InputError(f"{path}, line {line}: cue without a timing line ('00:00:01.000 --> 00:00:04.000'); "
+                             f"is this a {'WebVTT' if vtt else 'SubRip'} file?")
+        start = _TIMING.match(lines[timing_at]).group("start")
+        payload = "\n".join(lines[timing_at + 1:])
+        speaker = ""
+        voice = _VOICE.search(payload)
+        if voice:
+            speaker = voice.group(1).strip()
+        cleaned = _unescape(_TAG.sub("", payload))
+        cleaned = " ".join(cleaned.split())
+        if not speaker:
+            named = _CUE_SPEAKER.match(cleaned)
+            if named and (named.group("b") or named.group("n").casefold() not in NOT_SPEAKERS):
+                speaker = (named.group("b") or named.group("n")).strip()
+                cleaned = cleaned[named.end():]
+        if cleaned:
+            yield Cue(_clock(start), speaker, cleaned)
+
+
+def join_cues(cues, path) -> tuple:
+    """One line per run of cues of one speaker: '[hh:mm:ss] Speaker: text'.
+
+    A cue without a speaker continues the previous cue's speaker (tools often
+    name the speaker only where it changes).
+    """
+    lines, speakers = [], []
+    current = None
+    for cue in cues:
+        if current is not None and cue.speaker in ("", current.speaker):
+            current = Cue(current.start, current.speaker, current.text + " " + cue.text)
+            continue
+        if current is not None:
+            lines.append(current)
+        current = cue
+        if cue.speaker and cue.speaker not in speakers:
+            speakers.append(cue.speaker)
+    if current is not None:
+        lines.append(current)
+    text = "\n".join(f"[{c.start}] {c.speaker + ': ' if c.speaker else ''}{c.text}" for c in lines)
+    return text, tuple(speakers)
+
+
+def _clock(stamp: str) -> str:
+    """'1:02:03.450' or '02:03,450' -> '01:02:03' (cue times to the second)."""
+    parts = re.split(r"[:.,]", stamp)[:-1]
+    while len(parts) < 3:
+        parts.insert(0, "0")
+    return ":".join(f"{int(p):02d}" for p in parts)
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"&\w+;", lambda m: _ENTITIES.get(m.group(), m.group()), text)

@@ -1,0 +1,198 @@
+"""Speaker turns: who says what, as exact spans of the plain text.
+
+Recognised conventions (one label at the start of a line):
+
+- ``I: ...``, ``R: ...``, ``Interviewer: ...``, ``Respondent 3: ...``,
+  ``Spreker 1: ...``, ``Naam Achternaam: ...``, ``**I:** ...`` (Markdown bold);
+- a timestamp such as ``[00:12:34]``, ``(00:12:34)`` or ``00:12:34`` before
+  or after the label (``[00:12:34] I: ...``, ``I [00:12:34]: ...``,
+  ``I: [00:12:34] ...``), or alone on the line above it;
+- a label alone on its line (optionally with a timestamp, as many
+  transcription tools write it) with the text on the following lines;
+- a label and text separated by a tab (a table row ``I | text`` in Word).
+
+Which labels are interviewers is configurable (SegmentParams.interviewer_labels;
+``Vraag 3`` and ``Interviewer 2`` count as ``Vraag`` and ``Interviewer``); all
+other speakers are respondents. To avoid taking ordinary text for a speaker, a
+free-form name (``Jan Peeters:``) counts only when it starts a line at least
+twice in the file and is not a common word (``Bijvoorbeeld:``, ``Datum:``).
+Text before the first label (a header with date and place) is no turn.
+A file without any label is one respondent turn, with a warning.
+"""
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .config import DEFAULT_INTERVIEWERS
+from .records import Turn
+
+UNLABELLED = ""  # speaker of a turn without a label
+
+RESPONDENT_WORDS = ("r", "resp", "respondent", "a", "antwoord", "geïnterviewde", "geinterviewde",
+                    "interviewee", "spreker", "speaker", "deelnemer", "participant", "p", "b", "bevraagde")
+
+# Words that start a line with a colon in ordinary text; never a speaker unless configured.
+NOT_SPEAKERS = frozenset("""
+bijvoorbeeld bv opmerking noot nb ps let datum plaats locatie tijd tijdstip duur onderwerp thema
+tip dus maar en ja nee oké ok kortom samengevat conclusie ten eerst eerst daarna vervolgens
+enerzijds anderzijds stelling doel doelen probleem oplossing vraag antwoord citaat quote
+note aanwezig aanwezigen afwezig interview transcript transcriptie case casus gemeente
+organisatie functie naam leeftijd geslacht opname bestand pagina hoofdstuk bijlage bron
+zie voorbeeld voorbeelden definitie resultaat resultaten inleiding besluit samenvatting actie
+acties agenda verslag aandachtspunt aandachtspunten""".split())
+
+_TS = r"[\[(]?\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?[\])]?"
+_NAME_WORD = r"[A-ZÀ-ÖØ-Þ][\w'’.-]{0,30}"
+_PARTICLE = r"(?:van|de|der|den|het|ter|ten|te|von|vd|da|di|du|le|la|el|al|'t)"
+_NUMBER = r"\d{1,3}(?!\d|[:.,]\d)"
+_NAME = rf"{_NAME_WORD}(?:[ ](?:{_NAME_WORD}|{_PARTICLE}|{_NUMBER})){{0,4}}"
+_BOLD = r"(?:\*\*|__)?"
+
+
+@lru_cache(maxsize=32)
+def _label_pattern(known: tuple) -> re.Pattern:
+    """The regex for a label line; `known` labels match in any letter case."""
+    words = sorted({re.escape(k) for k in known if k}, key=len, reverse=True)
+    known_re = rf"(?i:(?:{'|'.join(words)})(?:[ _-]?{_NUMBER})?)" if words else r"(?!x)x"
+    return re.compile(
+        rf"^[ \t]*(?:(?P<ts0>{_TS})[ \t]*\n[ \t]*)?"           # timestamp alone on the line above
+        rf"(?:(?P<ts1>{_TS})[ \t]*(?:[-–][ \t]*)?)?{_BOLD}"  # timestamp before the label
+        rf"(?P<label>(?:{known_re}|{_NAME})(?:[ ]?\([^()\n]{{1,40}}\))?)"
+        rf"{_BOLD}[ \t]*(?:(?P<ts2>{_TS})[ \t]*)?"            # timestamp after the label
+        rf"(?P<sep>:|\t|(?=\n)|\Z){_BOLD}[ \t]*(?:(?P<ts3>{_TS})(?=\s))?[ \t]*",
+        re.MULTILINE,
+    )
+
+
+@dataclass(frozen=True)
+class TurnSplit:
+    """The turns of a transcript and one-line notes for the researcher."""
+
+    turns: tuple
+    warnings: tuple = ()
+    notes: tuple = ()
+
+
+def parse_turns(text: str, source: str, interviewer_labels=DEFAULT_INTERVIEWERS, speakers=()) -> TurnSplit:
+    """Split plain text into speaker turns; every turn's span is exact: text[start:end] == turn.text.
+
+    `speakers` are names the file format itself marks (VTT voice tags); they always count as labels.
+    """
+    interviewers = {_fold(label) for label in interviewer_labels}
+    pattern = _label_pattern(tuple(interviewer_labels) + RESPONDENT_WORDS + tuple(speakers))
+    candidates = list(pattern.finditer(text))
+    accepted = _accepted_labels(candidates, interviewers, set(speakers))
+    labels = [m for m in candidates if _clean(m.group("label")) in accepted]
+    if not labels:
+        turn = _turn(text, source, 1, UNLABELLED, False, 0, len(text), None)
+        warnings = (f"{source}: no speaker labels found (such as 'I:' or 'R:'); "
+                    "the whole transcript is taken as one respondent turn.",)
+        return TurnSplit((turn,) if turn else (), warnings)
+
+    notes = ()
+    preamble = text[: labels[0].start()].strip()
+    if preamble:
+        notes = (f"{source}: {len(preamble)} characters before the first speaker label are not part of any turn.",)
+    spans = []
+    for number, match in enumerate(labels):
+        end = labels[number + 1].start() if number + 1 < len(labels) else len(text)
+        speaker = _clean(match.group("label"))
+        stamp = next((match.group(g) for g in ("ts0", "ts1", "ts2", "ts3") if match.group(g)), None)
+        spans.append((speaker, _is_interviewer(speaker, interviewers), match.end(), end, _clock(stamp)))
+
+    warnings = ()
+    if all(is_int for _, is_int, *_ in spans):
+        spans = _split_answers(text, spans)
+        warnings = (f"{source}: only interviewer labels found; after each question's first paragraph "
+                    "the text is taken as the respondent's answer.",)
+    turns = []
+    for speaker, is_int, start, end, stamp in spans:
+        turn = _turn(text, source, len(turns) + 1, speaker, is_int, start, end, stamp)
+        if turn:
+            turns.append(turn)
+    return TurnSplit(tuple(turns), warnings, notes)
+
+
+def is_interviewer_label(label: str, interviewer_labels=DEFAULT_INTERVIEWERS) -> bool:
+    """Whether a speaker label names an interviewer ('Vraag 3' counts as 'Vraag')."""
+    return _is_interviewer(label, {_fold(x) for x in interviewer_labels})
+
+
+def _accepted_labels(candidates, interviewers, speakers) -> set:
+    """Labels that really are speakers: known kinds, format-given names, repeated names."""
+    counts, with_colon, with_time = {}, set(), set()
+    for match in candidates:
+        label = _clean(match.group("label"))
+        counts[label] = counts.get(label, 0) + 1
+        if match.group("sep") in (":", "\t"):
+            with_colon.add(label)
+        if any(match.group(g) for g in ("ts0", "ts1", "ts2", "ts3")):
+            with_time.add(label)
+    accepted = set()
+    for label, count in counts.items():
+        base = _base(label)
+        if label in speakers or _is_interviewer(label, interviewers) or base in RESPONDENT_WORDS:
+            accepted.add(label)
+        elif (count >= 2 and base not in NOT_SPEAKERS and _fold(label).split()[0] not in NOT_SPEAKERS
+              and (label in with_colon or label in with_time or len(label.split()) >= 2)):
+            accepted.add(label)
+    return accepted
+
+
+def _split_answers(text, spans):
+    """Without respondent labels: a question is its first paragraph, the rest is the answer."""
+    out = []
+    for speaker, is_int, start, end, stamp in spans:
+        body = text[start:end]
+        lead = len(body) - len(body.lstrip())
+        brk = re.compile(r"\n[ \t]*\n").search(body, lead) or re.compile(r"\n").search(body, lead)
+        if brk is None:
+            out.append((speaker, is_int, start, end, stamp))
+            continue
+        out.append((speaker, is_int, start, start + brk.start(), stamp))
+        out.append((UNLABELLED, False, start + brk.end(), end, None))
+    return out
+
+
+def _turn(text, source, index, speaker, is_interviewer, start, end, stamp):
+    """A Turn over text[start:end] trimmed of surrounding whitespace, or None when empty."""
+    body = text[start:end]
+    stripped = body.strip()
+    if not stripped:
+        return None
+    start += len(body) - len(body.lstrip())
+    end = start + len(stripped)
+    return Turn(source, index, speaker, is_interviewer, start, end, stripped, stamp)
+
+
+def _clean(label: str) -> str:
+    """The label as a speaker name: Markdown bold marks removed, spaces collapsed."""
+    return " ".join(label.replace("**", "").replace("__", "").split())
+
+
+def _fold(label: str) -> str:
+    return " ".join(str(label).casefold().split())
+
+
+_PARENTHESIS = re.compile(r"\s*\([^)]*\)$")
+_TRAILING_NUMBER = re.compile(r"[\s_-]*\d+$")
+
+
+def _base(label: str) -> str:
+    """'Respondent 3 (schepen)' -> 'respondent'; 'SPEAKER_00' -> 'speaker'."""
+    return _fold(_TRAILING_NUMBER.sub("", _PARENTHESIS.sub("", label)))
+
+
+def _is_interviewer(label: str, interviewers: set) -> bool:
+    return _fold(label) in interviewers or _base(label) in interviewers
+
+
+def _clock(stamp):
+    """'[00:12:34]' -> '00:12:34'; '0:03' -> '00:00:03'; None stays None."""
+    if not stamp:
+        return None
+    parts = re.findall(r"\d+", stamp.split(".")[0].split(",")[0])[:3]
+    while len(parts) < 3:
+        parts.insert(0, "0")
+    return ":".join(f"{int(p):02d}" for p in parts)

@@ -1,0 +1,132 @@
+"""Speaker turns: transcript conventions, exact spans, interviewer labels, no-label files."""
+
+import pytest
+
+from pipeline.readers import read_document
+from pipeline.turns import is_interviewer_label, parse_turns
+
+
+def speakers(text, **kwargs):
+    split = parse_turns(text, "t.txt", **kwargs)
+    for turn in split.turns:
+        assert text[turn.start_char:turn.end_char] == turn.text
+    return [(t.speaker, t.is_interviewer, t.text, t.timestamp) for t in split.turns]
+
+
+def test_short_labels_and_multi_line_turns():
+    text = "I: Wat is uw functie?\nR: Ik ben diensthoofd.\nDat doe ik al lang.\n\nI: Dank u.\n"
+    assert speakers(text) == [
+        ("I", True, "Wat is uw functie?", None),
+        ("R", False, "Ik ben diensthoofd.\nDat doe ik al lang.", None),
+        ("I", True, "Dank u.", None),
+    ]
+
+
+def test_long_labels_numbers_and_names():
+    text = ("Interviewer: Hoe gaat het?\nRespondent 3: Goed.\nSpreker 1: Ook goed.\n"
+            "Jan Van den Broeck: Hallo.\nInterviewer: En u?\nJan Van den Broeck: Prima.\n")
+    assert [(s, i) for s, i, *_ in speakers(text)] == [
+        ("Interviewer", True), ("Respondent 3", False), ("Spreker 1", False),
+        ("Jan Van den Broeck", False), ("Interviewer", True), ("Jan Van den Broeck", False)]
+
+
+@pytest.mark.parametrize("line", [
+    "[00:12:34] R: Het MAT.", "00:12:34 R: Het MAT.", "R [00:12:34]: Het MAT.", "R: [00:12:34] Het MAT.",
+    "(00:12:34) R: Het MAT.", "00:12:34 - R: Het MAT.", "**R:** [00:12:34] Het MAT.", "[00:12:34]\nR: Het MAT.",
+])
+def test_timestamps_before_or_after_the_label(line):
+    assert speakers("I: Vraag?\n" + line + "\n")[1] == ("R", False, "Het MAT.", "00:12:34")
+
+
+def test_speaker_line_with_text_on_the_next_lines():
+    text = "Interviewer\nWat doet u?\n\nSpeaker 1  0:03\nIk werk bij de stad.\nAl tien jaar.\n"
+    assert speakers(text) == [
+        ("Interviewer", True, "Wat doet u?", None),
+        ("Speaker 1", False, "Ik werk bij de stad.\nAl tien jaar.", "00:00:03"),
+    ]
+
+
+def test_table_rows_with_tab_separated_speaker():
+    text = "I\tWerkt u samen?\n\nR\tJa, met scholen.\nEn het OCMW."
+    assert speakers(text) == [("I", True, "Werkt u samen?", None),
+                              ("R", False, "Ja, met scholen.\nEn het OCMW.", None)]
+
+
+def test_ordinary_words_with_a_colon_are_no_speakers():
+    text = ("Datum: 3 mei 2018\n\nI: Een voorbeeld?\nR: Ja.\nBijvoorbeeld: het taalcafé.\n"
+            "Bijvoorbeeld: de stuurgroep.\nMarc: eenmalig genoemd.\n")
+    split = parse_turns(text, "t.txt")
+    assert [t.speaker for t in split.turns] == ["I", "R"]
+    assert "Bijvoorbeeld: de stuurgroep.\nMarc: eenmalig genoemd." in split.turns[1].text
+    assert split.notes and "before the first speaker label" in split.notes[0]
+
+
+def test_interviewer_labels_are_configurable():
+    text = "SPEAKER_00: Wat is uw rol?\nSPEAKER_01: Ik coördineer.\n"
+    assert [i for _, i, *_ in speakers(text)] == [False, False]
+    assert [i for _, i, *_ in speakers(text, interviewer_labels=("SPEAKER_00",))] == [True, False]
+    assert is_interviewer_label("Vraag 3") and is_interviewer_label("interviewer 2")
+    assert not is_interviewer_label("Respondent 4")
+
+
+def test_no_label_is_one_respondent_turn_with_a_warning():
+    text = "\n  Ik werk al lang bij de stad.\nHet gaat goed.\n\n"
+    split = parse_turns(text, "t.txt")
+    assert [(t.speaker, t.is_interviewer, t.text) for t in split.turns] == [
+        ("", False, "Ik werk al lang bij de stad.\nHet gaat goed.")]
+    assert split.turns[0].start_char == 3
+    assert "no speaker labels found" in split.warnings[0] and "t.txt" in split.warnings[0]
+
+
+def test_only_interviewer_labels_takes_the_rest_as_the_answer():
+    text = "I: Wat doet u?\n\nIk werk bij de stad.\n\nI: En verder?\nNiets.\n"
+    split = parse_turns(text, "t.txt")
+    assert [(t.speaker, t.is_interviewer, t.text) for t in split.turns] == [
+        ("I", True, "Wat doet u?"), ("", False, "Ik werk bij de stad."),
+        ("I", True, "En verder?"), ("", False, "Niets.")]
+    assert "only interviewer labels" in split.warnings[0]
+
+
+def test_turn_numbers_count_from_one():
+    split = parse_turns("I: a\nR: b\nI: c\n", "t.txt")
+    assert [t.index for t in split.turns] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("name", ["readers_utf8.txt", "readers_crlf.txt", "readers_interview.docx",
+                                  "readers_interview.odt", "readers_voices.vtt", "readers_speakers.srt"])
+def test_every_format_gives_exact_turn_spans(data_dir, name):
+    document = read_document(data_dir / name)
+    split = parse_turns(document.text, name, speakers=document.speakers)
+    assert len(split.turns) >= 3
+    assert any(t.is_interviewer for t in split.turns) or name.endswith(".srt")
+    for turn in split.turns:
+        assert document.text[turn.start_char:turn.end_char] == turn.text
+
+
+def test_vtt_voice_names_are_speakers(data_dir):
+    document = read_document(data_dir / "readers_voices.vtt")
+    split = parse_turns(document.text, "v.vtt", speakers=document.speakers)
+    assert [(t.speaker, t.is_interviewer, t.timestamp) for t in split.turns] == [
+        ("Interviewer", True, "00:00:01"), ("Jan Peeters", False, "00:00:04"),
+        ("Interviewer", True, "00:01:02"), ("Jan Peeters", False, "00:01:05")]
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+LINES = st.sampled_from(["I: Wat doet u?", "R: Ik werk hier.", "Respondent 3:", "[00:01:02] Jan Peeters: Ja.",
+                         "Jan Peeters: Nee.", "", "  ", "Bijvoorbeeld: iets.", "**Interviewer:** Goed?",
+                         "Speaker 1  0:03", "gewone tekst zonder label", "R\tin een tabel", "00:12:34"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(LINES, st.text(max_size=30)), max_size=25))
+def test_turn_spans_are_exact_for_any_text(lines):
+    text = "\n".join(lines)
+    split = parse_turns(text, "t.txt")
+    previous_end = 0
+    for turn in split.turns:
+        assert text[turn.start_char:turn.end_char] == turn.text
+        assert turn.text == turn.text.strip() and turn.text
+        assert turn.start_char >= previous_end
+        previous_end = turn.end_char
