@@ -27,6 +27,10 @@ class SegmentParams:
 class TrainParams:
     seed: int = 0
     disagreements: str = "majority"
+    features: str = "lemma+char+context"
+    classifier: str = "lr"
+    c: float = 1.0
+    cv_folds: int = 5
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,8 @@ class PredictParams:
 class EvaluateParams:
     group_by: str = "case"
     target_precision: float = 0.8
+    designs: tuple = ("lemma/lr", "lemma+context/lr", "lemma+char/lr", "lemma+char+context/lr",
+                       "lemma+char+context/svm")
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,14 @@ class AggregateParams:
     impact: str = "impact"
     negative_value: str = "negatief"
     relevance: str = "relevant"
+    relevant_value: str = "ja"
+    strategic_value: str = "strategisch"
+    director_terms: tuple = ("regie", "regisseur", "transversa", "horizonta")
+    type_min_strategic: float = 0.2
+    type_min_director: float = 0.3
+    type_min_shortfall: float = 0.5
+    quotes: int = 3
+    quote_words: int = 30
 
 
 @dataclass(frozen=True)

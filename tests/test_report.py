@@ -1,0 +1,178 @@
+"""Tests for pipeline.report and the `capcode aggregate` command on tiny fixture files."""
+
+import base64
+import csv
+import re
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from pipeline.aggregate import aggregate, run_aggregate
+from pipeline.cli import cli
+from pipeline.config import AggregateParams
+from pipeline.files import read_fragments, read_predictions
+from pipeline.report import CSV_HEADER, cell_code, overview_text, sheet_name
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory, data_dir):
+    """Run the aggregate once on the fixtures (codings and predictions) and keep the result."""
+    out = tmp_path_factory.mktemp("aggregate")
+    result = run_aggregate(data_dir / "aggregate_fragments.jsonl", out, [data_dir / "aggregate_codings.csv"],
+                           data_dir / "aggregate_predictions.jsonl", "default", AggregateParams())
+    return out, result
+
+
+def test_every_output_is_written(written):
+    out, _ = written
+    names = {p.name for p in out.iterdir()}
+    assert {"summary.md", "report.html", "aggregates.xlsx", "aggregates.csv", "heatmap.png", "profiles.png",
+            "overview.txt"} <= names
+    assert not [n for n in names if n.endswith(".tmp")]
+    assert (out / "heatmap.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_csv_has_one_row_per_case_and_cell_with_human_and_model_counts(written):
+    out, _ = written
+    with open(out / "aggregates.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert tuple(rows[0]) == CSV_HEADER
+    assert len(rows) == 2 * 8
+    row = next(r for r in rows if r["case"] == "Case 1" and r["niveau"] == "operationeel"
+               and r["locus"] == "extern" and r["domein"] == "beheer")
+    # fragments 5 and 6 of case 1 are predicted only: both land here
+    assert (row["n"], row["share"], row["n_human"], row["n_model"]) == ("2", "0.4", "0", "2")
+    human_won = next(r for r in rows if r["case"] == "Case 1" and r["niveau"] == "strategisch"
+                     and r["locus"] == "intern" and r["domein"] == "beleid")
+    # fragment 1 is coded strategisch/intern/beleid and predicted operationeel/extern/beheer: the human wins
+    assert (human_won["n"], human_won["n_human"], human_won["n_model"], human_won["share_negatief"]) == ("2", "2", "0", "0.0")
+    assert sum(float(r["share"]) for r in rows if r["case"] == "Case 2") == pytest.approx(1.0)
+
+
+def test_abstained_prediction_counted_apart_as_te_beoordelen(written):
+    _, result = written
+    case2 = result.cases[1]
+    assert case2.case == "Case 2" and case2.n_pending_model == 1 and case2.n_relevant == 4
+    text = overview_text(result)
+    assert "te beoordelen" in text.splitlines()[0]
+    assert re.search(r"^Case 2\s+4\s", text, re.MULTILINE)
+
+
+def test_summary_has_overview_types_tables_quotes_and_roles(written):
+    out, _ = written
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "## Overview" in summary and "| Case 1 | 5 |" in summary
+    assert "Rule: R = share of relevant fragments that name the director role itself" in summary
+    assert "| Case 2 | 25% (1/4) | 0% (0/4) | 0% (0/1) | 1: geen expliciete strategische keuze" in summary
+    assert "### Strategisch" in summary and "| Beheerscapaciteit | 1 (20%), 100% negatief | 0 |" in summary
+    # a negatief quote is printed in italics, with its respondent
+    assert "“*Wij staan niet goed op het organogram, we hebben het mandaat niet om horizontaal te werken.*” (R1, ambtelijk; human)" in summary
+    assert "## By respondent role" in summary and "| Case 1 | politiek |" in summary
+
+
+def test_html_is_self_contained_with_embedded_pngs(written):
+    out, _ = written
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "<style>" in page and "http://" not in page and "https://" not in page
+    sources = re.findall(r"src='([^']+)'", page)
+    assert len(sources) == 2 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert base64.b64decode(sources[0].split(",", 1)[1]).startswith(PNG_MAGIC)
+    assert "Case 2" in page and "te beoordelen" in page
+    assert "&lt;" not in page.split("<body>")[0]  # escaping only where text is inserted
+
+
+def test_xlsx_has_overview_one_sheet_per_case_and_roles(written):
+    out, _ = written
+    book = load_workbook(out / "aggregates.xlsx", read_only=True)
+    assert book.sheetnames == ["overzicht", "Case 1", "Case 2", "rollen"]
+    rows = list(book["Case 1"].iter_rows(values_only=True))
+    assert rows[0][:4] == ("strategisch_operationeel", "intern_extern", "beleid_beheer", "n")
+    assert rows[1][:4] == ("strategisch", "intern", "beleid", 2)
+    assert rows[-1][0] == "te beoordelen"
+    book.close()
+
+
+def test_report_tables_comparison_in_summary(tmp_path, data_dir):
+    tables = tmp_path / "report_tables.csv"
+    tables.write_text("case,table,column,row,item\n"
+                      "Case 1,strategisch,intern,beleid,Strategisch meerjarenplan\n"
+                      "Case 1,operationeel,intern,beleid,Integratieambtenaar\n", encoding="utf-8")
+    cases = tmp_path / "cases.csv"
+    cases.write_text("case,name,type\ncase1,Case 1,3\ncase2,Case 2,1\n", encoding="utf-8")
+    run_aggregate(data_dir / "aggregate_fragments.jsonl", tmp_path / "out", [data_dir / "aggregate_codings.csv"],
+                  None, "default", AggregateParams(), report_tables=tables, cases=cases)
+    summary = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
+    assert "## Computed tables beside the report's tables" in summary
+    assert "| Case 1 | Strategisch / Intern / Beleidscapaciteit | Strategisch meerjarenplan | 2 (67%), 0% negatief | beide |" in summary
+    assert "| Case 1 | Operationeel / Intern / Beleidscapaciteit | Integratieambtenaar | 0 | alleen rapport |" in summary
+    # codings only: case 1 R = 2/3 -> type 3 (as the table says); case 2 N = 0/1 -> type 1 (as the table says)
+    assert "| Case 1 | 100% (3/3) | 67% (2/3) | 33% (1/3) | 3: strategische visie op de regierol zelf |" in summary
+    assert "The rule gives the report's own type for 2 of 2 cases." in summary
+
+
+def test_cases_table_with_a_bad_type_names_the_line(tmp_path, data_dir):
+    cases = tmp_path / "cases.csv"
+    cases.write_text("case,type\nCase 1,3\nCase 2,vier\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["aggregate", "--fragments", str(data_dir / "aggregate_fragments.jsonl"),
+                                      "--codings", str(data_dir / "aggregate_codings.csv"), "--cases", str(cases),
+                                      "--out", str(tmp_path / "agg")], obj={})
+    assert result.exit_code == 1
+    assert "cases.csv, line 3, column 'type': 'vier' is not a ch. 6 type" in result.output
+
+
+def test_cli_prints_the_overview_and_writes_reports(tmp_path, data_dir):
+    result = CliRunner().invoke(cli, ["aggregate", "--fragments", str(data_dir / "aggregate_fragments.jsonl"),
+                                      "--predictions", str(data_dir / "aggregate_predictions.jsonl"),
+                                      "--out", str(tmp_path / "agg")], obj={})
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].startswith("case")
+    assert "Case 1" in result.output and "Alle cases" in result.output
+    assert (tmp_path / "agg" / "report.html").exists()
+
+
+def test_cli_without_codings_or_predictions_is_a_one_line_error(tmp_path, data_dir):
+    result = CliRunner().invoke(cli, ["aggregate", "--fragments", str(data_dir / "aggregate_fragments.jsonl"),
+                                      "--out", str(tmp_path / "agg")], obj={})
+    assert result.exit_code == 1
+    assert "Error: give --codings, --predictions or both" in result.output
+    assert not (tmp_path / "agg").exists()
+
+
+def test_cli_predictions_for_other_fragments_is_an_error(tmp_path, data_dir):
+    other = tmp_path / "other.jsonl"
+    other.write_text('{"fragment_id": "x.txt#0-5", "dimension": "relevant", "value": "ja", "probability": 0.9}\n',
+                     encoding="utf-8")
+    result = CliRunner().invoke(cli, ["aggregate", "--fragments", str(data_dir / "aggregate_fragments.jsonl"),
+                                      "--predictions", str(other), "--out", str(tmp_path / "agg")], obj={})
+    assert result.exit_code == 1
+    assert "none of the predictions refer to a fragment in the fragments file (first: x.txt#0-5)" in result.output
+
+
+def test_cli_codebook_without_the_named_dimensions_says_what_to_set(tmp_path, data_dir):
+    book = tmp_path / "thema.yaml"
+    book.write_text("name: thema\nversion: '1'\ndimensions:\n  - id: thema\n    values: [wonen, werk]\n",
+                    encoding="utf-8")
+    result = CliRunner().invoke(cli, ["aggregate", "--fragments", str(data_dir / "aggregate_fragments.jsonl"),
+                                      "--predictions", str(data_dir / "aggregate_predictions.jsonl"),
+                                      "--codebook", str(book), "--out", str(tmp_path / "agg")], obj={})
+    assert result.exit_code == 1
+    assert "aggregate.niveau names dimension 'strategisch_operationeel'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_sheet_names_are_excel_safe_and_unique():
+    taken = set()
+    assert sheet_name("Case 1/2: [x]", taken) == "Case 1_2_ _x_"
+    assert sheet_name("a" * 40, taken) == "a" * 31
+    assert sheet_name("a" * 40, taken) == "a" * 27 + " (2)"
+
+
+def test_cell_codes_are_short_and_distinct(data_dir):
+    fragments = list(read_fragments(data_dir / "aggregate_fragments.jsonl"))
+    result = aggregate(fragments, (), read_predictions(data_dir / "aggregate_predictions.jsonl"), AggregateParams())
+    codes = [cell_code(result.layout, c) for c in result.layout.cells()]
+    assert len(set(codes)) == len(codes)
+    assert all(len(c) <= 12 for c in codes)
