@@ -16,6 +16,12 @@ from typing import Iterable, Iterator, Sequence
 from .errors import InputError, where
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path beside `path`; rename it to `path` on success only."""
@@ -24,6 +30,7 @@ def atomic_path(path):
         path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp makes owner-only files; outputs follow the umask
     try:
         yield Path(tmp)
         os.replace(tmp, path)

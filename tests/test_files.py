@@ -53,3 +53,15 @@ def test_predictions_round_trip(tmp_path, suffix):
 def test_unknown_table_format_is_refused(tmp_path):
     with pytest.raises(InputError, match="unknown output format"):
         write_table(tmp_path / "t.pdf", ["a"], [])
+
+
+def test_outputs_follow_the_umask_not_owner_only(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        target = tmp_path / "shared.csv"
+        write_table(target, ["a"], [["1"]])
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o644
