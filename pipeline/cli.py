@@ -94,7 +94,14 @@ def text_command(file):
     """
     from .segment import run_text
 
-    sys.stdout.write(run_text(file))
+    text = run_text(file)
+    stream = getattr(sys.stdout, "buffer", None)
+    if stream is None:
+        sys.stdout.write(text)
+        return
+    sys.stdout.flush()
+    stream.write(text.encode("utf-8"))  # UTF-8 bytes as they are: no newline translation, any locale
+    stream.flush()
 
 
 @cli.command("segment")
@@ -212,6 +219,150 @@ def codings_check(ctx, coding_files, fragments_path, codebook_name, merge_coders
 
 # [train/predict/evaluate/suggest commands]
 
+def _with_codebook(params, codebook):
+    """Params with the codebook given on the command line, if any."""
+    import dataclasses
+
+    return dataclasses.replace(params, codebook=codebook) if codebook else params
+
+
+_codebook_option = click.option("--codebook", default=None,
+                                help="Codebook name or YAML file (default: params.yaml 'codebook').")
+
+
+def _codings_option(command):
+    """`--codings A.csv [B.csv ...]`: one or more coding files (the option may also be repeated)."""
+    command = click.argument("more_codings", nargs=-1, type=click.Path(dir_okay=False),
+                             metavar="[MORE_CODINGS]...")(command)
+    return click.option("--codings", "codings", multiple=True, required=True, type=click.Path(dir_okay=False),
+                        help="Coding file(s) (wide, long or span form; .csv/.xlsx/.jsonl): "
+                             "--codings team.csv coder2.csv")(command)
+
+
+@cli.command("train")
+@click.option("--fragments", required=True, type=click.Path(dir_okay=False),
+              help="Fragments file written by 'capcode segment'.")
+@_codings_option
+@_codebook_option
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False),
+              help="Model folder to write (model.joblib + manifest.json).")
+@click.pass_context
+def train_command(ctx, fragments, codings, more_codings, codebook, out):
+    """Train one classifier per codebook dimension on hand-coded fragments.
+
+    Settings come from params.yaml 'train' (features, classifier, disagreements:
+    majority or agreed). The folder gets model.joblib and manifest.json with the
+    codebook, data hash, counts per value, library versions and grouped
+    cross-validated scores.
+
+    Example:
+
+        capcode train --fragments fragments.jsonl --codings codings/team.csv --out models/team
+    """
+    from .train import describe, run_train
+
+    model = run_train(fragments, codings + more_codings, out, _with_codebook(get_params(ctx), codebook))
+    click.echo(describe(model))
+    click.echo(f"capcode: wrote model to {out}", err=True)
+
+
+@cli.command("predict")
+@click.option("--model", "model_dir", required=True, type=click.Path(file_okay=False),
+              help="Model folder written by 'capcode train'.")
+@click.argument("fragments", type=click.Path(dir_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+              help="Predictions file: .jsonl, .csv or .xlsx.")
+@_codebook_option
+@click.pass_context
+def predict_command(ctx, model_dir, fragments, out, codebook):
+    """Suggest a value for every fragment and dimension, abstaining where unsure.
+
+    Each line: fragment_id, dimension, value, probability, runner_up and
+    abstained (probability below predict.thresholds in params.yaml; choose them
+    with 'capcode evaluate --thresholds-out'). Abstained rows are the review queue.
+
+    Example:
+
+        capcode predict --model models/team fragments.jsonl --out predictions.jsonl
+    """
+    from .predict import run_predict
+
+    count = run_predict(model_dir, fragments, out, get_params(ctx), codebook)
+    click.echo(f"capcode: wrote {count} predictions to {out}", err=True)
+
+
+@cli.command("evaluate")
+@click.option("--fragments", required=True, type=click.Path(dir_okay=False),
+              help="Fragments file written by 'capcode segment'.")
+@_codings_option
+@_codebook_option
+@click.option("--group-by", type=click.Choice(["case", "respondent", "fragment"]), default=None,
+              help="Cross-validation groups (default: params.yaml evaluate.group_by, 'case'). "
+                   "'fragment' (random folds) overstates scores; only for comparison.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+              help="metrics.json to write (per dimension; 'dvc metrics show' reads it).")
+@click.option("--details", "details", type=click.Path(dir_okay=False), default=None,
+              help="JSON with confusion matrices, per-value scores, curves and the design comparison.")
+@click.option("--thresholds-out", "thresholds_out", type=click.Path(dir_okay=False), default=None,
+              help="YAML with the per-dimension thresholds that reach evaluate.target_precision.")
+@click.option("--plots", "plots", type=click.Path(file_okay=False), default=None, help="Folder for PNG plots.")
+@click.option("--designs/--no-designs", default=True, show_default=True,
+              help="Also compare the designs in evaluate.designs.")
+@click.option("--learning-curve/--no-learning-curve", "learning", default=True, show_default=True,
+              help="Also compute the learning curve.")
+@click.pass_context
+def evaluate_command(ctx, fragments, codings, more_codings, codebook, group_by, out, details, thresholds_out, plots,
+                     designs, learning):
+    """Cross-validate the classifier by case and compare it with two baselines.
+
+    A case's fragments are never both in training and test. Per dimension:
+    accuracy, macro-F1, Cohen's kappa, calibration (Brier, ECE), the threshold
+    reaching the target precision, and the majority and keyword-lexicon baselines.
+
+    Example:
+
+        capcode evaluate --fragments fragments.jsonl --codings codings/team.csv --out metrics.json --plots plots
+    """
+    from .evaluate import format_metrics, run_evaluate
+
+    metrics, detail = run_evaluate(fragments, codings + more_codings, out, _with_codebook(get_params(ctx), codebook), group_by,
+                                   plots, details, thresholds_out, designs, learning)
+    click.echo(format_metrics(metrics, detail))
+    click.echo(f"capcode: wrote {out}", err=True)
+
+
+@cli.command("suggest")
+@click.option("--model", "model_dir", required=True, type=click.Path(file_okay=False),
+              help="Model folder written by 'capcode train'.")
+@click.argument("fragments", type=click.Path(dir_okay=False))
+@click.option("-n", "n", type=click.IntRange(min=1), default=20, show_default=True, help="How many fragments.")
+@click.option("--strategy", type=click.Choice(["margin", "entropy"]), default="margin", show_default=True,
+              help="Uncertainty measure.")
+@click.option("--codings", "codings", multiple=True, type=click.Path(dir_okay=False),
+              help="Coding file(s) whose fragments are already coded and are skipped.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="Write the list as .csv, .xlsx or .jsonl instead of printing it.")
+@_codebook_option
+@click.pass_context
+def suggest_command(ctx, model_dir, fragments, n, strategy, codings, out, codebook):
+    """List the fragments whose hand-coding would most help the model.
+
+    Uncertainty sampling: the fragments the model is least sure about (smallest
+    margin between the two best values, on any dimension), taken in turns from
+    each case so the next coding round covers every case.
+
+    Example:
+
+        capcode suggest --model models/team new_fragments.jsonl -n 20 --out to_code.xlsx
+    """
+    from .predict import format_suggestions, run_suggest
+
+    suggestions = run_suggest(model_dir, fragments, get_params(ctx), n, out, strategy, codings, codebook)
+    if out:
+        click.echo(f"capcode: wrote {len(suggestions)} suggestions to {out}", err=True)
+    else:
+        click.echo(format_suggestions(suggestions))
+
 # [agreement/disagreements commands]
 
 
@@ -247,8 +398,9 @@ def agreement_command(ctx, coding_files, codebook_name, fragments_path, level, p
     Example:
 
     \b
-        capcode agreement data/sample/codings/team.csv --codebook default
-        capcode agreement team.csv --predictions predictions.jsonl --as model --format json --out agreement.json
+        capcode agreement data/sample/codings/team.csv data/sample/codings/coder2.csv \\
+            --codebook default --fragments fragments.jsonl
+        capcode agreement team.csv --predictions predictions.jsonl --as model --out agreement.json
     """
     from .agreement import run_agreement
 
@@ -336,13 +488,14 @@ def aggregate_command(ctx, fragments_path, codings_paths, predictions_path, code
             --codings data/sample/codings/team.csv --predictions out/predictions.jsonl \\
             --out out/aggregate
     """
+    from pathlib import Path
+
     from .aggregate import run_aggregate
-    from .report import overview_text
 
     params = get_params(ctx)
-    result = run_aggregate(fragments_path, out_dir, codings_paths, predictions_path,
-                           codebook or params.codebook, params.aggregate, report_tables, cases_path)
-    click.echo(overview_text(result), nl=False)
+    run_aggregate(fragments_path, out_dir, codings_paths, predictions_path,
+                  codebook or params.codebook, params.aggregate, report_tables, cases_path)
+    click.echo((Path(out_dir) / "overview.txt").read_text(encoding="utf-8"), nl=False)
 
 
 # [qdpx commands]

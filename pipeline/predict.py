@@ -1,0 +1,243 @@
+"""Suggest codes for new fragments, and pick the fragments worth coding next.
+
+`predict_fragments` streams fragments in batches through a loaded model and
+yields one Prediction per fragment and dimension: the most probable value, its
+probability, the runner-up and `abstained` when the probability is below the
+dimension's threshold (`predict.thresholds` in params.yaml, chosen by
+`capcode evaluate --thresholds-out`). Abstained suggestions form the review queue.
+
+Conditional dimensions (e.g. `only_when: {relevant: ja}`) are predicted only for
+fragments whose predicted value on the condition's dimension is the required
+one (the most probable value, even when that suggestion abstained); for other
+fragments no prediction is written for them, just as coders leave them empty.
+
+`suggest` ranks fragments by how unsure the model is (the smallest margin between
+the two most probable values over all dimensions, or the entropy) and takes them
+round-robin across cases, so the next batch of hand-coding covers every case.
+"""
+
+import collections
+import itertools
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ConfigError
+from .features import fragment_matrix
+from .records import Prediction
+from .train import single_thread
+
+log = logging.getLogger("capcode")
+
+BATCH_SIZE = 1000
+STRATEGIES = ("margin", "entropy")
+
+
+def batches(iterable, size: int):
+    iterator = iter(iterable)
+    while True:
+        batch = list(itertools.islice(iterator, size))
+        if not batch:
+            return
+        yield batch
+
+
+def batch_probabilities(model, codebook, fragments) -> dict:
+    """{dimension: (classes, probability matrix or None per fragment)} for one batch, conditions applied.
+
+    A row is None where the dimension does not apply (its condition's predicted value differs).
+    """
+    X = fragment_matrix(fragments)
+    out, top, computed = {}, {}, {}
+    for dimension_id in model.dimension_order():
+        estimator = model.estimators[dimension_id]
+        features, classifier = shared_features(estimator, X, computed)
+        dimension = codebook.dimension(dimension_id)
+        applies = np.ones(len(fragments), dtype=bool)
+        if dimension.condition is not None:
+            condition = dimension.condition
+            parent = top.get(condition.dimension)
+            applies = parent == condition.value if parent is not None else np.zeros(len(fragments), dtype=bool)
+        classes = [str(c) for c in estimator.classes_]
+        proba = np.zeros((len(fragments), len(classes)))
+        if applies.any():
+            with single_thread():
+                proba[applies] = classifier.predict_proba(features[applies])
+        best = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
+        best[~applies] = None
+        top[dimension_id] = best
+        out[dimension_id] = (classes, proba, applies)
+    return out
+
+
+def shared_features(estimator, X, computed: dict):
+    """(features of X, final classifier) for a dimension's Pipeline, reusing the features when
+    several dimensions share one feature step (as `capcode train` saves them)."""
+    if not hasattr(estimator, "steps"):
+        return X, estimator
+    step = estimator[:-1]
+    key = id(estimator.steps[0][1]) if len(estimator.steps) == 2 else id(estimator)
+    if key not in computed:
+        computed[key] = step.transform(X)
+    return computed[key], estimator.steps[-1][1]
+
+
+def predictions_for(fragment_ids, probabilities, thresholds, model_name: str):
+    """Prediction records for one batch from `batch_probabilities`."""
+    for dimension_id, (classes, proba, applies) in probabilities.items():
+        threshold = thresholds(dimension_id)
+        order = np.argsort(-proba, axis=1, kind="stable")
+        for row, fragment_id in enumerate(fragment_ids):
+            if not applies[row]:
+                continue
+            first = order[row, 0]
+            value, probability = classes[first], float(proba[row, first])
+            runner, runner_p = (None, None)
+            if len(classes) > 1:
+                second = order[row, 1]
+                runner, runner_p = classes[second], round(float(proba[row, second]), 4)
+            yield Prediction(fragment_id, dimension_id, value, round(probability, 4), runner, runner_p,
+                             probability < threshold, model_name)
+
+
+def predict_fragments(model, codebook, fragments, thresholds, batch_size: int = BATCH_SIZE):
+    """Stream Prediction records for fragments (any iterable), `batch_size` fragments at a time."""
+    for batch in batches(fragments, batch_size):
+        probabilities = batch_probabilities(model, codebook, batch)
+        yield from predictions_for([f.id for f in batch], probabilities, thresholds, model.name)
+
+
+def count_lines(path) -> int:
+    with open(path, "rb") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+def open_model(model_dir, codebook_name):
+    """Load the codebook and the model made for it (the manifest is checked against it)."""
+    from .codebook import load_codebook
+    from .train import load_model, read_manifest
+
+    manifest = read_manifest(model_dir)
+    codebook = load_codebook(codebook_name)
+    return load_model(model_dir, codebook), codebook, manifest
+
+
+def run_predict(model_dir, fragments_path, out_path, params, codebook_name=None) -> int:
+    """`capcode predict`: stream fragments through the model, write predictions; returns the count."""
+    from .files import progress, read_fragments, write_predictions
+
+    model, codebook, _ = open_model(model_dir, codebook_name or params.codebook)
+    thresholds = params.predict.threshold
+    unknown = set(params.predict.thresholds) - set(codebook.dimension_ids)
+    if unknown:
+        raise ConfigError(f"predict.thresholds: {', '.join(sorted(unknown))} is not a dimension of codebook "
+                          f"'{codebook.name}' ({', '.join(codebook.dimension_ids)}).")
+    with progress(read_fragments(fragments_path), "predicting", length=count_lines(fragments_path)) as fragments:
+        return write_predictions(out_path, predict_fragments(model, codebook, fragments, thresholds))
+
+
+# ---- suggest ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A fragment worth coding next: how unsure the model is, and on which dimension most."""
+
+    rank: int
+    fragment_id: str
+    case: str
+    uncertainty: float
+    dimension: str
+    value: str
+    probability: float
+    runner_up: str
+    text: str
+
+
+def uncertainty(proba_row, strategy: str) -> float:
+    """0 (sure) .. 1 (unsure): 1 - margin between the two best values, or normalised entropy."""
+    row = np.sort(np.asarray(proba_row))[::-1]
+    if len(row) < 2:
+        return 0.0
+    if strategy == "margin":
+        return float(1.0 - (row[0] - row[1]))
+    positive = row[row > 0]
+    return float(-(positive * np.log(positive)).sum() / math.log(len(row)))
+
+
+def score_fragments(model, codebook, fragments, strategy: str = "margin", batch_size: int = BATCH_SIZE):
+    """Per fragment: (fragment, uncertainty, dimension, value, probability, runner-up) at its most unsure dimension."""
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"--strategy: unknown {strategy!r}; use 'margin' or 'entropy'.")
+    for batch in batches(fragments, batch_size):
+        probabilities = batch_probabilities(model, codebook, batch)
+        for row, fragment in enumerate(batch):
+            best = None
+            for dimension_id, (classes, proba, applies) in probabilities.items():
+                if not applies[row] or len(classes) < 2:
+                    continue
+                score = uncertainty(proba[row], strategy)
+                if best is None or score > best[0]:
+                    order = np.argsort(-proba[row], kind="stable")
+                    best = (score, dimension_id, classes[order[0]], float(proba[row, order[0]]), classes[order[1]])
+            if best is not None:
+                yield (fragment,) + best
+
+
+def round_robin(scored, n: int) -> list:
+    """The `n` most uncertain fragments, taken in turns from each case (cases ordered by their top score)."""
+    by_case = collections.defaultdict(list)
+    for item in scored:
+        by_case[item[0].case].append(item)
+    queues = [sorted(items, key=lambda i: (-i[1], i[0].id)) for items in by_case.values()]
+    queues.sort(key=lambda q: (-q[0][1], q[0][0].case))
+    chosen = []
+    while len(chosen) < n and any(queues):
+        for queue in queues:
+            if queue and len(chosen) < n:
+                chosen.append(queue.pop(0))
+    return chosen
+
+
+def suggest(model, codebook, fragments, n: int = 20, strategy: str = "margin", exclude=()) -> list:
+    """The `n` fragments whose hand-coding would most help the model, spread across cases."""
+    excluded = set(exclude)
+    scored = score_fragments(model, codebook, (f for f in fragments if f.id not in excluded), strategy)
+    return [Suggestion(rank, item[0].id, item[0].case, round(item[1], 4), item[2], item[3], round(item[4], 4),
+                       item[5], item[0].text)
+            for rank, item in enumerate(round_robin(scored, n), start=1)]
+
+
+SUGGEST_COLUMNS = ("rank", "fragment_id", "case", "uncertainty", "dimension", "value", "probability",
+                   "runner_up", "text")
+
+
+def format_suggestions(suggestions, width: int = 60) -> str:
+    """A plain-text table for the terminal (fragment text shortened to `width` characters)."""
+    lines = [f"{'#':>3}  {'case':<10} {'unsure':>6}  {'dimension':<24} {'suggested':<14} {'p':>5}  fragment"]
+    for s in suggestions:
+        text = " ".join(s.text.split())
+        text = text if len(text) <= width else text[: width - 1] + "…"
+        lines.append(f"{s.rank:>3}  {s.case[:10]:<10} {s.uncertainty:>6.2f}  {s.dimension[:24]:<24} "
+                     f"{s.value[:14]:<14} {s.probability:>5.2f}  {s.fragment_id}  {text}")
+    return "\n".join(lines)
+
+
+def run_suggest(model_dir, fragments_path, params, n=20, out_path=None, strategy="margin", codings_paths=(),
+                codebook_name=None) -> list:
+    """`capcode suggest`: rank fragments for hand-coding; write them to `out_path` if given."""
+    from .files import read_fragments, write_table
+
+    model, codebook, _ = open_model(model_dir, codebook_name or params.codebook)
+    exclude = ()
+    if codings_paths:
+        from .codings import read_codings
+
+        exclude = {c.fragment_id for c in read_codings([str(p) for p in codings_paths], codebook=codebook)}
+    suggestions = suggest(model, codebook, read_fragments(fragments_path), n, strategy, exclude)
+    if out_path:
+        write_table(out_path, SUGGEST_COLUMNS, ([getattr(s, c) for c in SUGGEST_COLUMNS] for s in suggestions),
+                    sheet="suggestions")
+    return suggestions

@@ -1,0 +1,134 @@
+"""Evaluation: grouped folds, baselines, scores, calibration, thresholds, outputs."""
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+from pipeline.codebook import load_codebook
+from pipeline.config import _build, Params
+from pipeline.errors import InputError
+from pipeline.evaluate import (build_lexicon, calibration, evaluate, folds_for, group_keys, lexicon_predict,
+                               majority_value, precision_coverage, scores, threshold_for)
+from pipeline.files import read_fragments
+from pipeline.records import Coding, Fragment
+from pipeline.train import ModelSpec
+
+METRIC_KEYS = {"accuracy", "macro_f1", "kappa", "majority_macro_f1", "lexicon_macro_f1", "n"}
+
+
+def _fragment(text, case="1", respondent="1", index=0):
+    return Fragment(f"c{case}/r{respondent}.txt#{index}-{index + 1}", f"c{case}/r{respondent}.txt", case, respondent,
+                    "ambtelijk", "R", 1, index, index + 1, text)
+
+
+def test_grouped_folds_never_split_a_case():
+    fragments = [_fragment("x", case=str(i % 4), index=i) for i in range(20)]
+    groups = group_keys(fragments, "case")
+    folds = folds_for(groups, 3)
+    assert len(folds) == 3
+    for train, test in folds:
+        assert {groups[i] for i in train}.isdisjoint(groups[i] for i in test)
+    assert len(folds_for(groups, 5)) == 4  # fewer cases than folds: leave one case out
+    assert folds_for(["a"] * 5, 5) is None
+
+
+def test_respondents_are_grouped_within_their_case():
+    fragments = [_fragment("x", case="1", respondent="1"), _fragment("x", case="2", respondent="1")]
+    assert group_keys(fragments, "respondent") == ["1/1", "2/1"]
+
+
+def test_majority_value_is_reproducible_on_ties():
+    assert majority_value(["b", "a", "b", "a", "c"]) == "a"
+    assert majority_value(["nee", "ja", "ja"]) == "ja"
+
+
+def test_lexicon_comes_from_the_codebook_and_keeps_distinctive_words():
+    dimension = load_codebook("default").dimension("intern_extern")
+    lexicon = build_lexicon(dimension)
+    assert set(lexicon) == {"intern", "extern"}
+    assert lexicon["intern"] and lexicon["extern"]
+    assert lexicon["intern"].isdisjoint(lexicon["extern"])
+    assert not ({"de", "het", "een", "en"} & (lexicon["intern"] | lexicon["extern"]))
+    assert {"scholen", "buurgemeente"} <= lexicon["extern"] and "organogram" in lexicon["intern"]
+    texts = [_fragment("De scholen en de buurgemeente."), _fragment("Niets."), _fragment("Het organogram.")]
+    assert lexicon_predict(lexicon, texts, "intern") == ["extern", "intern", "intern"]
+    assert lexicon_predict(lexicon, texts[1:2], "extern") == ["extern"]  # no match: the fallback
+
+
+def test_scores_and_calibration():
+    result = scores(["ja", "ja", "nee", "nee"], ["ja", "nee", "nee", "nee"], ["ja", "nee"])
+    assert result["accuracy"] == pytest.approx(0.75)
+    assert result["kappa"] == pytest.approx(0.5)
+    perfect = calibration(["a", "b"], np.array([[1.0, 0.0], [0.0, 1.0]]), ["a", "b"])
+    assert perfect["brier"] == pytest.approx(0.0) and perfect["ece"] == pytest.approx(0.0)
+    wrong = calibration(["a", "b"], np.array([[0.0, 1.0], [1.0, 0.0]]), ["a", "b"])
+    assert wrong["brier"] == pytest.approx(2.0) and wrong["ece"] == pytest.approx(1.0)
+
+
+def test_threshold_is_the_lowest_reaching_the_target_precision():
+    truth = ["a", "a", "a", "a"]
+    predicted = ["a", "b", "a", "a"]
+    curve = precision_coverage(truth, predicted, np.array([0.95, 0.55, 0.75, 0.65]))
+    assert threshold_for(curve, 0.9) is None  # keeps fewer than 10 fragments
+    point = threshold_for(curve, 0.9, min_kept=2)
+    assert point["threshold"] == pytest.approx(0.56)
+    assert point["coverage"] == pytest.approx(0.75) and point["precision"] == pytest.approx(1.0)
+    assert threshold_for(precision_coverage(["a"], ["b"], np.array([0.9])), 0.8) is None
+
+
+def test_evaluate_reports_every_dimension_with_baselines(data_dir):
+    fragments = list(read_fragments(data_dir / "classifier_fragments.jsonl"))
+    from pipeline.codings import read_codings
+
+    codebook = load_codebook(data_dir / "classifier_codebook_two.yaml")
+    codings = read_codings([str(data_dir / "classifier_codings_two.csv")], codebook=codebook)
+    metrics, details = evaluate(fragments, codings, codebook, ModelSpec(), n_folds=3, designs=("lemma/lr",),
+                                learning=True)
+    assert set(metrics) == {"thema", "toon"}
+    for summary in metrics.values():
+        assert METRIC_KEYS <= set(summary)
+    assert metrics["thema"]["n"] == 42
+    thema = details["dimensions"]["thema"]
+    assert thema["folds"] == 3
+    assert sum(map(sum, thema["model"]["confusion"]["matrix"])) == 42
+    assert set(thema["model"]["per_value"]) == {"werk", "taal"}
+    assert [p["fraction"] for p in thema["learning_curve"]][-1] == 1.0
+    assert set(thema["designs"]) == {"lemma/lr"}
+
+
+def test_evaluate_needs_two_cases():
+    fragments = [_fragment(f"tekst {i}", case="1", index=i) for i in range(6)]
+    codings = [Coding(f.id, "a", "relevant", "ja" if i % 2 else "nee") for i, f in enumerate(fragments)]
+    with pytest.raises(InputError, match="fewer than two cases, so grouped cross-validation is impossible"):
+        evaluate(fragments, codings, load_codebook("default"), ModelSpec())
+
+
+def test_cli_evaluate_writes_metrics_details_thresholds_and_plots(data_dir, tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text(f"codebook: {data_dir / 'classifier_codebook_two.yaml'}\ntrain:\n  cv_folds: 3\n",
+                      encoding="utf-8")
+    out, details, thresholds, plots = (tmp_path / "metrics.json", tmp_path / "details.json",
+                                       tmp_path / "thresholds.yaml", tmp_path / "plots")
+    result = CliRunner().invoke(cli, ["--params", str(params), "evaluate",
+                                      "--fragments", str(data_dir / "classifier_fragments.jsonl"),
+                                      "--codings", str(data_dir / "classifier_codings_two.csv"),
+                                      "--out", str(out), "--details", str(details), "--thresholds-out",
+                                      str(thresholds), "--plots", str(plots), "--no-designs", "--no-learning-curve"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0].split()[:4] == ["dimension", "n", "acc", "macroF1"]
+    metrics = json.loads(out.read_text(encoding="utf-8"))
+    assert set(metrics) == {"thema", "toon"}
+    for summary in metrics.values():  # flat numbers, as 'dvc metrics show' wants
+        assert METRIC_KEYS <= set(summary)
+        assert all(v is None or isinstance(v, (int, float)) for v in summary.values())
+    assert json.loads(details.read_text(encoding="utf-8"))["group_by"] == "case"
+    snippet = yaml.safe_load(thresholds.read_text(encoding="utf-8"))
+    checked = _build(Params, snippet, "thresholds.yaml")  # pastes into params.yaml as is
+    assert set(checked.predict.thresholds) == {"thema", "toon"}
+    assert {p.name for p in plots.iterdir()} >= {"thema_precision_coverage.png", "thema_confusion.png",
+                                                 "toon_calibration.png"}
+    assert (plots / "thema_confusion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,55 @@
+"""Hashed text features: scikit-learn compatible, lemma- and character-based, no vocabulary kept."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from pipeline.errors import ConfigError
+from pipeline.features import CONTEXT, TEXT, TextHasher, build_features, fragment_matrix, lemmatise
+from pipeline.records import Fragment
+
+
+def _fragment(text, context=""):
+    return Fragment(f"a.txt#0-{len(text)}", "a.txt", "1", "1", "ambtelijk", "R", 1, 0, len(text), text, context)
+
+
+@parametrize_with_checks([TextHasher(), TextHasher(analyzer="char", ngram_range=(2, 3), n_features=2**10)])
+def test_text_hasher_follows_the_scikit_learn_estimator_rules(estimator, check, monkeypatch):
+    monkeypatch.setenv("SCIPY_ARRAY_API", "1")  # lets sklearn run its numpy array-API check instead of skipping it
+    check(estimator)
+
+
+def test_lemmatise_drops_punctuation_lowercases_and_caches():
+    first = lemmatise(["De Diensten werkten samen, met de scholen."])
+    assert first == lemmatise(["De Diensten werkten samen, met de scholen."])
+    words = first[0].split()
+    assert "," not in words and "." not in words
+    assert all(w == w.lower() for w in words)
+    assert "scholen" in words or "school" in words
+
+
+def test_fragment_matrix_puts_text_and_context_in_their_columns():
+    matrix = fragment_matrix([_fragment("Wij plannen veel.", "Wat is uw visie?")])
+    assert matrix.shape == (1, 2)
+    assert matrix[0, TEXT] == "Wij plannen veel."
+    assert matrix[0, CONTEXT] == "Wat is uw visie?"
+
+
+def test_same_words_in_context_and_text_give_different_features():
+    features = build_features("lemma+context").fit(fragment_matrix([_fragment("budget")]))
+    as_text = features.transform(fragment_matrix([_fragment("budget", "")]))
+    as_context = features.transform(fragment_matrix([_fragment("", "budget")]))
+    assert set(as_text.nonzero()[1]).isdisjoint(as_context.nonzero()[1])
+
+
+def test_hasher_keeps_no_vocabulary_or_text():
+    hasher = TextHasher().fit(np.array([["zwaluwstaartverbinding in de gemeente"]], dtype=object))
+    assert b"zwaluwstaart" not in pickle.dumps(hasher)
+    assert {k for k in vars(hasher) if k.endswith("_")} == {"n_features_in_"}
+
+
+def test_unknown_design_is_a_config_error():
+    with pytest.raises(ConfigError, match="train.features: unknown design 'lemma\\+words'"):
+        build_features("lemma+words")

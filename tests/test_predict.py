@@ -1,0 +1,165 @@
+"""Prediction: one record per fragment and dimension, conditions, abstaining, streaming, suggest."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+from pipeline.codebook import load_codebook
+from pipeline.config import Params, PredictParams, TrainParams
+from pipeline.errors import ConfigError
+from pipeline.files import read_fragments, read_predictions, read_table
+from pipeline.predict import predict_fragments, round_robin, run_predict, suggest, uncertainty
+from pipeline.train import load_model, run_train
+
+PARAMS = Params(train=TrainParams(cv_folds=0))
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory, data_dir):
+    out = tmp_path_factory.mktemp("models") / "team"
+    run_train(data_dir / "classifier_fragments.jsonl", [data_dir / "classifier_codings.csv"], out, PARAMS)
+    return out
+
+
+@pytest.fixture(scope="module")
+def fragments(data_dir):
+    return list(read_fragments(data_dir / "classifier_fragments.jsonl"))
+
+
+def test_every_fragment_gets_relevant_and_the_rest_only_where_relevant_is_predicted(model_dir, data_dir, tmp_path):
+    out = tmp_path / "predictions.jsonl"
+    count = run_predict(model_dir, data_dir / "classifier_fragments.jsonl", out, PARAMS)
+    predictions = read_predictions(out)
+    assert count == len(predictions)
+    by_fragment = {}
+    for p in predictions:
+        by_fragment.setdefault(p.fragment_id, {})[p.dimension] = p
+    assert len(by_fragment) == 42
+    dimensions = set(load_codebook("default").dimension_ids)
+    for codes in by_fragment.values():
+        if codes["relevant"].value == "ja":
+            assert set(codes) == dimensions
+        else:
+            assert set(codes) == {"relevant"}
+    assert any(c["relevant"].value == "nee" for c in by_fragment.values())
+    for p in predictions:
+        assert p.runner_up is not None and p.runner_up != p.value
+        assert 0.0 <= p.runner_up_probability <= p.probability <= 1.0
+        assert p.abstained == (p.probability < 0.5)
+        assert p.model == "team"
+
+
+def test_threshold_per_dimension_decides_abstaining(model_dir, fragments):
+    model = load_model(model_dir, load_codebook("default"))
+    thresholds = PredictParams(default_threshold=0.0, thresholds={"relevant": 1.0}).threshold
+    predictions = list(predict_fragments(model, load_codebook("default"), fragments, thresholds))
+    assert all(p.abstained for p in predictions if p.dimension == "relevant")
+    assert not any(p.abstained for p in predictions if p.dimension != "relevant")
+
+
+def test_prediction_streams_in_batches(model_dir, fragments):
+    model = load_model(model_dir, load_codebook("default"))
+    taken = []
+
+    def source():
+        for fragment in fragments:
+            taken.append(fragment.id)
+            yield fragment
+
+    stream = predict_fragments(model, load_codebook("default"), source(), PredictParams().threshold, batch_size=5)
+    first = next(stream)
+    assert first.fragment_id == fragments[0].id
+    assert len(taken) == 5  # only the first batch has been read
+    assert len(list(stream)) > 40
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_predictions_as_table(model_dir, data_dir, tmp_path, suffix):
+    out = tmp_path / f"predictions{suffix}"
+    count = run_predict(model_dir, data_dir / "classifier_fragments.jsonl", out, PARAMS)
+    header, rows = read_table(out)
+    assert header[:4] == ["fragment_id", "dimension", "value", "probability"]
+    assert len(rows) == count
+
+
+def test_thresholds_for_unknown_dimensions_are_refused(model_dir, data_dir, tmp_path):
+    params = Params(predict=PredictParams(thresholds={"relevantie": 0.7}))
+    with pytest.raises(ConfigError, match="predict.thresholds: relevantie is not a dimension of codebook"):
+        run_predict(model_dir, data_dir / "classifier_fragments.jsonl", tmp_path / "p.jsonl", params)
+
+
+def test_uncertainty_measures():
+    assert uncertainty([0.5, 0.5], "margin") == pytest.approx(1.0)
+    assert uncertainty([1.0, 0.0], "margin") == pytest.approx(0.0)
+    assert uncertainty([1 / 3, 1 / 3, 1 / 3], "entropy") == pytest.approx(1.0)
+    assert uncertainty([0.9, 0.05, 0.05], "entropy") < uncertainty([0.6, 0.2, 0.2], "entropy")
+
+
+def test_round_robin_takes_turns_across_cases(fragments):
+    a = [f for f in fragments if f.case == "Case A"][:3]
+    b = [f for f in fragments if f.case == "Case B"][:2]
+    scored = [(a[0], 0.9), (a[1], 0.8), (a[2], 0.7), (b[0], 0.5), (b[1], 0.4)]
+    chosen = round_robin(scored, 4)
+    assert [item[0].id for item in chosen] == [a[0].id, b[0].id, a[1].id, b[1].id]
+
+
+def test_suggest_spreads_over_cases_and_skips_coded_fragments(model_dir, fragments):
+    model = load_model(model_dir, load_codebook("default"))
+    chosen = suggest(model, load_codebook("default"), fragments, n=6)
+    assert len(chosen) == 6
+    assert {s.case for s in chosen[:3]} == {"Case A", "Case B", "Case C"}
+    assert [s.rank for s in chosen] == list(range(1, 7))
+    excluded = {s.fragment_id for s in chosen}
+    again = suggest(model, load_codebook("default"), fragments, n=6, exclude=excluded)
+    assert excluded.isdisjoint(s.fragment_id for s in again)
+
+
+def test_cli_predict_and_suggest(model_dir, data_dir, tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text("predict:\n  thresholds: {relevant: 0.99}\n", encoding="utf-8")
+    out = tmp_path / "predictions.jsonl"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--params", str(params), "predict", "--model", str(model_dir),
+                                 str(data_dir / "classifier_fragments.jsonl"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert all(line["abstained"] for line in lines if line["dimension"] == "relevant" and line["probability"] < 0.99)
+
+    result = runner.invoke(cli, ["suggest", "--model", str(model_dir), str(data_dir / "classifier_fragments.jsonl"),
+                                 "-n", "3"])
+    assert result.exit_code == 0, result.output
+    table = result.output.splitlines()
+    assert table[0].split()[:3] == ["#", "case", "unsure"] and len(table) == 4
+
+    listing = tmp_path / "to_code.csv"
+    result = runner.invoke(cli, ["suggest", "--model", str(model_dir), str(data_dir / "classifier_fragments.jsonl"),
+                                 "-n", "5", "--codings", str(data_dir / "classifier_codings.csv"),
+                                 "--out", str(listing)])
+    assert result.exit_code == 0, result.output
+    header, rows = read_table(listing)
+    assert header[:3] == ["rank", "fragment_id", "case"]
+    assert rows == []  # every fixture fragment is already coded
+
+
+def test_cli_predict_refuses_a_model_for_another_codebook(model_dir, data_dir, tmp_path):
+    result = CliRunner().invoke(cli, ["predict", "--model", str(model_dir), "--codebook",
+                                      str(data_dir / "classifier_codebook_two.yaml"),
+                                      str(data_dir / "classifier_fragments.jsonl"), "--out", str(tmp_path / "p.jsonl")])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and "trained for codebook 'capaciteit-regierol'" in result.output
+    assert not (tmp_path / "p.jsonl").exists()
+
+
+def test_two_dimension_codebook_predicts_its_own_dimensions(data_dir, tmp_path):
+    codebook = data_dir / "classifier_codebook_two.yaml"
+    params = Params(codebook=str(codebook), train=TrainParams(cv_folds=0))
+    run_train(data_dir / "classifier_fragments.jsonl", [data_dir / "classifier_codings_two.csv"], tmp_path / "m", params)
+    out = tmp_path / "p.jsonl"
+    run_predict(tmp_path / "m", data_dir / "classifier_fragments.jsonl", out, params)
+    predictions = read_predictions(out)
+    assert {p.dimension for p in predictions} == {"thema", "toon"}
+    thema = {p.fragment_id: p.value for p in predictions if p.dimension == "thema"}
+    assert all(thema[p.fragment_id] == "werk" for p in predictions if p.dimension == "toon")
+    assert len(thema) == 42

@@ -1,0 +1,191 @@
+"""Training: agreed labels, conditional dimensions, the model folder, its manifest and its checks."""
+
+import json
+
+import pytest
+import sklearn
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+from pipeline.codebook import load_codebook
+from pipeline.config import Params, TrainParams
+from pipeline.errors import ConfigError, InputError, ModelError
+from pipeline.files import read_fragments
+from pipeline.records import Coding
+from pipeline.train import (MANIFEST_FILE, MODEL_FILE, ModelSpec, agreed_labels, load_model, run_train,
+                            training_data)
+
+RARE_TEXT_WORD = "zwaluwstaartverbinding"  # in one fragment's text of the fixture
+RARE_CONTEXT_WORD = "kwispeldeurtje"  # in one fragment's interviewer question
+
+
+def _params(**train):
+    return Params(train=TrainParams(**{"cv_folds": 0, **train}))
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory, data_dir):
+    out = tmp_path_factory.mktemp("models") / "team"
+    run_train(data_dir / "classifier_fragments.jsonl", [data_dir / "classifier_codings.csv"], out, _params(cv_folds=2))
+    return out
+
+
+def test_majority_drops_ties_and_agreed_keeps_only_unanimous_units():
+    codings = [Coding("f1", "anna", "impact", "positief"), Coding("f1", "bert", "impact", "negatief"),
+               Coding("f2", "anna", "impact", "positief"), Coding("f2", "bert", "impact", "positief"),
+               Coding("f2", "carl", "impact", "negatief"), Coding("f3", "anna", "impact", "neutraal")]
+    assert agreed_labels(codings, "majority") == {("f2", "impact"): "positief", ("f3", "impact"): "neutraal"}
+    assert agreed_labels(codings, "agreed") == {("f3", "impact"): "neutraal"}
+    with pytest.raises(ConfigError, match="train.disagreements: unknown rule 'vote'"):
+        agreed_labels(codings, "vote")
+
+
+def test_conditional_dimension_trains_only_where_its_condition_holds(data_dir):
+    fragments = list(read_fragments(data_dir / "classifier_fragments.jsonl"))
+    by_id = {f.id: f for f in fragments}
+    codings = [Coding(fragments[0].id, "a", "relevant", "ja"), Coding(fragments[0].id, "a", "impact", "positief"),
+               Coding(fragments[1].id, "a", "relevant", "nee"), Coding(fragments[1].id, "a", "impact", "negatief"),
+               Coding(fragments[2].id, "a", "impact", "neutraal")]  # relevant not coded: condition unknown
+    data = training_data(fragments, codings, load_codebook("default"))
+    assert [f.id for f in data["impact"].fragments] == [fragments[0].id]
+    assert data["impact"].labels == ("positief",)
+    assert set(f.id for f in data["relevant"].fragments) == {fragments[0].id, fragments[1].id}
+    assert by_id[fragments[0].id] in data["relevant"].fragments
+
+
+def test_codings_of_other_fragments_are_refused_with_a_hint(data_dir):
+    fragments = list(read_fragments(data_dir / "classifier_fragments.jsonl"))
+    with pytest.raises(InputError, match="fragment ids written by 'capcode segment'"):
+        training_data(fragments, [Coding("elders.txt#0-5", "a", "relevant", "ja")], load_codebook("default"))
+
+
+def test_model_folder_has_model_and_manifest(model_dir):
+    manifest = json.loads((model_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+    codebook = load_codebook("default")
+    assert (model_dir / MODEL_FILE).exists()
+    assert manifest["codebook"] == {"name": codebook.name, "version": codebook.version, "hash": codebook.hash}
+    assert len(manifest["training_data"]["sha256"]) == 64
+    assert manifest["training_data"]["fragments"] == 42
+    assert manifest["dimensions"]["relevant"]["values"] == {"ja": 33, "nee": 9}
+    # two coders disagree on impact in one unit per case: those units are left out under 'majority'
+    assert manifest["dimensions"]["impact"]["n"] == 30
+    assert manifest["dimensions"]["impact"]["condition"] == "relevant = ja"
+    assert manifest["libraries"]["scikit-learn"] == sklearn.__version__
+    assert manifest["params"]["features"] == "lemma+char+context"
+    assert manifest["params"]["disagreements"] == "majority"
+    assert set(manifest["cv_metrics"]) == set(codebook.dimension_ids)
+    assert {"accuracy", "macro_f1", "kappa", "n"} <= set(manifest["cv_metrics"]["relevant"])
+    assert manifest["model_file"]["name"] == MODEL_FILE
+
+
+def test_model_file_holds_no_training_text(model_dir):
+    for name in (MODEL_FILE, MANIFEST_FILE):
+        content = (model_dir / name).read_bytes().lower()
+        for word in (RARE_TEXT_WORD, RARE_CONTEXT_WORD, "taalcafé", "omgevingsanalyse"):
+            assert word.encode("utf-8") not in content, (name, word)
+            assert word.encode("utf-16-le") not in content, (name, word)
+
+
+def test_load_checks_and_returns_the_estimators(model_dir):
+    model = load_model(model_dir, load_codebook("default"))
+    assert model.dimension_order() == list(load_codebook("default").dimension_ids)
+    assert list(model.estimators["impact"].classes_) == ["negatief", "neutraal", "positief"]
+
+
+def test_load_refuses_a_model_for_another_codebook(model_dir, data_dir):
+    other = load_codebook(data_dir / "classifier_codebook_two.yaml")
+    with pytest.raises(ModelError, match="trained for codebook 'capaciteit-regierol' version 1.0 .* not for "
+                                         "'thema-toon' version 0.1"):
+        load_model(model_dir, other)
+
+
+def test_load_refuses_a_changed_model_file(model_dir, tmp_path):
+    copy = tmp_path / "team"
+    copy.mkdir()
+    (copy / MANIFEST_FILE).write_bytes((model_dir / MANIFEST_FILE).read_bytes())
+    (copy / MODEL_FILE).write_bytes((model_dir / MODEL_FILE).read_bytes() + b"\0")
+    with pytest.raises(ModelError, match="sha256 does not match manifest.json"):
+        load_model(copy, load_codebook("default"))
+
+
+def test_load_refuses_another_scikit_learn_version(model_dir, tmp_path):
+    copy = tmp_path / "team"
+    copy.mkdir()
+    manifest = json.loads((model_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+    manifest["libraries"]["scikit-learn"] = "0.24.2"
+    (copy / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    (copy / MODEL_FILE).write_bytes((model_dir / MODEL_FILE).read_bytes())
+    with pytest.raises(ModelError, match=r"made with scikit-learn 0.24.2, this installation has .*install "
+                                         r"scikit-learn 0.24.x or train the model again"):
+        load_model(copy, load_codebook("default"))
+
+
+def test_load_refuses_a_folder_without_manifest(tmp_path):
+    with pytest.raises(ModelError, match="no such model folder"):
+        load_model(tmp_path / "missing", load_codebook("default"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelError, match="manifest.json: missing; this is not a capcode model folder"):
+        load_model(tmp_path / "empty", load_codebook("default"))
+
+
+def test_unknown_classifier_is_a_config_error(data_dir, tmp_path):
+    with pytest.raises(ConfigError, match="train.classifier: unknown classifier 'forest'"):
+        run_train(data_dir / "classifier_fragments.jsonl", [data_dir / "classifier_codings.csv"], tmp_path / "m",
+                  _params(classifier="forest"))
+
+
+def test_condition_dimensions_come_first():
+    from pipeline.codebook import parse_codebook
+    from pipeline.train import conditions_first
+
+    codebook = parse_codebook("name: x\nversion: '1'\ndimensions:\n"
+                              "  - {id: toon, only_when: {thema: werk}, values: [laag, hoog]}\n"
+                              "  - {id: thema, values: [werk, taal]}\n"
+                              "  - {id: los, values: [a, b]}\n")
+    assert conditions_first(codebook) == ["thema", "toon", "los"]
+
+
+def test_design_from_name():
+    spec = ModelSpec.from_design("lemma+char/svm", ModelSpec(c=2.0, seed=3))
+    assert (spec.features, spec.classifier, spec.c, spec.seed) == ("lemma+char", "svm", 2.0, 3)
+
+
+def test_cli_train_with_another_codebook(data_dir, tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text("train:\n  cv_folds: 0\n  classifier: svm\n", encoding="utf-8")
+    out = tmp_path / "models" / "thema"
+    result = CliRunner().invoke(cli, ["--params", str(params), "train",
+                                      "--fragments", str(data_dir / "classifier_fragments.jsonl"),
+                                      "--codings", str(data_dir / "classifier_codings_two.csv"),
+                                      "--codebook", str(data_dir / "classifier_codebook_two.yaml"),
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "thema: 42 fragments" in result.output
+    manifest = json.loads((out / MANIFEST_FILE).read_text(encoding="utf-8"))
+    assert manifest["codebook"]["name"] == "thema-toon"
+    assert manifest["dimension_order"] == ["thema", "toon"]
+    assert manifest["params"]["classifier"] == "svm"
+
+
+def test_cli_train_takes_several_coding_files_after_one_option(data_dir, tmp_path):
+    fragments = list(read_fragments(data_dir / "classifier_fragments.jsonl"))
+    second = tmp_path / "carl.csv"
+    second.write_text(f"fragment_id,relevant\n{fragments[0].id},nee\n{fragments[3].id},nee\n", encoding="utf-8")
+    params = tmp_path / "params.yaml"
+    params.write_text("train:\n  cv_folds: 0\n  disagreements: agreed\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--params", str(params), "train", "--fragments",
+                                      str(data_dir / "classifier_fragments.jsonl"), "--codings",
+                                      str(data_dir / "classifier_codings.csv"), str(second), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "m" / MANIFEST_FILE).read_text(encoding="utf-8"))
+    # carl disagrees on the first fragment (anna and bert: ja) and agrees on the fourth (nee)
+    assert manifest["dimensions"]["relevant"]["n"] == 41
+    assert manifest["training_data"]["disagreements"] == "agreed"
+
+
+def test_cli_train_reports_a_missing_codings_file_in_one_line(data_dir, tmp_path):
+    result = CliRunner().invoke(cli, ["train", "--fragments", str(data_dir / "classifier_fragments.jsonl"),
+                                      "--codings", str(tmp_path / "none.csv"), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert result.output.startswith("Error: ") and "none.csv" in result.output
