@@ -61,6 +61,12 @@ def write_jsonl(path, records: Iterable[dict]) -> int:
 
 def read_jsonl(path) -> Iterator[dict]:
     """Stream dicts from a JSON Lines file; a bad line raises InputError naming it."""
+    for _, record in read_jsonl_numbered(path):
+        yield record
+
+
+def read_jsonl_numbered(path) -> Iterator[tuple]:
+    """Stream (line number, dict) pairs from a JSON Lines file, skipping blank lines."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: file not found.")
@@ -74,7 +80,7 @@ def read_jsonl(path) -> Iterator[dict]:
                 raise InputError(f"{where(path, number)}: not valid JSON ({exc.msg}).") from None
             if not isinstance(record, dict):
                 raise InputError(f"{where(path, number)}: expected one JSON object per line.")
-            yield record
+            yield number, record
 
 
 def write_table(path, header: Sequence[str], rows: Iterable[Sequence], sheet: str = "data") -> None:
@@ -168,16 +174,27 @@ def progress(iterable, label: str, length=None):
 
 
 def read_fragments(path):
-    """Stream Fragment records from a JSON Lines file written by `capcode segment`."""
-    from .records import Fragment
+    """Stream Fragment records from a JSON Lines file written by `capcode segment`.
 
-    required = ("id", "source", "start_char", "end_char", "text")
-    for number, record in enumerate(read_jsonl(path), start=1):
-        missing = [key for key in required if key not in record]
+    Metadata a hand-made file leaves out is recorded as unknown ('onbekend'),
+    never guessed; offsets and text must be there and be of the right type.
+    """
+    from .records import UNKNOWN, Fragment
+
+    for number, record in read_jsonl_numbered(path):
+        missing = [key for key in ("id", "source", "start_char", "end_char", "text") if key not in record]
         if missing:
             raise InputError(f"{where(path, number)}: fragment record lacks {', '.join(missing)}; "
                              "make it with 'capcode segment'.")
-        yield Fragment.from_dict(record)
+        for key in ("start_char", "end_char", "turn", "n_words"):
+            value = record.get(key, 0)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InputError(f"{where(path, number, key)}: expected a whole number, got {value!r}.")
+        if not isinstance(record["text"], str):
+            raise InputError(f"{where(path, number, 'text')}: expected text, got {record['text']!r}.")
+        defaults = {"case": UNKNOWN, "respondent": UNKNOWN, "role": UNKNOWN, "speaker": "", "turn": 0,
+                    "context": "", "n_words": len(record["text"].split())}
+        yield Fragment.from_dict({**defaults, **{k: v for k, v in record.items() if v is not None}})
 
 
 PREDICTION_COLUMNS = ("fragment_id", "dimension", "value", "probability", "runner_up",

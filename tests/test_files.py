@@ -65,3 +65,23 @@ def test_outputs_follow_the_umask_not_owner_only(tmp_path):
     finally:
         os.umask(old)
     assert target.stat().st_mode & 0o777 == 0o644
+
+
+def test_fragment_with_missing_metadata_is_read_as_unknown(tmp_path):
+    from pipeline.files import read_fragments
+
+    path = tmp_path / "f.jsonl"
+    path.write_text('\n{"id": "a.txt#0-4", "source": "a.txt", "start_char": 0, "end_char": 4, "text": "Goed"}\n',
+                    encoding="utf-8")
+    [fragment] = list(read_fragments(path))
+    assert (fragment.case, fragment.respondent, fragment.role, fragment.n_words) == ("onbekend", "onbekend", "onbekend", 1)
+
+
+def test_fragment_with_text_offset_is_named_with_its_line(tmp_path):
+    from pipeline.files import read_fragments
+
+    path = tmp_path / "f.jsonl"
+    path.write_text('\n{"id": "a", "source": "a.txt", "start_char": "0", "end_char": 4, "text": "Goed"}\n',
+                    encoding="utf-8")
+    with pytest.raises(InputError, match=r"f\.jsonl, line 2, column 'start_char': expected a whole number"):
+        list(read_fragments(path))
