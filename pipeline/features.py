@@ -31,7 +31,6 @@ CACHE_SIZE = 50_000
 # hashed feature-space sizes: big enough for a study's vocabulary, small enough for a fast model
 LEMMA_FEATURES, CHAR_FEATURES, CONTEXT_FEATURES = 2**16, 2**16, 2**14
 
-_NLP = {}
 _LEMMAS = collections.OrderedDict()
 _LOCK = threading.Lock()
 
@@ -47,20 +46,15 @@ def fragment_matrix(fragments) -> np.ndarray:
 
 
 def get_nlp(spacy_model: str = "blank"):
-    """capcode's Dutch pipeline for lemmas, built once per process (never stored on a model)."""
-    if spacy_model not in _NLP:
-        try:
-            from .dutch import build_nlp
-        except ImportError:  # the Dutch pipeline module is optional for this stage
-            import spacy
+    """capcode's Dutch pipeline for lemmas, shared with segmentation (never stored on a model)."""
+    from .dutch import build_nlp
 
-            nlp = spacy.blank("nl")
-        else:
-            nlp = build_nlp(spacy_model)
-        keep = [name for name in nlp.pipe_names if "sent" not in name and name != "parser"]
-        nlp.select_pipes(enable=keep)
-        _NLP[spacy_model] = nlp
-    return _NLP[spacy_model]
+    return build_nlp(spacy_model)
+
+
+def _not_needed_for_lemmas(nlp) -> list:
+    """Components that lemmatising can skip: sentence boundaries and the parser."""
+    return [name for name in nlp.pipe_names if "sent" in name or name == "parser"]
 
 
 def token_lemma(token) -> str:
@@ -80,7 +74,7 @@ def lemmatise(texts, spacy_model: str = "blank") -> list:
         nlp = get_nlp(spacy_model)
         unique = list(dict.fromkeys(missing))
         results = {}
-        for text, doc in zip(unique, nlp.pipe(unique, batch_size=256)):
+        for text, doc in zip(unique, nlp.pipe(unique, batch_size=256, disable=_not_needed_for_lemmas(nlp))):
             results[text] = " ".join(token_lemma(t) for t in doc if not (t.is_punct or t.is_space))
         with _LOCK:
             for text, lemmas in results.items():
