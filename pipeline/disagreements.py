@@ -130,25 +130,7 @@ def _read_sheet(path) -> tuple:
     `capcode agreement --format xlsx` writes it beside the figures), else the first one."""
     from .files import read_table
 
-    path = Path(path)
-    if path.suffix.lower() != ".xlsx" or not path.exists():
-        return read_table(path)
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise InputError(f"{path}: cannot open as an Excel workbook ({exc}).") from None
-    sheet = book["disagreements"] if "disagreements" in book.sheetnames else book.worksheets[0]
-    values = sheet.iter_rows(values_only=True)
-    header = [str(h).strip() if h is not None else "" for h in next(values, [])]
-    rows = []
-    for number, raw in enumerate(values, start=2):
-        if all(v is None for v in raw):
-            continue
-        rows.append({"row": number, **{h: ("" if v is None else str(v).strip()) for h, v in zip(header, raw)}})
-    book.close()
-    return header, rows
+    return read_table(path, sheet="disagreements")
 
 
 def read_reconciled(path, codebook=None) -> dict:

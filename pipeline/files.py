@@ -119,8 +119,11 @@ def write_xlsx(path, sheets: dict) -> None:
         book.save(tmp)
 
 
-def read_table(path) -> tuple:
-    """Read a .csv, .xlsx or .jsonl table as (header, rows of dicts with a 'row' number)."""
+def read_table(path, sheet=None) -> tuple:
+    """Read a .csv, .xlsx or .jsonl table as (header, rows of dicts with a 'row' number).
+
+    In a workbook, the sheet named `sheet` is read when there is one, else the first sheet.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: file not found.")
@@ -143,8 +146,8 @@ def read_table(path) -> tuple:
             book = load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many types for a damaged file
             raise InputError(f"{path}: cannot open as an Excel workbook ({exc}).") from None
-        sheet = book.worksheets[0]
-        values = sheet.iter_rows(values_only=True)
+        chosen = book[sheet] if sheet in book.sheetnames else book.worksheets[0]
+        values = chosen.iter_rows(values_only=True)
         header = [str(h).strip() if h is not None else "" for h in next(values, [])]
         rows = []
         for number, raw in enumerate(values, start=2):
