@@ -415,7 +415,9 @@ def place_case(n_relevant: int, n_strategic: int, n_strategic_negatief: int, n_d
     r = n_director / n_relevant if n_relevant else 0.0
     n = n_strategic_negatief / n_strategic if n_strategic else 0.0
     min_s, min_r, min_n = params.type_min_strategic, params.type_min_director, params.type_min_shortfall
-    if s < min_s:
+    if not n_relevant:  # say so, rather than show S = 0.00 as if it had been measured
+        type_id, reason = 1, "no relevant fragments in a cell: S, R and N unknown; type 1 only by default"
+    elif s < min_s:
         type_id, reason = 1, f"S = {s:.2f} < {min_s:.2f}"
     elif r >= min_r:
         type_id, reason = 3, f"R = {r:.2f} ≥ {min_r:.2f}"

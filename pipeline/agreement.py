@@ -937,8 +937,8 @@ def format_table(report: AgreementReport, max_confusion_pairs: int = 3) -> str:
         lines.append(f"== {r.dimension} ({r.level}; values {', '.join(r.values)})")
         lines.append(f"  units coded by 2+ coders: {r.n_units}   coders: {r.n_coders}   pairable codes: "
                      f"{r.n_pairable_values}")
-        lines.append(f"  percent agreement (pairwise)  {_pct(r.percent_agreement):>10}   "
-                     f"(all coders agree on {_pct(r.unanimous)} of units)")
+        unanimous = "" if r.unanimous is None else f"   (all coders agree on {_pct(r.unanimous)} of units)"
+        lines.append(f"  percent agreement (pairwise)  {_pct(r.percent_agreement):>10}{unanimous}")
         ci = ("" if r.bootstrap.low is None else
               f"   95% CI [{r.bootstrap.low:.3f}, {r.bootstrap.high:.3f}]")
         band = krippendorff_band(r.krippendorff_alpha)
@@ -1099,6 +1099,9 @@ def output_format(fmt: Optional[str], out) -> str:
         raise InputError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}.")
     if fmt == "xlsx" and (not out or suffix != "xlsx"):
         raise InputError("--format xlsx writes a workbook: give --out FILE.xlsx.")
+    if fmt != "xlsx" and suffix == "xlsx":  # text in a .xlsx file would not open in a spreadsheet
+        raise InputError(f"{out}: --format {fmt} writes text, not a workbook; leave out --format "
+                         "(or use --format xlsx) for an .xlsx file.")
     return fmt
 
 

@@ -8,6 +8,7 @@ line on stderr with exit code 1; `--verbose` adds the traceback.
 import logging
 import sys
 import traceback
+from pathlib import Path
 
 import click
 
@@ -27,6 +28,16 @@ class CapcodeGroup(click.Group):
             if ctx.obj and ctx.obj.get("verbose"):
                 traceback.print_exc(file=sys.stderr)
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:  # a folder that does not exist or may not be written, a full disk
+            if isinstance(exc, BrokenPipeError) or not exc.filename:
+                raise
+            if ctx.obj and ctx.obj.get("verbose"):
+                traceback.print_exc(file=sys.stderr)
+            name = str(exc.filename)
+            if Path(name).name.startswith(".") and name.endswith(".tmp"):  # the temporary file of an atomic write
+                name = str(Path(name).parent)
+            raise click.ClickException(f"{name}: {exc.strerror or exc}; check that the path is right and that "
+                                       "you may read or write there.") from None
 
 
 class _Formatter(logging.Formatter):
@@ -123,6 +134,7 @@ def segment_command(ctx, inputs, out, unit, manifest, include_interviewer):
 
     Example:
 
+    \b
         capcode segment data/sample/transcripts --manifest data/sample/manifest.csv --out fragments.jsonl
     """
     from .segment import run_segment, with_interviewer
@@ -147,7 +159,8 @@ def codebook():
 
 @codebook.command("show")
 @click.argument("codebook_file", metavar="FILE|NAME", default="default")
-@click.option("--lang", default="nl", show_default=True, help="Language of the descriptions (nl or en).")
+@click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True,
+              help="Language of the descriptions (nl or en).")
 @click.option("--json", "as_json", is_flag=True, help="Print the codebook as JSON (with its hash).")
 def codebook_show(codebook_file, lang, as_json):
     """Print a codebook readably: dimensions, values, conditions, descriptions, examples.
@@ -185,6 +198,7 @@ def codings():
 
     Example:
 
+    \b
         capcode codings check data/sample/codings/team.csv --fragments fragments.jsonl
     """
 
@@ -207,6 +221,7 @@ def codings_check(ctx, coding_files, fragments_path, codebook_name, merge_coders
 
     Example:
 
+    \b
         capcode codings check team.csv --fragments fragments.jsonl --codebook default
     """
     from .codings import run_codings_check
@@ -257,6 +272,7 @@ def train_command(ctx, fragments, codings, more_codings, codebook, out):
 
     Example:
 
+    \b
         capcode train --fragments fragments.jsonl --codings codings/team.csv --out models/team
     """
     from .train import describe, run_train
@@ -283,6 +299,7 @@ def predict_command(ctx, model_dir, fragments, out, codebook):
 
     Example:
 
+    \b
         capcode predict --model models/team fragments.jsonl --out predictions.jsonl
     """
     from .predict import run_predict
@@ -321,6 +338,7 @@ def evaluate_command(ctx, fragments, codings, more_codings, codebook, group_by, 
 
     Example:
 
+    \b
         capcode evaluate --fragments fragments.jsonl --codings codings/team.csv --out metrics.json --plots plots
     """
     from .evaluate import format_metrics, run_evaluate
@@ -353,6 +371,7 @@ def suggest_command(ctx, model_dir, fragments, n, strategy, codings, out, codebo
 
     Example:
 
+    \b
         capcode suggest --model models/team new_fragments.jsonl -n 20 --out to_code.xlsx
     """
     from .predict import format_suggestions, run_suggest
@@ -364,6 +383,13 @@ def suggest_command(ctx, model_dir, fragments, n, strategy, codings, out, codebo
         click.echo(format_suggestions(suggestions))
 
 # [agreement/disagreements commands]
+
+
+def _refuse_as_without_predictions(predictions_path) -> None:
+    """--as names the coder of --predictions; alone it would be ignored without a word."""
+    ctx = click.get_current_context()
+    if predictions_path is None and ctx.get_parameter_source("as_name") is not click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("--as names the coder of the predictions: give --predictions FILE too.")
 
 
 @cli.command("agreement")
@@ -404,6 +430,7 @@ def agreement_command(ctx, coding_files, codebook_name, fragments_path, level, p
     """
     from .agreement import run_agreement
 
+    _refuse_as_without_predictions(predictions_path)
     params = get_params(ctx).agreement
     text = run_agreement(coding_files, codebook_name, fragments_path, level, predictions_path, as_name,
                          out_path, fmt, params.bootstrap, params.seed, merge_coders)
@@ -442,6 +469,7 @@ def disagreements_command(coding_files, fragments_path, out_path, codebook_name,
         capcode disagreements team.csv --fragments fragments.jsonl --out meeting.xlsx
         capcode disagreements team.csv --merge meeting.xlsx --out consensus.csv
     """
+    _refuse_as_without_predictions(predictions_path)
     if reconciled_path:
         from .disagreements import run_merge
 

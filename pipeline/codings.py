@@ -51,6 +51,7 @@ class _Problems:
 
     def __init__(self):
         self.messages: list = []
+        self.seen: set = set()  # a file-wide problem found on every row is reported once
         self.any_input = False
         self.input = _Sink(self, True)
         self.codebook = _Sink(self, False)
@@ -70,6 +71,9 @@ class _Sink:
         self.problems, self.is_input = problems, is_input
 
     def append(self, message: str) -> None:
+        if message in self.problems.seen:
+            return
+        self.problems.seen.add(message)
         self.problems.messages.append(message)
         self.problems.any_input |= self.is_input
 

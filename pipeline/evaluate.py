@@ -442,5 +442,5 @@ def format_metrics(metrics: dict, details: dict) -> str:
         lines.append("")
         lines.append("macro-F1 by design: " + " | ".join(names))
         for dimension, by_design in designs.items():
-            lines.append(f"  {dimension:<24}" + "  ".join(f"{by_design[n]['macro_f1']:.2f}" for n in names))
+            lines.append(f"  {dimension:<24}  " + "  ".join(f"{by_design[n]['macro_f1']:.2f}" for n in names))
     return "\n".join(lines)

@@ -70,14 +70,19 @@ def read_jsonl_numbered(path) -> Iterator[tuple]:
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: file not found.")
-    with open(path, encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:  # decoded line by line, so that a bad byte is named by its line
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                raise InputError(f"{where(path, number)}: not UTF-8 text; save the file as UTF-8.") from None
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise InputError(f"{where(path, number)}: not valid JSON ({exc.msg}).") from None
+                raise InputError(f"{where(path, number)}: not valid JSON ({exc.msg}); expected a JSON Lines "
+                                 "file as capcode writes it (one JSON object per line).") from None
             if not isinstance(record, dict):
                 raise InputError(f"{where(path, number)}: expected one JSON object per line.")
             yield number, record
@@ -119,6 +124,15 @@ def write_xlsx(path, sheets: dict) -> None:
         book.save(tmp)
 
 
+def _refuse_duplicate_columns(path, header) -> None:
+    """Two columns with one name: only one would be read, and the other dropped without a word."""
+    named = [h for h in header if h]
+    for name in named:
+        if named.count(name) > 1:
+            raise InputError(f"{path}: column '{name}' appears {named.count(name)} times in the first row; "
+                             "rename or remove the extra one.")
+
+
 def read_table(path, sheet=None) -> tuple:
     """Read a .csv, .xlsx or .jsonl table as (header, rows of dicts with a 'row' number).
 
@@ -129,15 +143,21 @@ def read_table(path, sheet=None) -> tuple:
         raise InputError(f"{path}: file not found.")
     suffix = path.suffix.lower()
     if suffix in (".csv", ".tsv", ".txt"):
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            sample = handle.read(4096)
-            handle.seek(0)
-            delimiter = "\t" if suffix == ".tsv" else (";" if sample.count(";") > sample.count(",") else ",")
-            reader = csv.DictReader(handle, delimiter=delimiter)
-            header = [h.strip() for h in (reader.fieldnames or [])]
-            rows = []
-            for number, raw in enumerate(reader, start=2):
-                rows.append({"row": number, **{(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}})
+        try:
+            with open(path, encoding="utf-8-sig", newline="") as handle:
+                sample = handle.read(4096)
+                handle.seek(0)
+                delimiter = "\t" if suffix == ".tsv" else (";" if sample.count(";") > sample.count(",") else ",")
+                reader = csv.DictReader(handle, delimiter=delimiter)
+                header = [h.strip() for h in (reader.fieldnames or [])]
+                _refuse_duplicate_columns(path, header)
+                rows = []
+                for number, raw in enumerate(reader, start=2):
+                    rows.append({"row": number,
+                                 **{(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}})
+        except UnicodeDecodeError:  # Excel's plain "CSV" is Windows-1252, not UTF-8
+            raise InputError(f"{path}: not UTF-8 text (accented letters such as 'é' cannot be read); in Excel "
+                             "save it as 'CSV UTF-8 (comma delimited)', or give the .xlsx file.") from None
         return header, rows
     if suffix == ".xlsx":
         from openpyxl import load_workbook
@@ -149,6 +169,7 @@ def read_table(path, sheet=None) -> tuple:
         chosen = book[sheet] if sheet in book.sheetnames else book.worksheets[0]
         values = chosen.iter_rows(values_only=True)
         header = [str(h).strip() if h is not None else "" for h in next(values, [])]
+        _refuse_duplicate_columns(path, header)
         rows = []
         for number, raw in enumerate(values, start=2):
             if all(v is None for v in raw):
@@ -231,6 +252,10 @@ def read_predictions(path):
             runner_p = float(runner_p) if runner_p not in (None, "") else None
         except (TypeError, ValueError):
             raise InputError(f"{where(path, row['row'])}: probability is not a number.") from None
+        for column, value in (("probability", probability), ("runner_up_probability", runner_p)):
+            if value is not None and not 0.0 <= value <= 1.0:  # also refuses NaN
+                raise InputError(f"{where(path, row['row'])}, column '{column}': {value} is not a probability; "
+                                 "it must lie between 0 and 1 (as 'capcode predict' writes it).")
         abstained = row.get("abstained", False)
         if isinstance(abstained, str):
             abstained = abstained.strip().lower() in ("true", "1", "ja", "yes")

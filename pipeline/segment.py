@@ -60,6 +60,7 @@ def find_transcripts(inputs) -> list:
             if not files:
                 raise InputError(f"{given}: no transcripts in this folder (looked for "
                                  f"{', '.join(SUPPORTED_SUFFIXES)}, also in subfolders).")
+            _warn_left_out(given)
             pairs = [(p.relative_to(given).as_posix(), p) for p in files]
         else:
             if given.suffix.lower() not in SUPPORTED_SUFFIXES:
@@ -73,6 +74,20 @@ def find_transcripts(inputs) -> list:
                 seen[source] = path
                 found.append((source, path))
     return found
+
+
+# Documents that look like transcripts but cannot be read: an interview must not drop out unnoticed.
+LEFT_OUT_SUFFIXES = (".doc", ".rtf", ".pdf", ".pages", ".odf")
+
+
+def _warn_left_out(folder: Path) -> None:
+    left_out = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                      if p.suffix.lower() in LEFT_OUT_SUFFIXES and p.is_file()
+                      and not any(part.startswith((".", "~$")) for part in p.relative_to(folder).parts))
+    if left_out:
+        shown = ", ".join(left_out[:5]) + (" ..." if len(left_out) > 5 else "")
+        log.warning(f"{folder}: left out {len(left_out)} file(s) capcode cannot read ({shown}); save them as "
+                    ".docx or .txt to include them.")
 
 
 def _is_transcript(path: Path, root: Path) -> bool:

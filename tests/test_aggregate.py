@@ -174,6 +174,7 @@ def test_merge_sources_reports_uncoded_fragments():
 def test_place_case_rule_gives_the_three_types():
     # (relevant, strategic, strategic negatief, naming the director role)
     assert place_case(10, 1, 1, 5, PARAMS).type_id == 1      # S = 0.1: hardly any strategic talk
+    assert "no relevant fragments" in place_case(0, 0, 0, 0, PARAMS).reason  # not shown as a measured S = 0.00
     assert place_case(10, 5, 0, 3, PARAMS).type_id == 3      # R = 0.3
     assert place_case(10, 5, 3, 2, PARAMS).type_id == 2      # N = 0.6 > 0.5
     assert place_case(10, 6, 3, 2, PARAMS).type_id == 1      # N = 0.5, not more than half

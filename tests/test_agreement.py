@@ -415,9 +415,26 @@ def test_cli_xlsx_has_figures_and_disagreements(run, data_dir, tmp_path):
     assert ("relevant", "c1/r1.txt#90-140", "1", "R1", "Ik werk hier sinds 2010.") in [r[:5] for r in disagreements]
 
 
+def test_cli_table_with_one_coder_says_undefined_once(run, tmp_path):
+    path = tmp_path / "one.csv"
+    path.write_text("fragment_id,coder,relevant\nu1,a,ja\nu2,a,nee\n", encoding="utf-8")
+    result = run("agreement", path)
+    assert result.exit_code == 0, result.output
+    assert "percent agreement (pairwise)   undefined" in result.output and "agree on undefined" not in result.output
+
+
+def test_cli_as_without_predictions_is_refused(run, data_dir):
+    for command in ("agreement", "disagreements"):
+        result = run(command, data_dir / "agreement_team.csv", "--as", "model", "--out", "x.xlsx")
+        assert result.exit_code == 2 and "give --predictions FILE too" in result.output, command
+
+
 def test_cli_xlsx_needs_out_and_bad_input_is_one_line(run, data_dir, tmp_path):
     result = run("agreement", data_dir / "agreement_team.csv", "--format", "xlsx")
     assert result.exit_code == 1 and "Error: --format xlsx writes a workbook" in result.output
+    result = run("agreement", data_dir / "agreement_team.csv", "--format", "json", "--out", tmp_path / "a.xlsx")
+    assert result.exit_code == 1 and "--format json writes text, not a workbook" in result.output
+    assert not (tmp_path / "a.xlsx").exists()
     bad = tmp_path / "bad.csv"
     bad.write_text("fragment_id,coder,relevant\nu1,a,misschien\n", encoding="utf-8")
     result = run("agreement", bad, "--codebook", "default")

@@ -185,6 +185,8 @@ def test_cli_show_default_readably():
     assert "  - negatief (Negatief (verzwakt))" in result.output
     english = CliRunner().invoke(cli, ["codebook", "show", "default", "--lang", "en"])
     assert "Vision and choices" in english.output
+    french = CliRunner().invoke(cli, ["codebook", "show", "default", "--lang", "fr"])
+    assert french.exit_code == 2 and "'fr' is not one of 'nl', 'en'" in french.output  # not Dutch without a word
 
 
 def test_cli_show_json_round_trips_the_content(data_dir):

@@ -269,6 +269,7 @@ def test_cli_codings_check_fails_on_errors(data_dir):
     assert "Error: " in result.output and "row 2, column 'relevant': 'misschien'" in result.output
     spans = runner.invoke(cli, ["codings", "check", str(data_dir / "codings_span.csv")])
     assert spans.exit_code == 1 and "give the fragments file too (--fragments)" in spans.output
+    assert spans.output.count("give the fragments file too") == 1  # a file-wide problem once, not per row
 
 
 def test_cli_codebook_from_params(data_dir, tmp_path):

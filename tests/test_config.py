@@ -27,6 +27,13 @@ def test_unknown_key_is_refused_with_its_dotted_name(tmp_path):
         load_params(path)
 
 
+def test_params_file_that_is_not_utf8_is_refused(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_bytes("segment:\n  interviewer_labels: [Onderzoekér]\n".encode("cp1252"))
+    with pytest.raises(ConfigError, match="params.yaml: not UTF-8 text"):
+        load_params(path)
+
+
 def test_wrong_type_is_refused(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text("segment:\n  max_words: many\n", encoding="utf-8")

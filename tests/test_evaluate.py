@@ -12,7 +12,7 @@ from pipeline.codebook import load_codebook
 from pipeline.config import _build, Params
 from pipeline.errors import InputError
 from pipeline.evaluate import (build_lexicon, calibration, evaluate, folds_for, group_keys, lexicon_predict,
-                               majority_value, precision_coverage, scores, threshold_for)
+                               format_metrics, majority_value, precision_coverage, scores, threshold_for)
 from pipeline.files import read_fragments
 from pipeline.records import Coding, Fragment
 from pipeline.train import ModelSpec
@@ -132,3 +132,11 @@ def test_cli_evaluate_writes_metrics_details_thresholds_and_plots(data_dir, tmp_
     assert {p.name for p in plots.iterdir()} >= {"thema_precision_coverage.png", "thema_confusion.png",
                                                  "toon_calibration.png"}
     assert (plots / "thema_confusion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_design_table_keeps_long_dimension_names_apart_from_their_figures():
+    metrics = {"strategisch_operationeel": {"n": 112, "accuracy": 0.7, "macro_f1": 0.69, "kappa": 0.4,
+                                            "majority_macro_f1": 0.37, "lexicon_macro_f1": 0.6, "brier": 0.4,
+                                            "threshold": None, "coverage_at_threshold": 0.0}}
+    details = {"dimensions": {"strategisch_operationeel": {"designs": {"lemma/lr": {"macro_f1": 0.68}}}}}
+    assert "  strategisch_operationeel  0.68" in format_metrics(metrics, details).splitlines()

@@ -28,7 +28,7 @@ def test_jsonl_round_trip_keeps_non_ascii(tmp_path):
 def test_bad_json_line_is_named(tmp_path):
     path = tmp_path / "x.jsonl"
     path.write_text('{"a": 1}\n{oops\n', encoding="utf-8")
-    with pytest.raises(InputError, match=r"x\.jsonl, line 2: not valid JSON"):
+    with pytest.raises(InputError, match=r"x\.jsonl, line 2: not valid JSON .*one JSON object per line"):
         list(read_jsonl(path))
 
 
@@ -48,6 +48,39 @@ def test_predictions_round_trip(tmp_path, suffix):
     path = tmp_path / f"p{suffix}"
     assert write_predictions(path, preds) == 2
     assert read_predictions(path) == preds
+
+
+@pytest.mark.parametrize("value", ["1.7", "-0.2", "nan"])
+def test_probability_outside_0_1_is_refused_with_its_row(tmp_path, value):
+    path = tmp_path / "p.csv"
+    path.write_text("fragment_id,dimension,value,probability\ns.txt#0-10,relevant,ja,0.9\n"
+                    f"s.txt#11-20,relevant,nee,{value}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"p\.csv, (line|row) 3, column 'probability': .* between 0 and 1"):
+        read_predictions(path)
+
+
+def test_csv_that_is_not_utf8_is_a_one_line_error(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("fragment_id,coder\ns.txt#0-10,José\n".encode("cp1252"))
+    with pytest.raises(InputError, match=r"excel\.csv: not UTF-8 text .* 'CSV UTF-8"):
+        read_table(path)
+
+
+def test_jsonl_that_is_not_utf8_names_its_line(tmp_path):
+    path = tmp_path / "x.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"a": 1}\n{"b": "Jos\xe9"}\n')
+    with pytest.raises(InputError, match=r"x\.jsonl, line 2: not UTF-8 text"):
+        list(read_jsonl(path))
+    path.write_bytes(b'\xef\xbb\xbf{"a": "\xc3\xa9"}\r\n')  # a BOM and Windows line ends are fine
+    assert list(read_jsonl(path)) == [{"a": "é"}]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_column_name_used_twice_is_refused(tmp_path, suffix):
+    path = tmp_path / f"t{suffix}"
+    write_table(path, ["fragment_id", "relevant", "relevant", "", ""], [["s#0-1", "ja", "nee", "", ""]])
+    with pytest.raises(InputError, match=r"column 'relevant' appears 2 times"):
+        read_table(path)
 
 
 def test_unknown_table_format_is_refused(tmp_path):

@@ -142,6 +142,14 @@ def test_cli_predict_and_suggest(model_dir, data_dir, tmp_path):
     assert header[:3] == ["rank", "fragment_id", "case"]
     assert rows == []  # every fixture fragment is already coded
 
+    spans = tmp_path / "spans.csv"  # span form, as QDA tools export it: attached to the fragments given
+    spans.write_text("source,start_char,end_char,coder,relevant\ncaseA/r1.txt,0,208,anna,ja\n", encoding="utf-8")
+    result = runner.invoke(cli, ["suggest", "--model", str(model_dir), str(data_dir / "classifier_fragments.jsonl"),
+                                 "-n", "50", "--codings", str(spans), "--out", str(listing)])
+    assert result.exit_code == 0, result.output
+    header, rows = read_table(listing)
+    assert rows and "caseA/r1.txt#0-208" not in {row["fragment_id"] for row in rows}
+
 
 def test_cli_predict_refuses_a_model_for_another_codebook(model_dir, data_dir, tmp_path):
     result = CliRunner().invoke(cli, ["predict", "--model", str(model_dir), "--codebook",

@@ -190,6 +190,7 @@ def test_import_of_an_export_gives_back_the_same_codings(data_dir, tmp_path):
     result = invoke("import-qdpx", tmp_path / "p.qdpx", "--out", tmp_path / "imp")
     assert result.exit_code == 0, result.output
     assert "unmapped 0" in result.output and "te beoordelen 3" in result.output
+    assert "capcode-model-tfidf (a capcode export): they are a model's, not a coder's" in result.output
     fragments = list(read_fragments(data_dir / "qdpx_fragments.jsonl"))
     # the imported texts are the transcripts as capcode reads them, under the same relative paths
     for fragment in fragments:

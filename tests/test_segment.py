@@ -152,6 +152,15 @@ def test_find_transcripts_sources_and_skipped_files(data_dir, tmp_path):
         find_transcripts([tmp_path / "a", tmp_path / "b"])
 
 
+def test_documents_capcode_cannot_read_are_named_not_dropped_silently(tmp_path, caplog):
+    (tmp_path / "case1_respondent1.txt").write_text("R: a\n", encoding="utf-8")
+    (tmp_path / "case1_respondent2.pdf").write_bytes(b"%PDF")
+    (tmp_path / "~$case1_respondent1.doc").write_bytes(b"lock")
+    with caplog.at_level("WARNING", logger="capcode"):
+        assert [s for s, _ in find_transcripts([tmp_path])] == ["case1_respondent1.txt"]
+    assert "left out 1 file(s) capcode cannot read (case1_respondent2.pdf)" in caplog.text
+
+
 def test_unknown_unit_and_bad_max_words(data_dir, nlp):
     with pytest.raises(ConfigError, match="unknown unit 'word'"):
         list(iter_units([data_dir / "readers_utf8.txt"], SegmentParams(), "word", nlp=nlp))
