@@ -85,22 +85,27 @@ class Params:
     agreement: AgreementParams = field(default_factory=AgreementParams)
 
 
-def _build(cls, data, origin: str):
-    """Build dataclass `cls` from a mapping, refusing unknown keys and wrong types."""
+def _build(cls, data, path: str, prefix: str = ""):
+    """Build dataclass `cls` from a mapping, refusing unknown keys and wrong types.
+
+    Messages name the file and the setting apart: "params.yaml, setting 'segment.max_words': ...".
+    """
     if data is None:
         return cls()
     if not isinstance(data, dict):
-        raise ConfigError(f"{origin}: expected a mapping of settings, got {type(data).__name__}.")
+        place = f"{path}, setting '{prefix.rstrip('.')}'" if prefix else str(path)
+        raise ConfigError(f"{place}: expected a mapping of settings, got {type(data).__name__}.")
     known = {f.name: f for f in fields(cls)}
     values = {}
     for key, value in data.items():
         if key not in known:
-            raise ConfigError(f"{origin}.{key}: unknown setting; known settings are {', '.join(known)}.")
+            raise ConfigError(f"{path}, setting '{prefix}{key}': unknown setting; "
+                              f"known settings{' in ' + prefix.rstrip('.') if prefix else ''} are {', '.join(known)}.")
         sub = getattr(cls, "__annotations__", {}).get(key)
         if isinstance(sub, type) and hasattr(sub, "__dataclass_fields__"):
-            values[key] = _build(sub, value, f"{origin}.{key}")
+            values[key] = _build(sub, value, path, f"{prefix}{key}.")
             continue
-        values[key] = _coerce(value, known[key], f"{origin}.{key}")
+        values[key] = _coerce(value, known[key], f"{path}, setting '{prefix}{key}'")
     return cls(**values)
 
 

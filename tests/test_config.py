@@ -23,7 +23,7 @@ def test_missing_default_file_gives_built_in_defaults(tmp_path, monkeypatch):
 def test_unknown_key_is_refused_with_its_dotted_name(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text("segment:\n  max_word: 60\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"segment\.max_word: unknown setting"):
+    with pytest.raises(ConfigError, match=r"params\.yaml, setting 'segment\.max_word': unknown setting; known settings in segment are max_words"):
         load_params(path)
 
 
