@@ -658,9 +658,9 @@ def run_aggregate(fragments_path, out_dir, codings_paths: Sequence = (), predict
         specs, codebook_name = specs_from_codebook(loaded), f"{loaded.name} {loaded.version}".strip()
     codings = []
     if codings_paths:
-        from .codings import read_codings
+        from .codings import human_codings, read_codings
 
-        codings = read_codings(list(codings_paths), codebook=loaded, fragments=fragments)
+        codings = human_codings(read_codings(list(codings_paths), codebook=loaded, fragments=fragments))
     predictions = read_predictions(predictions_path) if predictions_path is not None else []
     known = {f.id for f in fragments}
     _check_ids(codings, known, "codings", codings_paths)

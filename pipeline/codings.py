@@ -353,6 +353,26 @@ def read_codings(paths, codebook=None, fragments=None, coder_default=None, merge
     return [coding for codings in per_file for coding in codings]
 
 
+MODEL_CODER_PREFIX = "capcode-model"
+
+
+def human_codings(codings) -> list:
+    """The codings of people only: a model's suggestions that came back through a QDA project
+    (coder `capcode-model-...`) are left out, with a warning, so they are never trained on or
+    counted as a person's codes."""
+    people, models = [], Counter()
+    for coding in codings:
+        if coding.coder.startswith(MODEL_CODER_PREFIX):
+            models[coding.coder] += 1
+        else:
+            people.append(coding)
+    if models:
+        log.warning("left out %s: a model's suggestions, not a person's codes (give them to "
+                    "'agreement --predictions' to compare the model with coders).",
+                    ", ".join(f"{count} coding(s) by {coder}" for coder, count in sorted(models.items())))
+    return people
+
+
 def _separate_coders(paths, per_file) -> list:
     """Rename coders that occur in more than one file to '<file label>:<coder>'."""
     files_of = defaultdict(set)

@@ -934,9 +934,9 @@ def import_project(project: QdaProject, codebook, mapping: Optional[dict] = None
         "skipped": skipped, "codebook": codebook.name, "codebook_hash": codebook.hash,
     }
     model_users = [coder for coder in summary["coders"] if coder.startswith(MODEL_USER_PREFIX)]
-    if model_users:  # else a model's suggestions would be trained on and counted as a person's codes
+    if model_users:  # train and aggregate leave these out (codings.human_codings); agreement keeps them
         log.warning("codings.csv holds the suggestions of %s (a capcode export): they are a model's, not a coder's; "
-                    "remove their rows before using the file with train or aggregate.", ", ".join(model_users))
+                    "train and aggregate leave them out.", ", ".join(model_users))
     return ImportResult(
         texts={files[s.guid]: written[s.guid][0] for s in kept},
         sources=[(s.guid, s.name, files[s.guid], len(written[s.guid][0]), len(s.selections)) for s in kept],

@@ -313,3 +313,16 @@ def test_span_attachment_matches_brute_force(cuts, gaps, span):
     best = max(overlaps, default=(0, 0, None))
     expected = best[2] if best[0] > 0 else None
     assert SpanIndex(frags).attach("s.txt", start, end) == expected
+
+
+def test_model_suggestions_are_not_counted_as_a_persons_codes(caplog):
+    from pipeline.codings import human_codings
+    from pipeline.records import Coding
+
+    codings = [Coding("a#0-4", "anna", "relevant", "ja"),
+               Coding("a#0-4", "capcode-model-sample", "relevant", "nee"),
+               Coding("b#5-9", "capcode-model-sample", "relevant", "ja")]
+    with caplog.at_level("WARNING", logger="capcode"):
+        kept = human_codings(codings)
+    assert kept == [codings[0]]
+    assert "2 coding(s) by capcode-model-sample" in caplog.text
