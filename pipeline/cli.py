@@ -47,11 +47,12 @@ class _Formatter(logging.Formatter):
 
 
 def setup_logging(verbose: bool) -> None:
-    """Log to stderr: warnings always, progress notes with -v."""
+    """Log to stderr: warnings always, progress notes on a terminal or with -v."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter())
     log.handlers[:] = [handler]
-    log.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # progress notes (INFO) show on a terminal; in scripts and CI only warnings, unless -v
+    log.setLevel(logging.DEBUG if verbose else (logging.INFO if sys.stderr.isatty() else logging.WARNING))
     log.propagate = False
 
 
