@@ -60,20 +60,13 @@ def write_disagreements(path, header, rows, allowed: Optional[dict] = None) -> N
 
         write_table(path, header, rows, sheet="disagreements")
         return
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.styles import Alignment, PatternFill
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    from .files import atomic_path
+    from .files import build_workbook, save_workbook
 
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "disagreements"
-    sheet.append(list(header))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append(list(row))
+    book = build_workbook({"disagreements": (header, rows)})
+    sheet = book["disagreements"]
     sheet.freeze_panes = "C2"
     letters = {name: sheet.cell(row=1, column=i + 1).column_letter for i, name in enumerate(header)}
     sheet.column_dimensions[letters["text"]].width = 80
@@ -94,8 +87,7 @@ def write_disagreements(path, header, rows, allowed: Optional[dict] = None) -> N
         sheet.add_data_validation(check)
         for cell in cells:
             check.add(cell)
-    with atomic_path(path) as tmp:
-        book.save(tmp)
+    save_workbook(book, path)
 
 
 def run_disagreements(coding_paths, fragments, out, codebook=None, level=None, predictions=None,

@@ -105,8 +105,8 @@ def write_table(path, header: Sequence[str], rows: Iterable[Sequence], sheet: st
         raise InputError(f"{path}: unknown output format '{suffix}'; use .csv, .xlsx or .jsonl.")
 
 
-def write_xlsx(path, sheets: dict) -> None:
-    """Write {sheet name: (header, rows)} to an Excel workbook atomically."""
+def build_workbook(sheets: dict):
+    """An openpyxl Workbook of {sheet name: (header, rows)}: bold header, frozen first row."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -120,8 +120,18 @@ def write_xlsx(path, sheets: dict) -> None:
         for row in rows:
             sheet.append(list(row))
         sheet.freeze_panes = "A2"
+    return book
+
+
+def save_workbook(book, path) -> None:
+    """Save a workbook atomically."""
     with atomic_path(path) as tmp:
         book.save(tmp)
+
+
+def write_xlsx(path, sheets: dict) -> None:
+    """Write {sheet name: (header, rows)} to an Excel workbook atomically."""
+    save_workbook(build_workbook(sheets), path)
 
 
 def _refuse_duplicate_columns(path, header) -> None:

@@ -4,7 +4,7 @@ Every character offset refers to the plain text of the source as
 `capcode text FILE` prints it: ``plain_text[start_char:end_char] == text``.
 """
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Optional
 
 UNKNOWN = "onbekend"
