@@ -557,7 +557,7 @@ def import_qdpx_command(ctx, project, out_dir, mapping_path, codebook, offsets):
         capcode segment imported/sources --manifest imported/manifest.csv --out fragments.jsonl
         capcode codings check imported/codings.csv --fragments fragments.jsonl
     """
-    from .qdpx import run_import_qdpx
+    from .qdpx.importing import run_import_qdpx
 
     summary = run_import_qdpx(project, out_dir, codebook or get_params(ctx).codebook, mapping_path, offsets)
     coders = ", ".join(f"{name} ({count})" for name, count in summary["coders"].items()) or "none"
@@ -595,7 +595,7 @@ def export_qdpx_command(ctx, fragments_path, predictions_path, codings_paths, co
         capcode export-qdpx --fragments fragments.jsonl --predictions predictions.jsonl \\
             --transcripts data/sample/transcripts --out suggestions.qdpx
     """
-    from .qdpx import run_export_qdpx
+    from .qdpx.write import run_export_qdpx
 
     if not predictions_path and not codings_paths:
         raise click.UsageError("give --predictions, --codings or both.")
@@ -618,7 +618,7 @@ def export_qdc_command(ctx, codebook, out):
 
         capcode export-qdc --codebook default --out codebook.qdc
     """
-    from .qdpx import run_export_qdc
+    from .qdpx.write import run_export_qdc
 
     run_export_qdc(codebook or get_params(ctx).codebook, out)
     click.echo(out)

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from lxml import etree
 
 from pipeline import qdpx
+from pipeline.qdpx import importing, offsets
 from pipeline.cli import cli
 from pipeline.codebook import load_codebook
 from pipeline.codings import read_codings
@@ -453,9 +454,9 @@ def test_zip_slip_names_never_write_outside_the_output_folder(tmp_path):
 
 
 def test_safe_relative_path_strips_traversal_and_odd_characters():
-    assert str(qdpx.safe_relative_path("../a/./b:c.docx", "g")) == "a/b_c.txt"
-    assert str(qdpx.safe_relative_path("C:\\Users\\x\\Interview 1.TXT", "g")) == "C_/Users/x/Interview 1.txt"
-    assert str(qdpx.safe_relative_path("..", "guid")) == "guid.txt"
+    assert str(importing.safe_relative_path("../a/./b:c.docx", "g")) == "a/b_c.txt"
+    assert str(importing.safe_relative_path("C:\\Users\\x\\Interview 1.TXT", "g")) == "C_/Users/x/Interview 1.txt"
+    assert str(importing.safe_relative_path("..", "guid")) == "guid.txt"
 
 
 # ---- the sample study ------------------------------------------------------------------
@@ -466,7 +467,7 @@ ROOT = Path(__file__).parent.parent
 def _renamed(fragment_id: str) -> str:
     """A fragment id after import: the source file becomes .txt (case1_r4.docx#1-9 -> case1_r4.txt#1-9)."""
     source, span = fragment_id.split("#")
-    return f"{qdpx.safe_relative_path(source, source)}#{span}"
+    return f"{importing.safe_relative_path(source, source)}#{span}"
 
 
 def test_sample_study_round_trip(tmp_path):
@@ -552,17 +553,17 @@ def test_tool_offsets_map_back_to_code_points(text, data):
     position = data.draw(st.integers(0, len(text)))
     if text[position - 1:position + 1] == "\r\n":
         position -= 1  # between CR and LF is not a position some tools can express
-    for conv in qdpx.CONVENTIONS:
-        mapping = qdpx.tool_to_codepoint(text, conv)
+    for conv in offsets.CONVENTIONS:
+        mapping = offsets.tool_to_codepoint(text, conv)
         assert mapping[_tool_length(text[:position], conv)] == position
 
 
 @settings(max_examples=60, deadline=None)
 @given(TRICKY, st.data())
 def test_normalised_text_keeps_every_span(text, data):
-    new, moves = qdpx.as_capcode_sees_it(text)
+    new, moves = offsets.as_capcode_sees_it(text)
     assert new == unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    bounds = [start for start, _ in qdpx._chunks(text)] + [len(text)]
+    bounds = [start for start, _ in offsets._chunks(text)] + [len(text)]
     a, b = sorted(data.draw(st.lists(st.sampled_from(bounds), min_size=2, max_size=2)))
     moves = moves or {i: i for i in range(len(text) + 1)}
     piece = unicodedata.normalize("NFC", text[a:b].replace("\r\n", "\n").replace("\r", "\n"))
