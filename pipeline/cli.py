@@ -429,7 +429,7 @@ def agreement_command(ctx, coding_files, codebook_name, fragments_path, level, p
             --codebook default --fragments fragments.jsonl
         capcode agreement team.csv --predictions predictions.jsonl --as model --out agreement.json
     """
-    from .agreement import run_agreement
+    from .agreement.run import run_agreement
 
     _refuse_as_without_predictions(predictions_path)
     params = get_params(ctx).agreement
@@ -472,12 +472,12 @@ def disagreements_command(coding_files, fragments_path, out_path, codebook_name,
     """
     _refuse_as_without_predictions(predictions_path)
     if reconciled_path:
-        from .disagreements import run_merge
+        from .agreement.disagreements import run_merge
 
         click.echo(run_merge(coding_files, reconciled_path, out_path, codebook_name, fragments_path, coder_name,
                              merge_coders), nl=False)
         return
-    from .disagreements import run_disagreements
+    from .agreement.disagreements import run_disagreements
 
     click.echo(run_disagreements(coding_files, fragments_path, out_path, codebook_name, None, predictions_path,
                                  as_name, merge_coders), nl=False)

@@ -16,6 +16,7 @@ from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 
 from pipeline import agreement as ag
+from pipeline.agreement import bootstrap
 from pipeline.cli import cli
 from pipeline.codebook import parse_codebook
 from pipeline.errors import CodebookError, InputError
@@ -208,7 +209,7 @@ def test_resampling_draws_as_many_units_in_both_strategies():
     few = np.array([40, 30, 30])                 # few patterns: multinomial per pattern
     many = np.ones(50, dtype=np.int64)           # every unit its own pattern: draw units
     for frequency in (few, many):
-        blocks = list(ag._resample_frequencies(frequency, 25, rng))
+        blocks = list(bootstrap._resample_frequencies(frequency, 25, rng))
         drawn = np.vstack(blocks)
         assert drawn.shape == (25, len(frequency))
         assert (drawn.sum(axis=1) == frequency.sum()).all()
@@ -221,7 +222,7 @@ def test_many_values_use_sparse_coincidences_and_still_match():
     counts = ag.unit_value_counts(codes, 40)
     patterns, frequency = ag.unit_patterns(counts)
     assert (frequency == 1).all() and len(patterns) == (counts.sum(axis=1) >= 2).sum()
-    assert not isinstance(ag._pattern_coincidences(patterns), np.ndarray)  # sparse
+    assert not isinstance(bootstrap._pattern_coincidences(patterns), np.ndarray)  # sparse
     theirs = krippendorff.alpha(as_nan(codes), level_of_measurement="ordinal", value_domain=list(range(40)))
     ours = ag.alphas_from_pattern_weights(patterns, frequency[None, :], "ordinal")[0]
     assert abs(ours - theirs) <= TOL and abs(ag.krippendorff_alpha(counts, "ordinal") - theirs) <= TOL

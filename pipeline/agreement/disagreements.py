@@ -16,7 +16,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .errors import CodebookError, InputError, where
+from ..errors import CodebookError, InputError, where
+from .units import load_codings, reliability_data
 
 log = logging.getLogger("capcode")
 
@@ -28,7 +29,7 @@ CONSENSUS_COLUMNS = ("fragment_id", "coder", "dimension", "value")
 def disagreement_table(data: Sequence, fragments=None) -> tuple:
     """(header, rows): one row per dimension and unit on which coders gave different values.
 
-    `data` is the reliability data (pipeline.agreement.DimensionData, conditions not applied, so
+    `data` is the reliability data (`units.DimensionData`, conditions not applied, so
     every difference shows). Rows are sorted by dimension (codebook order), then by fragment order.
     Columns: dimension, fragment_id, case, respondent, text, one column per coder (empty: not
     coded), n_coders, consensus (empty, to be filled in).
@@ -56,14 +57,14 @@ def write_disagreements(path, header, rows, allowed: Optional[dict] = None) -> N
     """Write the sheet as .csv, .xlsx (wrapped text, a drop-down of values in `consensus`) or .jsonl."""
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
-        from .files import write_table
+        from ..files import write_table
 
         write_table(path, header, rows, sheet="disagreements")
         return
     from openpyxl.styles import Alignment, PatternFill
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    from .files import build_workbook, save_workbook
+    from ..files import build_workbook, save_workbook
 
     book = build_workbook({"disagreements": (header, rows)})
     sheet = book["disagreements"]
@@ -93,8 +94,7 @@ def write_disagreements(path, header, rows, allowed: Optional[dict] = None) -> N
 def run_disagreements(coding_paths, fragments, out, codebook=None, level=None, predictions=None,
                       as_name: str = "model", merge_coders: bool = False) -> str:
     """List the disagreements of coding files in `out` (.xlsx or .csv); return a one-line summary."""
-    from .agreement import load_codings, reliability_data
-    from .codebook import load_codebook
+    from ..codebook import load_codebook
 
     suffix = Path(out).suffix.lower()
     if suffix not in (".xlsx", ".csv"):
@@ -120,7 +120,7 @@ def run_disagreements(coding_paths, fragments, out, codebook=None, level=None, p
 def _read_sheet(path) -> tuple:
     """(header, rows) of the reconciled sheet: in a workbook the sheet named 'disagreements' (as
     `capcode agreement --format xlsx` writes it beside the figures), else the first one."""
-    from .files import read_table
+    from ..files import read_table
 
     return read_table(path, sheet="disagreements")
 
@@ -168,7 +168,7 @@ def consensus_codings(codings, reconciled: dict, codebook=None, coder: str = "co
     coders gave when they agree (one coder's value counts). With a codebook, values of a dimension
     whose condition the consensus contradicts are dropped.
     """
-    from .records import Coding
+    from ..records import Coding
 
     given = defaultdict(dict)   # (unit, dimension) -> {coder: value}
     units, dimensions = {}, {}
@@ -227,9 +227,8 @@ def _ruled_out(codebook, dimension: str, codes: dict) -> bool:
 def run_merge(coding_paths, reconciled_path, out, codebook=None, fragments=None, coder: str = "consensus",
               merge_coders: bool = False) -> str:
     """Write the consensus codings (long form: fragment_id, coder, dimension, value); return a summary."""
-    from .agreement import load_codings, reliability_data
-    from .codebook import load_codebook
-    from .files import write_table
+    from ..codebook import load_codebook
+    from ..files import write_table
 
     if Path(out).suffix.lower() not in (".csv", ".xlsx", ".jsonl"):
         raise InputError(f"--out {out}: write the consensus codings to a .csv, .xlsx or .jsonl file.")
