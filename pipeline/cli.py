@@ -519,7 +519,7 @@ def aggregate_command(ctx, fragments_path, codings_paths, predictions_path, code
     """
     from pathlib import Path
 
-    from .aggregate import run_aggregate
+    from .aggregate.run import run_aggregate
 
     params = get_params(ctx)
     run_aggregate(fragments_path, out_dir, codings_paths, predictions_path,
