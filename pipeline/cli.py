@@ -172,7 +172,7 @@ def codebook_show(codebook_file, lang, as_json):
 
         capcode codebook show default --lang en
     """
-    from .codebook import run_codebook_show
+    from .codebook.show import run_codebook_show
 
     click.echo(run_codebook_show(codebook_file, language=lang, as_json=as_json), nl=False)
 
@@ -188,7 +188,7 @@ def codebook_check(codebook_file):
 
         capcode codebook check my_codebook.yaml
     """
-    from .codebook import run_codebook_check
+    from .codebook.show import run_codebook_check
 
     click.echo(run_codebook_check(codebook_file))
 
@@ -225,7 +225,7 @@ def codings_check(ctx, coding_files, fragments_path, codebook_name, merge_coders
     \b
         capcode codings check team.csv --fragments fragments.jsonl --codebook default
     """
-    from .codings import run_codings_check
+    from .codings_check import run_codings_check
 
     name = codebook_name or get_params(ctx).codebook
     text, ok = run_codings_check(coding_files, fragments_path, name, merge_coders=merge_coders)

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from pipeline.cli import cli
 from pipeline.codebook import load_codebook
-from pipeline.codings import (SpanIndex, check_codings, codings_by_fragment, detect_form, format_report,
-                              read_codings, run_codings_check)
+from pipeline.codings import SpanIndex, codings_by_fragment, detect_form, read_codings
+from pipeline.codings_check import check_codings, format_report, run_codings_check
 from pipeline.errors import CodebookError, InputError
 from pipeline.files import read_fragments, write_table, write_xlsx
 from pipeline.records import Coding, Fragment

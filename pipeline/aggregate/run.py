@@ -38,7 +38,7 @@ def run_aggregate(fragments_path, out_dir, codings_paths: Sequence = (), predict
         raise InputError(f"{fragments_path}: no fragments; make them with 'capcode segment'.")
     specs, codebook_name, loaded = None, "", None
     if codebook is not None:
-        from ..codebook import load_codebook
+        from ..codebook.read import load_codebook
 
         loaded = load_codebook(codebook)
         specs, codebook_name = specs_from_codebook(loaded), f"{loaded.name} {loaded.version}".strip()

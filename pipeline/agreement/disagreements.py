@@ -94,7 +94,7 @@ def write_disagreements(path, header, rows, allowed: Optional[dict] = None) -> N
 def run_disagreements(coding_paths, fragments, out, codebook=None, level=None, predictions=None,
                       as_name: str = "model", merge_coders: bool = False) -> str:
     """List the disagreements of coding files in `out` (.xlsx or .csv); return a one-line summary."""
-    from ..codebook import load_codebook
+    from ..codebook.read import load_codebook
 
     suffix = Path(out).suffix.lower()
     if suffix not in (".xlsx", ".csv"):
@@ -227,7 +227,7 @@ def _ruled_out(codebook, dimension: str, codes: dict) -> bool:
 def run_merge(coding_paths, reconciled_path, out, codebook=None, fragments=None, coder: str = "consensus",
               merge_coders: bool = False) -> str:
     """Write the consensus codings (long form: fragment_id, coder, dimension, value); return a summary."""
-    from ..codebook import load_codebook
+    from ..codebook.read import load_codebook
     from ..files import write_table
 
     if Path(out).suffix.lower() not in (".csv", ".xlsx", ".jsonl"):

@@ -21,7 +21,7 @@ def run_agreement(coding_paths, codebook=None, fragments=None, level: Optional[s
 
     Returns the text for stdout ('' when the report went to `out`).
     """
-    from ..codebook import load_codebook
+    from ..codebook.read import load_codebook
     from ..files import atomic_open, write_xlsx
 
     fmt = output_format(fmt, out)

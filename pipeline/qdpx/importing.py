@@ -196,7 +196,7 @@ def run_import_qdpx(project_path, out_dir, codebook, mapping_path=None, offsets:
 
     Returns the summary (also written as qdpx_import.json).
     """
-    from ..codebook import load_codebook
+    from ..codebook.read import load_codebook
 
     codebook = load_codebook(codebook)
     project = read_project(project_path)

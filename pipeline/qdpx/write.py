@@ -281,7 +281,7 @@ def source_texts(fragments, transcripts=None) -> dict:
 def run_export_qdpx(fragments_path, predictions_path, out, codebook, codings_paths=(), transcripts=None,
                     name: Optional[str] = None) -> dict:
     """Write a .qdpx with the transcripts, the codebook, the model's suggestions and any human codings."""
-    from ..codebook import load_codebook
+    from ..codebook.read import load_codebook
     from ..files import read_fragments, read_predictions
 
     codebook = load_codebook(codebook)
@@ -309,7 +309,7 @@ def run_export_qdpx(fragments_path, predictions_path, out, codebook, codings_pat
 
 def run_export_qdc(codebook, out) -> None:
     """Write the codebook alone as a REFI-QDA .qdc file."""
-    from ..codebook import load_codebook
+    from ..codebook.read import load_codebook
 
     data = build_codebook_xml(load_codebook(codebook))
     with atomic_open(out, "wb") as handle:

@@ -1,41 +1,20 @@
-"""Codebooks: which dimensions may be coded, with which values, and when.
+"""Reading a codebook: a shipped name (`default`, `propper`) or a YAML file, validated.
 
-A codebook is a YAML file (see `codebooks/default.yaml` and the README):
-
-    name: voorbeeld
-    version: "1.0"
-    dimensions:
-      - id: relevant
-        label: Relevant
-        description: {nl: "Gaat het fragment over ...", en: "Is the fragment about ..."}
-        values:
-          - {id: ja, label: Ja, description: ..., examples: ["..."]}
-          - nee                      # short form: id = label, no description
-      - id: toon
-        level: ordinal               # nominal (default), ordinal or interval
-        only_when: {relevant: ja}    # coded only when relevant = ja
-        values: [laag, midden, hoog] # ordinal: listed from low to high
-
-It is read with the YAML node tree (`yaml.compose`) rather than `safe_load`, so
-every problem can name its line, all problems are reported at once, and scalars
-stay text (`ja`, `nee`, `no`, `1.0` are never turned into booleans or numbers).
-Nothing in capcode assumes the dimensions of the default codebook: every stage
-asks the codebook.
+The YAML is read as a node tree (`yaml.compose`) rather than with `safe_load`, so every problem
+can name its line, all problems are reported at once, and scalars stay text (`ja`, `nee`, `no`,
+`1.0` are never turned into booleans or numbers).
 """
 
-import hashlib
-import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Optional
 
 import yaml
 
-from .errors import CodebookError, where
+from ..errors import CodebookError, where
+from .records import LEVELS, Codebook, Condition, Dimension, Value, canonical_content, content_hash
 
-LEVELS = ("nominal", "ordinal", "interval")
-SHIPPED_DIR = Path(__file__).parent / "codebooks"
+SHIPPED_DIR = Path(__file__).parent.parent / "codebooks"  # pipeline/codebooks/*.yaml
 MAX_ERRORS = 20
 
 _TOP_KEYS = ("name", "version", "description", "dimensions")
@@ -46,173 +25,6 @@ _VALUE_KEYS = ("id", "label", "description", "examples")
 _ID = re.compile(r"^[^\s]+$")
 _LANG = re.compile(r"^[a-z]{2,3}$")
 _NULL_TAG = "tag:yaml.org,2002:null"
-
-
-# ---- records ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Value:
-    """One value a dimension can take; description and examples also feed keyword baselines."""
-
-    id: str
-    label: str
-    description: str = ""
-    examples: tuple = ()
-    descriptions: tuple = ()  # ((language, text), ...) as written; `description` is the Dutch one if given
-
-    def text(self) -> str:
-        """Label, all descriptions and examples as one text (a keyword lexicon for this value)."""
-        parts = [self.label] + [t for _, t in self.descriptions] + list(self.examples)
-        return "\n".join(p for p in parts if p)
-
-
-@dataclass(frozen=True)
-class Condition:
-    """`only_when: {dimension: value}`: the dimension is coded only when `dimension` has `value`."""
-
-    dimension: str
-    value: str
-
-    def __str__(self) -> str:
-        return f"{self.dimension} = {self.value}"
-
-
-@dataclass(frozen=True)
-class Dimension:
-    """One coding dimension: its values (in order, which matters for ordinal ones) and its condition."""
-
-    id: str
-    label: str
-    description: str
-    values: tuple
-    level: str = "nominal"
-    condition: Optional[Condition] = None
-    descriptions: tuple = ()
-
-    @property
-    def value_ids(self) -> tuple:
-        return tuple(v.id for v in self.values)
-
-    def value(self, value_id: str) -> Value:
-        for value in self.values:
-            if value.id == value_id:
-                return value
-        raise CodebookError(f"dimension '{self.id}' has no value '{value_id}'; "
-                            f"its values are {', '.join(self.value_ids)}.")
-
-    def normalize(self, raw) -> Optional[str]:
-        """The value id a coder meant by `raw`, or None if it is not a value of this dimension.
-
-        Accepts the id exactly, then the id or the label ignoring case and surrounding
-        spaces, then a whole number written as a decimal ("2.0" for "2", as Excel writes it).
-        """
-        if raw is None:
-            return None
-        text = str(raw).strip()
-        if text in self.value_ids:
-            return text
-        folded = text.casefold()
-        matches = {v.id for v in self.values if folded in (v.id.casefold(), v.label.strip().casefold())}
-        if len(matches) == 1:
-            return matches.pop()
-        try:
-            number = float(text)
-        except ValueError:
-            return None
-        if number.is_integer() and str(int(number)) in self.value_ids:
-            return str(int(number))
-        return None
-
-
-@dataclass(frozen=True)
-class Codebook:
-    """A validated codebook. `hash` is the sha256 of its canonical JSON content (not of the file)."""
-
-    name: str
-    version: str
-    dimensions: tuple
-    hash: str = ""
-    description: str = ""
-    source: str = field(default="", compare=False)  # the file it was read from (not part of the hash)
-    descriptions: tuple = ()
-
-    @property
-    def dimension_ids(self) -> tuple:
-        return tuple(d.id for d in self.dimensions)
-
-    def dimension(self, dimension_id: str) -> Dimension:
-        for dimension in self.dimensions:
-            if dimension.id == dimension_id:
-                return dimension
-        raise CodebookError(f"codebook '{self.name}' has no dimension '{dimension_id}'; "
-                            f"its dimensions are {', '.join(self.dimension_ids)}.")
-
-    def has_dimension(self, dimension_id: str) -> bool:
-        return dimension_id in self.dimension_ids
-
-    def value_ids(self, dimension_id: str) -> tuple:
-        return self.dimension(dimension_id).value_ids
-
-    def applies(self, dimension_id: str, codes: Mapping) -> bool:
-        """Whether `dimension_id` is to be coded for a fragment with these codes ({dimension: value}).
-
-        True without a condition. With `only_when: {d: v}` it is True only when the fragment
-        has value v on d and d itself applies (conditions chain); a missing value on d counts
-        as not applying, so an uncoded `relevant` never licenses `beleid_beheer`.
-        """
-        dimension = self.dimension(dimension_id)
-        seen = set()
-        while dimension.condition is not None and dimension.id not in seen:
-            seen.add(dimension.id)
-            condition = dimension.condition
-            if codes.get(condition.dimension) != condition.value:
-                return False
-            dimension = self.dimension(condition.dimension)
-        return True
-
-    def lexicon(self, dimension_id: str) -> dict:
-        """{value id: label, descriptions and examples as one text}: keywords per value of a dimension."""
-        return {value.id: value.text() for value in self.dimension(dimension_id).values}
-
-    def to_dict(self) -> dict:
-        """Plain content (what the hash is computed from), e.g. for `capcode codebook show --json`."""
-        return _content(self.name, self.version, self.descriptions or self.description, self.dimensions)
-
-
-def _content(name, version, description, dimensions) -> dict:
-    def text(descriptions, fallback):
-        return dict(descriptions) if descriptions else fallback
-
-    return {
-        "name": name,
-        "version": version,
-        "description": text(description, "") if isinstance(description, tuple) else description,
-        "dimensions": [
-            {
-                "id": d.id,
-                "label": d.label,
-                "description": text(d.descriptions, d.description),
-                "level": d.level,
-                "only_when": {d.condition.dimension: d.condition.value} if d.condition else None,
-                "values": [
-                    {"id": v.id, "label": v.label, "description": text(v.descriptions, v.description),
-                     "examples": list(v.examples)}
-                    for v in d.values
-                ],
-            }
-            for d in dimensions
-        ],
-    }
-
-
-def content_hash(content: dict) -> str:
-    """sha256 of canonical JSON (sorted keys, no spaces, UTF-8): stable across runs and machines."""
-    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-# ---- loading ---------------------------------------------------------------
 
 
 def shipped_codebooks() -> tuple:
@@ -379,7 +191,7 @@ class _Reader:
         dimensions = self.dimensions(top["dimensions"][1]) if "dimensions" in top else ()
         self.check_conditions(dimensions)
         name, version = name or "", version or ""
-        digest = content_hash(_content(name, version, descriptions, dimensions))
+        digest = content_hash(canonical_content(name, version, descriptions, dimensions))
         return Codebook(name, version, dimensions, digest, self.preferred(descriptions), self.origin, descriptions)
 
     def dimensions(self, node) -> tuple:
@@ -533,58 +345,3 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-# ---- showing ---------------------------------------------------------------
-
-
-def format_codebook(codebook: Codebook, language: str = "nl", examples: bool = True) -> str:
-    """The codebook as readable text for a researcher (`capcode codebook show`)."""
-
-    def pick(descriptions, fallback):
-        lookup = dict(descriptions)
-        return lookup.get(language) or fallback
-
-    lines = [f"{codebook.name} {codebook.version}  ({len(codebook.dimensions)} dimensions, hash {codebook.hash[:12]})"]
-    if codebook.description:
-        lines += _wrap(pick(codebook.descriptions, codebook.description), "  ")
-    for dimension in codebook.dimensions:
-        lines.append("")
-        head = f"{dimension.id}: {dimension.label}  [{dimension.level}]"
-        if dimension.condition is not None:
-            head += f"  only when {dimension.condition}"
-        lines.append(head)
-        lines += _wrap(pick(dimension.descriptions, dimension.description), "    ")
-        for value in dimension.values:
-            label = f" ({value.label})" if value.label != value.id else ""
-            lines.append(f"  - {value.id}{label}")
-            lines += _wrap(pick(value.descriptions, value.description), "      ")
-            if examples:
-                for example in value.examples:
-                    lines += _wrap(f'e.g. "{example}"', "      ")
-    return "\n".join(lines) + "\n"
-
-
-def _wrap(text: str, indent: str, width: int = 100) -> list:
-    import textwrap
-
-    out = []
-    for paragraph in str(text).splitlines():
-        if paragraph.strip():
-            out += textwrap.wrap(paragraph.strip(), width=width, initial_indent=indent,
-                                 subsequent_indent=indent + "  " if paragraph.lstrip().startswith("-") else indent)
-    return out
-
-
-def run_codebook_show(name_or_path, language: str = "nl", as_json: bool = False) -> str:
-    """Text (or JSON) of a codebook, for `capcode codebook show`."""
-    codebook = load_codebook(name_or_path)
-    if as_json:
-        return json.dumps({**codebook.to_dict(), "hash": codebook.hash}, ensure_ascii=False, indent=2) + "\n"
-    return format_codebook(codebook, language)
-
-
-def run_codebook_check(name_or_path) -> str:
-    """'OK: <name> <version>, N dimensions' or CodebookError with every problem."""
-    codebook = load_codebook(name_or_path)
-    return f"OK: {codebook.name} {codebook.version}, {len(codebook.dimensions)} dimensions"
