@@ -5,6 +5,7 @@ import spacy
 from thinc.api import ConfigValidationError
 
 from pipeline import dutch
+from pipeline import lemmas as capcode_lemmas
 from pipeline.dutch import build_nlp
 from pipeline.errors import CapcodeError, ConfigError
 
@@ -292,7 +293,7 @@ def test_missing_lookup_tables_is_a_clear_error(monkeypatch):
         raise ValueError("[E955] Can't find table(s) lemma_lookup for language 'nl'")
 
     monkeypatch.setattr("spacy.lookups.load_lookups", no_tables)
-    monkeypatch.setattr(dutch, "merged_lookup_table", lambda: no_tables())
+    monkeypatch.setattr(capcode_lemmas, "merged_lookup_table", lambda: no_tables())
     with pytest.raises(CapcodeError, match="spacy-lookups-data"):
         dutch._build_blank()
 

@@ -17,7 +17,6 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-
 LEVELS = ("nominal", "ordinal", "interval")
 
 

@@ -11,7 +11,6 @@ from typing import Mapping, Optional
 
 from ..errors import CodebookError
 
-
 LEVELS = ("nominal", "ordinal", "interval")
 
 

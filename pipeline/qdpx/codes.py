@@ -21,7 +21,6 @@ from ..files import read_table
 from .records import QdaCode
 from .schema import PROJECT_NS, stable_guid, tag
 
-
 REVIEW_CODE = "te beoordelen"  # capcode's review marks: abstained suggestions, not codes
 # One colour per dimension (colour-blind friendly, Okabe-Ito), grey for `te beoordelen`.
 PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",

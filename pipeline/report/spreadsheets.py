@@ -5,7 +5,6 @@ from typing import Optional
 from ..records import PENDING, Aggregate
 from .tables import cell_code, overview_rows
 
-
 CSV_HEADER = ("case", "niveau", "locus", "domein", "n", "share", "share_negatief", "n_human", "n_model")
 
 
