@@ -56,7 +56,8 @@ def setup_logging(verbose: bool) -> None:
     log.propagate = False
 
 
-@click.group(cls=CapcodeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CapcodeGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="Manual: README.md, then docs/ (one page per stage; docs/architecture.md maps the code).")
 @click.version_option(__version__, "--version", prog_name="capcode")
 @click.option("-v", "--verbose", is_flag=True, help="Show progress notes and, on errors, the full traceback.")
 @click.option("--params", "params_path", type=click.Path(dir_okay=False), default=None,
@@ -92,7 +93,7 @@ def get_params(ctx):
 
 # [text/segment commands]
 
-@cli.command("text")
+@cli.command("text", epilog="Manual: docs/reading-and-segmentation.md")
 @click.argument("file", type=click.Path(dir_okay=False))
 def text_command(file):
     """Print the plain text of a transcript exactly as capcode sees it.
@@ -116,7 +117,7 @@ def text_command(file):
     stream.flush()
 
 
-@cli.command("segment")
+@cli.command("segment", epilog="Manual: docs/reading-and-segmentation.md")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
               help="JSON Lines file to write (one unit per line).")
@@ -148,7 +149,7 @@ def segment_command(ctx, inputs, out, unit, manifest, include_interviewer):
 # [codebook/codings commands]
 
 
-@cli.group()
+@cli.group(epilog="Manual: docs/codebooks-and-codings.md")
 def codebook():
     """Show or check a codebook (the dimensions and values that may be coded).
 
@@ -158,7 +159,7 @@ def codebook():
     """
 
 
-@codebook.command("show")
+@codebook.command("show", epilog="Manual: docs/codebooks-and-codings.md")
 @click.argument("codebook_file", metavar="FILE|NAME", default="default")
 @click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True,
               help="Language of the descriptions (nl or en).")
@@ -177,7 +178,7 @@ def codebook_show(codebook_file, lang, as_json):
     click.echo(run_codebook_show(codebook_file, language=lang, as_json=as_json), nl=False)
 
 
-@codebook.command("check")
+@codebook.command("check", epilog="Manual: docs/codebooks-and-codings.md")
 @click.argument("codebook_file", metavar="FILE")
 def codebook_check(codebook_file):
     """Validate a codebook file; every problem is listed with its line.
@@ -193,7 +194,7 @@ def codebook_check(codebook_file):
     click.echo(run_codebook_check(codebook_file))
 
 
-@cli.group()
+@cli.group(epilog="Manual: docs/codebooks-and-codings.md")
 def codings():
     """Check the team's hand-coded fragments.
 
@@ -204,7 +205,7 @@ def codings():
     """
 
 
-@codings.command("check")
+@codings.command("check", epilog="Manual: docs/codebooks-and-codings.md")
 @click.argument("coding_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--fragments", "fragments_path", type=click.Path(dir_okay=False), default=None,
               help="Fragments file from 'capcode segment' (needed for span-form codings and to find unknown fragments).")
@@ -255,7 +256,7 @@ def _codings_option(command):
                              "--codings team.csv coder2.csv")(command)
 
 
-@cli.command("train")
+@cli.command("train", epilog="Manual: docs/classifier.md")
 @click.option("--fragments", required=True, type=click.Path(dir_okay=False),
               help="Fragments file written by 'capcode segment'.")
 @_codings_option
@@ -283,7 +284,7 @@ def train_command(ctx, fragments, codings, more_codings, codebook, out):
     click.echo(f"capcode: wrote model to {out}", err=True)
 
 
-@cli.command("predict")
+@cli.command("predict", epilog="Manual: docs/classifier.md")
 @click.option("--model", "model_dir", required=True, type=click.Path(file_okay=False),
               help="Model folder written by 'capcode train'.")
 @click.argument("fragments", type=click.Path(dir_okay=False))
@@ -309,7 +310,7 @@ def predict_command(ctx, model_dir, fragments, out, codebook):
     click.echo(f"capcode: wrote {count} predictions to {out}", err=True)
 
 
-@cli.command("evaluate")
+@cli.command("evaluate", epilog="Manual: docs/classifier.md")
 @click.option("--fragments", required=True, type=click.Path(dir_okay=False),
               help="Fragments file written by 'capcode segment'.")
 @_codings_option
@@ -350,7 +351,7 @@ def evaluate_command(ctx, fragments, codings, more_codings, codebook, group_by, 
     click.echo(f"capcode: wrote {out}", err=True)
 
 
-@cli.command("suggest")
+@cli.command("suggest", epilog="Manual: docs/classifier.md")
 @click.option("--model", "model_dir", required=True, type=click.Path(file_okay=False),
               help="Model folder written by 'capcode train'.")
 @click.argument("fragments", type=click.Path(dir_okay=False))
@@ -393,7 +394,7 @@ def _refuse_as_without_predictions(predictions_path) -> None:
         raise click.UsageError("--as names the coder of the predictions: give --predictions FILE too.")
 
 
-@cli.command("agreement")
+@cli.command("agreement", epilog="Manual: docs/agreement.md")
 @click.argument("coding_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--codebook", "codebook_name", default=None,
               help="Codebook name or YAML file: checks values, sets levels and conditions (default: none; "
@@ -438,7 +439,7 @@ def agreement_command(ctx, coding_files, codebook_name, fragments_path, level, p
     click.echo(text, nl=False)
 
 
-@cli.command("disagreements")
+@cli.command("disagreements", epilog="Manual: docs/agreement.md")
 @click.argument("coding_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--fragments", "fragments_path", type=click.Path(dir_okay=False), default=None,
               help="Fragments file from 'capcode segment': gives each unit's text, case and respondent.")
@@ -485,7 +486,7 @@ def disagreements_command(coding_files, fragments_path, out_path, codebook_name,
 # [aggregate commands]
 
 
-@cli.command("aggregate")
+@cli.command("aggregate", epilog="Manual: docs/aggregates-and-reports.md")
 @click.option("--fragments", "fragments_path", required=True, type=click.Path(dir_okay=False),
               help="Fragments file written by 'capcode segment'.")
 @click.option("--codings", "codings_paths", multiple=True, type=click.Path(dir_okay=False),
@@ -530,7 +531,7 @@ def aggregate_command(ctx, fragments_path, codings_paths, predictions_path, code
 # [qdpx commands]
 
 
-@cli.command("import-qdpx")
+@cli.command("import-qdpx", epilog="Manual: docs/qda-exchange.md")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for sources/, sources.csv, codings.csv, codes.csv, unmapped_codes.csv, manifest.csv, "
@@ -568,7 +569,7 @@ def import_qdpx_command(ctx, project, out_dir, mapping_path, codebook, offsets):
                f"next: {summary['segment_command']}")
 
 
-@cli.command("export-qdpx")
+@cli.command("export-qdpx", epilog="Manual: docs/qda-exchange.md")
 @click.option("--fragments", "fragments_path", required=True, type=click.Path(dir_okay=False),
               help="Fragments file written by 'capcode segment'.")
 @click.option("--predictions", "predictions_path", type=click.Path(dir_okay=False), default=None,
@@ -606,7 +607,7 @@ def export_qdpx_command(ctx, fragments_path, predictions_path, codings_paths, co
                f"({summary['abstained']} abstentions under 'te beoordelen'); users: {users}")
 
 
-@cli.command("export-qdc")
+@cli.command("export-qdc", epilog="Manual: docs/qda-exchange.md")
 @click.option("--codebook", default=None,
               help="Codebook name or YAML path (default: 'codebook' in params.yaml).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The .qdc file to write.")
