@@ -273,3 +273,15 @@ def test_architecture_page_names_every_module():
     page = (DOCS / "architecture.md").read_text(encoding="utf-8")
     missing = [name for name in module_lines() if name not in page and not name.endswith("__init__.py")]
     assert not missing, f"docs/architecture.md does not say what these modules own: {missing}"
+
+
+def test_dvc_stages_depend_on_code_that_exists():
+    """A stage's code dependencies in dvc.yaml follow the code when it moves."""
+    import yaml
+
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    code = [(name, dep) for name, spec in stages.items() for dep in spec.get("deps", [])
+            if str(dep).startswith("pipeline/")]
+    assert code, "no stage depends on its code"
+    missing = [(name, dep) for name, dep in code if not (ROOT / dep).exists()]
+    assert not missing, f"dvc.yaml names code that does not exist: {missing}"
