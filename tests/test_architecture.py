@@ -11,6 +11,7 @@ circle or a new large module fails, and so does an entry that no longer applies 
 """
 
 import ast
+import inspect
 import re
 from pathlib import Path
 
@@ -248,10 +249,10 @@ def test_every_command_help_names_its_manual_page(path, command):
 
 def _run_modules(command) -> set:
     """The modules a command's function imports its work from (`from .x.y import run_z`)."""
-    source = Path(command.callback.__code__.co_filename).read_text(encoding="utf-8")
-    tree = ast.parse(source)
+    callback = inspect.unwrap(command.callback)  # @click.pass_context wraps the function
+    tree = ast.parse(Path(callback.__code__.co_filename).read_text(encoding="utf-8"))
     function = next(node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
-                    and node.name == command.callback.__name__)
+                    and node.name == callback.__name__)
     return {"pipeline/" + node.module.replace(".", "/") for node in ast.walk(function)
             if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
             and node.module not in ("config",)}
