@@ -116,6 +116,7 @@ class TextHasher(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         tags.requires_fit = True
+        tags.transformer_tags.preserves_dtype = []  # text in, float32 features out
         return tags
 
     def _vectorizer(self):

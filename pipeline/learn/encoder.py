@@ -104,6 +104,7 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         tags.requires_fit = True
+        tags.transformer_tags.preserves_dtype = []  # text in, float32 features out
         return tags
 
     def fit(self, X, y=None):

@@ -154,6 +154,8 @@ def fit_dimension(spec: ModelSpec, X, labels, groups, widths: dict, target: floa
         with single_thread():
             for c in grid:
                 def fit_fold(A, y, c=c):
+                    if len(set(y)) < 2:  # a fold whose training cases coded one value only
+                        return DummyClassifier(strategy="most_frequent").fit(A, y)
                     return make_pipeline(spec, widths, c, y).fit(A, y)
 
                 oof = out_of_fold(fit_fold, X, labels, folds, classes, fold_matrix)
