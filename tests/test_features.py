@@ -96,3 +96,15 @@ def test_feature_cache_computes_each_text_once_and_survives_a_new_run(tmp_path):
         assert cache.misses == 0 and cache.hits == 3
     assert (first != again).nnz == 0
     assert b"noot" not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
+
+
+def test_feature_cache_keeps_digests_that_end_in_zero_bytes(tmp_path, monkeypatch):
+    from pipeline.learn import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "text_digest", lambda text: text.encode("utf-8")[:1].ljust(16, b"\0"))
+    with cache_module.using_cache(tmp_path) as cache:
+        cache.rows("block", ["a", "b"], lambda texts: np.ones((len(texts), 2), dtype=np.float32))
+    with cache_module.using_cache(tmp_path) as cache:
+        rows = cache.rows("block", ["b", "c"], lambda texts: np.zeros((len(texts), 2), dtype=np.float32))
+        assert cache.hits == 1 and cache.misses == 1
+    assert rows.tolist() == [[1.0, 1.0], [0.0, 0.0]]

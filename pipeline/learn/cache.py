@@ -58,7 +58,7 @@ class FeatureCache:
                                                shape=tuple(stored["shape"]))
                     else:
                         matrix = stored["dense"]
-                entry = [{bytes(k): i for i, k in enumerate(keys)}, matrix, False]
+                entry = [{keys[i].tobytes(): i for i in range(len(keys))}, matrix, False]
             except (OSError, ValueError, KeyError):
                 log.warning("the feature cache %s is damaged; it is rebuilt.", path)
         self._blocks[block_key] = entry
@@ -102,7 +102,8 @@ class FeatureCache:
             index, matrix, dirty = entry
             if not dirty:
                 continue
-            keys = np.frombuffer(b"".join(sorted(index, key=index.get)), dtype="S16")
+            # raw bytes, (n, 16): numpy's fixed-width byte strings would drop trailing zero bytes
+            keys = np.frombuffer(b"".join(sorted(index, key=index.get)), dtype=np.uint8).reshape(-1, 16)
             self.directory.mkdir(parents=True, exist_ok=True)
             with atomic_path(self.directory / _file_name(block_key)) as tmp:
                 with open(tmp, "wb") as handle:
