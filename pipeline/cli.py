@@ -295,9 +295,11 @@ def train_command(ctx, fragments, codings, more_codings, codebook, out):
 def predict_command(ctx, model_dir, fragments, out, codebook):
     """Suggest a value for every fragment and dimension, abstaining where unsure.
 
-    Each line: fragment_id, dimension, value, probability, runner_up and
-    abstained (probability below predict.thresholds in params.yaml; choose them
-    with 'capcode evaluate --thresholds-out'). Abstained rows are the review queue.
+    Each line: fragment_id, dimension, value, calibrated probability, runner_up,
+    abstained (probability below the threshold train stored in the model, which
+    reaches evaluate.target_precision on held-out cases; predict.thresholds in
+    params.yaml overrides it) and in_training (the model learned from this
+    fragment). Abstained rows are the review queue. Manual: docs/classifier.md.
 
     Example:
 
@@ -322,21 +324,27 @@ def predict_command(ctx, model_dir, fragments, out, codebook):
               help="metrics.json to write (per dimension; 'dvc metrics show' reads it).")
 @click.option("--details", "details", type=click.Path(dir_okay=False), default=None,
               help="JSON with confusion matrices, per-value scores, curves and the design comparison.")
-@click.option("--thresholds-out", "thresholds_out", type=click.Path(dir_okay=False), default=None,
-              help="YAML with the per-dimension thresholds that reach evaluate.target_precision.")
+@click.option("--predictions-out", "predictions_out", type=click.Path(dir_okay=False), default=None,
+              help="Write the out-of-fold suggestions (each by a model that never saw its case): the honest "
+                   "input for 'capcode agreement --predictions ... --as model'.")
 @click.option("--plots", "plots", type=click.Path(file_okay=False), default=None, help="Folder for PNG plots.")
+@click.option("--simulate", is_flag=True,
+              help="Also replay the coding in capcode's suggest order against random order (effort curve; "
+                   "effort.png with --plots).")
 @click.option("--designs/--no-designs", default=True, show_default=True,
               help="Also compare the designs in evaluate.designs.")
 @click.option("--learning-curve/--no-learning-curve", "learning", default=True, show_default=True,
               help="Also compute the learning curve.")
 @click.pass_context
-def evaluate_command(ctx, fragments, codings, more_codings, codebook, group_by, out, details, thresholds_out, plots,
-                     designs, learning):
-    """Cross-validate the classifier by case and compare it with two baselines.
+def evaluate_command(ctx, fragments, codings, more_codings, codebook, group_by, out, details, predictions_out, plots,
+                     simulate, designs, learning):
+    """Cross-validate the classifier by case (nested) and compare it with baselines and other designs.
 
-    A case's fragments are never both in training and test. Per dimension:
-    accuracy, macro-F1, Cohen's kappa, calibration (Brier, ECE), the threshold
-    reaching the target precision, and the majority and keyword-lexicon baselines.
+    A case's fragments are never both in training and test, and C, calibration and
+    thresholds are chosen inside each fold. Per dimension: kappa (mean and spread
+    over folds), macro-F1, calibration error (ECE), precision and coverage at the
+    thresholds train stores, and the majority, keyword and char-tfidf baselines.
+    Manual: docs/classifier.md.
 
     Example:
 
@@ -345,8 +353,8 @@ def evaluate_command(ctx, fragments, codings, more_codings, codebook, group_by, 
     """
     from .evaluate import format_metrics, run_evaluate
 
-    metrics, detail = run_evaluate(fragments, codings + more_codings, out, _with_codebook(get_params(ctx), codebook), group_by,
-                                   plots, details, thresholds_out, designs, learning)
+    metrics, detail = run_evaluate(fragments, codings + more_codings, out, _with_codebook(get_params(ctx), codebook),
+                                   group_by, plots, details, designs, learning, predictions_out, simulate)
     click.echo(format_metrics(metrics, detail))
     click.echo(f"capcode: wrote {out}", err=True)
 

@@ -27,10 +27,11 @@ class SegmentParams:
 class TrainParams:
     seed: int = 0
     disagreements: str = "majority"
-    features: str = "lemma+char+context"
+    features: str = "tfidf+use+use_context+lemma+char+context"
     classifier: str = "lr"
-    c: float = 1.0
+    c: str = "auto"
     cv_folds: int = 5
+    cache: bool = True
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,10 @@ class PredictParams:
 class EvaluateParams:
     group_by: str = "case"
     target_precision: float = 0.8
-    designs: tuple = ("lemma/lr", "lemma+context/lr", "lemma+char/lr", "lemma+char+context/lr",
-                       "lemma+char+context/svm")
+    designs: tuple = ("lemma+char+context/lr/1", "tfidf+lemma+char+context/lr", "use+use_context/lr",
+                       "tfidf+use+use_context+lemma+char+context+codebook/lr")
+    simulate_batch: int = 10
+    simulate_repeats: int = 5
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ lives in this module (never on an estimator, so it is never pickled).
 
 The model input is a 2-D array of text columns built by `fragment_matrix`:
 column 0 is the fragment text, column 1 the preceding interviewer question
-(`Fragment.context`). `build_features(design)` combines the hashers into one
-ColumnTransformer for a named design such as ``"lemma+char+context"``.
+(`Fragment.context`). `pipeline.learn.designs` combines the hashers (and the
+sentence encoder) into the feature step of a named design such as ``"lemma+char+context"``.
+With a study's feature cache open (`pipeline.learn.cache`), hashed rows are read
+from it instead of lemmatising again.
 """
 
 import collections
@@ -18,14 +20,13 @@ import threading
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .errors import ConfigError
+from . import __version__
+from .learn.cache import cached_rows
 
 TEXT, CONTEXT = 0, 1
-DESIGNS = ("lemma", "lemma+char", "lemma+char+context", "char+context")
 ANALYZERS = ("lemma", "char")
 CACHE_SIZE = 50_000
 # hashed feature-space sizes: big enough for a study's vocabulary, small enough for a fast model
@@ -104,27 +105,43 @@ class TextHasher(TransformerMixin, BaseEstimator):
     is learned.
     """
 
-    def __init__(self, analyzer="lemma", ngram_range=(1, 2), n_features=2**16, spacy_model="blank"):
+    def __init__(self, analyzer="lemma", ngram_range=(1, 2), n_features=2**16, spacy_model="blank", norm="l2"):
         self.analyzer = analyzer
         self.ngram_range = ngram_range
         self.n_features = n_features
         self.spacy_model = spacy_model
+        self.norm = norm
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         tags.requires_fit = True
+        tags.transformer_tags.preserves_dtype = []  # text in, float32 features out
         return tags
 
     def _vectorizer(self):
         if self.analyzer == "lemma":
             return HashingVectorizer(n_features=self.n_features, analyzer="word", token_pattern=r"\S+",
                                      lowercase=False, ngram_range=tuple(self.ngram_range),
-                                     alternate_sign=False, norm="l2")
+                                     alternate_sign=False, norm=self.norm, dtype=np.float32)
         return HashingVectorizer(n_features=self.n_features, analyzer="char_wb", lowercase=True,
-                                 ngram_range=tuple(self.ngram_range), alternate_sign=False, norm="l2")
+                                 ngram_range=tuple(self.ngram_range), alternate_sign=False, norm=self.norm,
+                                 dtype=np.float32)
+
+    def block_key(self) -> str:
+        """What the hashed rows depend on besides the text (the feature cache's key)."""
+        low, high = tuple(self.ngram_range)
+        model = f"-{self.spacy_model}" if self.analyzer == "lemma" else ""
+        return f"hash-{self.analyzer}{model}-{low}-{high}-{self.n_features}-{self.norm}-capcode{__version__}"
+
+    def _hash(self, texts):
+        if self.analyzer == "lemma":
+            texts = lemmatise(texts, self.spacy_model)
+        return self._vectorizer().transform(texts)
 
     def _check_params(self):
+        if self.norm not in ("l2", None):
+            raise ValueError(f"norm must be 'l2' or None, got {self.norm!r}")
         if self.analyzer not in ANALYZERS:
             raise ValueError(f"analyzer must be one of {', '.join(ANALYZERS)}, got {self.analyzer!r}")
         low, high = tuple(self.ngram_range)
@@ -141,28 +158,8 @@ class TextHasher(TransformerMixin, BaseEstimator):
         """A sparse matrix with one hashed block per text column."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=None, reset=False, ensure_all_finite=True)
-        vectorizer = self._vectorizer()
         blocks = []
         for column in range(X.shape[1]):
             texts = ["" if v is None else str(v) for v in X[:, column]]
-            if self.analyzer == "lemma":
-                texts = lemmatise(texts, self.spacy_model)
-            blocks.append(vectorizer.transform(texts))
-        return sp.hstack(blocks, format="csr")
-
-
-def build_features(design: str = "lemma+char+context", spacy_model: str = "blank") -> ColumnTransformer:
-    """The feature step for a named design: '+'-joined parts of lemma, char and context."""
-    parts = design.split("+")
-    unknown = [p for p in parts if p not in ("lemma", "char", "context")]
-    if not parts or unknown or len(set(parts)) != len(parts):
-        raise ConfigError(f"train.features: unknown design {design!r}; use '+'-joined parts of "
-                          "lemma, char and context, e.g. 'lemma+char+context'.")
-    transformers = []
-    if "lemma" in parts:
-        transformers.append(("lemma", TextHasher("lemma", (1, 2), LEMMA_FEATURES, spacy_model), [TEXT]))
-    if "char" in parts:
-        transformers.append(("char", TextHasher("char", (2, 5), CHAR_FEATURES, spacy_model), [TEXT]))
-    if "context" in parts:
-        transformers.append(("context", TextHasher("lemma", (1, 1), CONTEXT_FEATURES, spacy_model), [CONTEXT]))
-    return ColumnTransformer(transformers, sparse_threshold=1.0)
+            blocks.append(cached_rows(self.block_key(), texts, self._hash))
+        return sp.hstack(blocks, format="csr", dtype=np.float32)

@@ -232,7 +232,7 @@ def read_fragments(path):
 
 
 PREDICTION_COLUMNS = ("fragment_id", "dimension", "value", "probability", "runner_up",
-                      "runner_up_probability", "abstained", "model")
+                      "runner_up_probability", "abstained", "model", "in_training")
 
 
 def write_predictions(path, predictions) -> int:
@@ -266,9 +266,12 @@ def read_predictions(path):
             if value is not None and not 0.0 <= value <= 1.0:  # also refuses NaN
                 raise InputError(f"{where(path, row['row'])}, column '{column}': {value} is not a probability; "
                                  "it must lie between 0 and 1 (as 'capcode predict' writes it).")
-        abstained = row.get("abstained", False)
-        if isinstance(abstained, str):
-            abstained = abstained.strip().lower() in ("true", "1", "ja", "yes")
+        flags = []
+        for column in ("abstained", "in_training"):
+            flag = row.get(column, False)
+            if isinstance(flag, str):
+                flag = flag.strip().lower() in ("true", "1", "ja", "yes")
+            flags.append(bool(flag))
         out.append(Prediction(str(row["fragment_id"]), str(row["dimension"]), str(row["value"]), probability,
-                              runner, runner_p, bool(abstained), str(row.get("model", ""))))
+                              runner, runner_p, flags[0], str(row.get("model", "")), flags[1]))
     return out

@@ -2,9 +2,13 @@
 
 `predict_fragments` streams fragments in batches through a loaded model and
 yields one Prediction per fragment and dimension: the most probable value, its
-probability, the runner-up and `abstained` when the probability is below the
-dimension's threshold (`predict.thresholds` in params.yaml, chosen by
-`capcode evaluate --thresholds-out`). Abstained suggestions form the review queue.
+calibrated probability (the temperature `train` fitted on held-out cases), the
+runner-up, `abstained` when the probability is below the dimension's threshold, and
+`in_training` when the model was trained on that very fragment. The thresholds are
+the ones `train` stored in the model's manifest (reaching `evaluate.target_precision`
+on held-out cases); `predict.thresholds` in params.yaml overrides them per dimension,
+and `predict.default_threshold` serves only models trained without cross-validation.
+Abstained suggestions form the review queue.
 
 Conditional dimensions (e.g. `only_when: {relevant: ja}`) are predicted only for
 fragments whose predicted value on the condition's dimension is the required
@@ -27,7 +31,11 @@ import numpy as np
 from .errors import ConfigError
 from .features import fragment_matrix
 from .records import Prediction
-from .train import single_thread
+from .learn.ranking import round_robin, uncertainty  # noqa: F401 (suggest's API)
+from .learn.cache import using_cache
+from .learn.calibrate import temper
+from .learn.honesty import in_training
+from .learn.model import single_thread
 
 log = logging.getLogger("capcode")
 
@@ -49,11 +57,10 @@ def batch_probabilities(model, codebook, fragments) -> dict:
 
     A row is None where the dimension does not apply (its condition's predicted value differs).
     """
-    X = fragment_matrix(fragments)
-    out, top, computed = {}, {}, {}
+    features = model.features.transform(fragment_matrix(fragments))  # once per batch, for every dimension
+    out, top = {}, {}
     for dimension_id in model.dimension_order():
         estimator = model.estimators[dimension_id]
-        features, classifier = shared_features(estimator, X, computed)
         dimension = codebook.dimension(dimension_id)
         applies = np.ones(len(fragments), dtype=bool)
         if dimension.condition is not None:
@@ -64,7 +71,7 @@ def batch_probabilities(model, codebook, fragments) -> dict:
         proba = np.zeros((len(fragments), len(classes)))
         if applies.any():
             with single_thread():
-                proba[applies] = classifier.predict_proba(features[applies])
+                proba[applies] = temper(estimator.predict_proba(features[applies]), model.temperature(dimension_id))
         best = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
         best[~applies] = None
         top[dimension_id] = best
@@ -72,20 +79,9 @@ def batch_probabilities(model, codebook, fragments) -> dict:
     return out
 
 
-def shared_features(estimator, X, computed: dict):
-    """(features of X, final classifier) for a dimension's Pipeline, reusing the features when
-    several dimensions share one feature step (as `capcode train` saves them)."""
-    if not hasattr(estimator, "steps"):
-        return X, estimator
-    step = estimator[:-1]
-    key = id(estimator.steps[0][1]) if len(estimator.steps) == 2 else id(estimator)
-    if key not in computed:
-        computed[key] = step.transform(X)
-    return computed[key], estimator.steps[-1][1]
-
-
-def predictions_for(fragment_ids, probabilities, thresholds, model_name: str):
-    """Prediction records for one batch from `batch_probabilities`."""
+def predictions_for(fragment_ids, probabilities, thresholds, model_name: str, trained_on=None):
+    """Prediction records for one batch from `batch_probabilities` (`trained_on`: a flag per fragment)."""
+    trained_on = np.zeros(len(fragment_ids), dtype=bool) if trained_on is None else trained_on
     for dimension_id, (classes, proba, applies) in probabilities.items():
         threshold = thresholds(dimension_id)
         order = np.argsort(-proba, axis=1, kind="stable")
@@ -99,14 +95,34 @@ def predictions_for(fragment_ids, probabilities, thresholds, model_name: str):
                 second = order[row, 1]
                 runner, runner_p = classes[second], round(float(proba[row, second]), 4)
             yield Prediction(fragment_id, dimension_id, value, round(probability, 4), runner, runner_p,
-                             probability < threshold, model_name)
+                             probability < threshold or threshold >= 1.0, model_name, bool(trained_on[row]))
 
 
-def predict_fragments(model, codebook, fragments, thresholds, batch_size: int = BATCH_SIZE):
-    """Stream Prediction records for fragments (any iterable), `batch_size` fragments at a time."""
+def predict_fragments(model, codebook, fragments, thresholds=None, batch_size: int = BATCH_SIZE):
+    """Stream Prediction records for fragments (any iterable), `batch_size` fragments at a time.
+
+    `thresholds(dimension) -> float`; default: the model's stored thresholds (`model_thresholds`).
+    """
+    thresholds = thresholds or model_thresholds(model)
     for batch in batches(fragments, batch_size):
         probabilities = batch_probabilities(model, codebook, batch)
-        yield from predictions_for([f.id for f in batch], probabilities, thresholds, model.name)
+        ids = [f.id for f in batch]
+        yield from predictions_for(ids, probabilities, thresholds, model.name,
+                                   in_training(model.training_digests, ids))
+
+
+def model_thresholds(model, params=None):
+    """thresholds(dimension): params.yaml's predict.thresholds, else the model's stored one, else the default."""
+    overrides = dict(params.thresholds) if params is not None else {}
+    default = float(params.default_threshold) if params is not None else 0.5
+
+    def threshold(dimension: str) -> float:
+        if dimension in overrides:
+            return float(overrides[dimension])
+        rule = model.rule(dimension)
+        return float(rule["threshold"]) if rule else default
+
+    return threshold
 
 
 def count_lines(path) -> int:
@@ -117,7 +133,7 @@ def count_lines(path) -> int:
 def open_model(model_dir, codebook_name):
     """Load the codebook and the model made for it (the manifest is checked against it)."""
     from .codebook import load_codebook
-    from .train import load_model, read_manifest
+    from .learn.persist import load_model, read_manifest
 
     manifest = read_manifest(model_dir)
     codebook = load_codebook(codebook_name)
@@ -129,12 +145,15 @@ def run_predict(model_dir, fragments_path, out_path, params, codebook_name=None)
     from .files import progress, read_fragments, write_predictions
 
     model, codebook, _ = open_model(model_dir, codebook_name or params.codebook)
-    thresholds = params.predict.threshold
+    thresholds = model_thresholds(model, params.predict)
     unknown = set(params.predict.thresholds) - set(codebook.dimension_ids)
     if unknown:
         raise ConfigError(f"predict.thresholds: {', '.join(sorted(unknown))} is not a dimension of codebook "
                           f"'{codebook.name}' ({', '.join(codebook.dimension_ids)}).")
-    with progress(read_fragments(fragments_path), "predicting", length=count_lines(fragments_path)) as fragments:
+    from .train import cache_for
+
+    with progress(read_fragments(fragments_path), "predicting", length=count_lines(fragments_path)) as fragments, \
+            using_cache(cache_for(fragments_path, params)):
         return write_predictions(out_path, predict_fragments(model, codebook, fragments, thresholds))
 
 
@@ -156,17 +175,6 @@ class Suggestion:
     text: str
 
 
-def uncertainty(proba_row, strategy: str) -> float:
-    """0 (sure) .. 1 (unsure): 1 - margin between the two best values, or normalised entropy."""
-    row = np.sort(np.asarray(proba_row))[::-1]
-    if len(row) < 2:
-        return 0.0
-    if strategy == "margin":
-        return float(1.0 - (row[0] - row[1]))
-    positive = row[row > 0]
-    return float(-(positive * np.log(positive)).sum() / math.log(len(row)))
-
-
 def score_fragments(model, codebook, fragments, strategy: str = "margin", batch_size: int = BATCH_SIZE):
     """Per fragment: (fragment, uncertainty, dimension, value, probability, runner-up) at its most unsure dimension."""
     if strategy not in STRATEGIES:
@@ -184,21 +192,6 @@ def score_fragments(model, codebook, fragments, strategy: str = "margin", batch_
                     best = (score, dimension_id, classes[order[0]], float(proba[row, order[0]]), classes[order[1]])
             if best is not None:
                 yield (fragment,) + best
-
-
-def round_robin(scored, n: int) -> list:
-    """The `n` most uncertain fragments, taken in turns from each case (cases ordered by their top score)."""
-    by_case = collections.defaultdict(list)
-    for item in scored:
-        by_case[item[0].case].append(item)
-    queues = [sorted(items, key=lambda i: (-i[1], i[0].id)) for items in by_case.values()]
-    queues.sort(key=lambda q: (-q[0][1], q[0][0].case))
-    chosen = []
-    while len(chosen) < n and any(queues):
-        for queue in queues:
-            if queue and len(chosen) < n:
-                chosen.append(queue.pop(0))
-    return chosen
 
 
 def suggest(model, codebook, fragments, n: int = 20, strategy: str = "margin", exclude=()) -> list:

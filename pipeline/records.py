@@ -101,6 +101,7 @@ class Prediction:
     runner_up_probability: Optional[float] = None
     abstained: bool = False
     model: str = ""
+    in_training: bool = False  # the model was trained on this fragment: not a fair test of it
 
     def to_dict(self) -> dict:
         return asdict(self)

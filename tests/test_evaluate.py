@@ -4,12 +4,10 @@ import json
 
 import numpy as np
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from pipeline.cli import cli
 from pipeline.codebook import load_codebook
-from pipeline.config import _build, Params
 from pipeline.errors import InputError
 from pipeline.evaluate import (build_lexicon, calibration, evaluate, folds_for, group_keys, lexicon_predict,
                                format_metrics, majority_value, precision_coverage, scores, threshold_for)
@@ -17,7 +15,8 @@ from pipeline.files import read_fragments
 from pipeline.records import Coding, Fragment
 from pipeline.train import ModelSpec
 
-METRIC_KEYS = {"accuracy", "macro_f1", "kappa", "majority_macro_f1", "lexicon_macro_f1", "n"}
+METRIC_KEYS = {"accuracy", "macro_f1", "kappa", "kappa_sd", "majority_kappa", "keywords_kappa", "char_tfidf_kappa",
+               "ece", "coverage_at_threshold", "precision_at_threshold", "n"}
 
 
 def _fragment(text, case="1", respondent="1", index=0):
@@ -86,8 +85,8 @@ def test_evaluate_reports_every_dimension_with_baselines(data_dir):
 
     codebook = load_codebook(data_dir / "classifier_codebook_two.yaml")
     codings = read_codings([str(data_dir / "classifier_codings_two.csv")], codebook=codebook)
-    metrics, details = evaluate(fragments, codings, codebook, ModelSpec(), n_folds=3, designs=("lemma/lr",),
-                                learning=True)
+    metrics, details, oof = evaluate(fragments, codings, codebook, ModelSpec(), n_folds=3, designs=("lemma/lr/1",),
+                                     learning=True)
     assert set(metrics) == {"thema", "toon"}
     for summary in metrics.values():
         assert METRIC_KEYS <= set(summary)
@@ -97,7 +96,11 @@ def test_evaluate_reports_every_dimension_with_baselines(data_dir):
     assert sum(map(sum, thema["model"]["confusion"]["matrix"])) == 42
     assert set(thema["model"]["per_value"]) == {"werk", "taal"}
     assert [p["fraction"] for p in thema["learning_curve"]][-1] == 1.0
-    assert set(thema["designs"]) == {"lemma/lr"}
+    assert set(thema["designs"]) == {"tfidf+lemma+char+context+use+use_context/lr", "lemma/lr/1"}
+    assert len(thema["model"]["folds"]) == 3  # nested: one fitted procedure per outer fold
+    assert all(f["c"] in (0.3, 1.0, 3.0, 10.0) for f in thema["model"]["folds"])
+    # out-of-fold suggestions: one per coded fragment and dimension, none marked in-sample
+    assert len([p for p in oof if p.dimension == "thema"]) == 42 and not any(p.in_training for p in oof)
 
 
 def test_evaluate_needs_two_cases():
@@ -111,32 +114,35 @@ def test_cli_evaluate_writes_metrics_details_thresholds_and_plots(data_dir, tmp_
     params = tmp_path / "params.yaml"
     params.write_text(f"codebook: {data_dir / 'classifier_codebook_two.yaml'}\ntrain:\n  cv_folds: 3\n",
                       encoding="utf-8")
-    out, details, thresholds, plots = (tmp_path / "metrics.json", tmp_path / "details.json",
-                                       tmp_path / "thresholds.yaml", tmp_path / "plots")
+    out, details, oof, plots = (tmp_path / "metrics.json", tmp_path / "details.json",
+                                tmp_path / "oof.jsonl", tmp_path / "plots")
     result = CliRunner().invoke(cli, ["--params", str(params), "evaluate",
                                       "--fragments", str(data_dir / "classifier_fragments.jsonl"),
                                       "--codings", str(data_dir / "classifier_codings_two.csv"),
-                                      "--out", str(out), "--details", str(details), "--thresholds-out",
-                                      str(thresholds), "--plots", str(plots), "--no-designs", "--no-learning-curve"])
+                                      "--out", str(out), "--details", str(details), "--predictions-out",
+                                      str(oof), "--plots", str(plots), "--no-designs", "--no-learning-curve"])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0].split()[:4] == ["dimension", "n", "acc", "macroF1"]
+    assert result.output.splitlines()[0].split()[:4] == ["dimension", "n", "kappa", "±sd"]
     metrics = json.loads(out.read_text(encoding="utf-8"))
     assert set(metrics) == {"thema", "toon"}
     for summary in metrics.values():  # flat numbers, as 'dvc metrics show' wants
         assert METRIC_KEYS <= set(summary)
         assert all(v is None or isinstance(v, (int, float)) for v in summary.values())
     assert json.loads(details.read_text(encoding="utf-8"))["group_by"] == "case"
-    snippet = yaml.safe_load(thresholds.read_text(encoding="utf-8"))
-    checked = _build(Params, snippet, "thresholds.yaml")  # pastes into params.yaml as is
-    assert set(checked.predict.thresholds) == {"thema", "toon"}
+    predictions = [json.loads(line) for line in oof.read_text(encoding="utf-8").splitlines()]
+    assert {p["dimension"] for p in predictions} == {"thema", "toon"}
+    assert all(p["in_training"] is False and "(out-of-fold)" in p["model"] for p in predictions)
     assert {p.name for p in plots.iterdir()} >= {"thema_precision_coverage.png", "thema_confusion.png",
                                                  "toon_calibration.png"}
     assert (plots / "thema_confusion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_design_table_keeps_long_dimension_names_apart_from_their_figures():
-    metrics = {"strategisch_operationeel": {"n": 112, "accuracy": 0.7, "macro_f1": 0.69, "kappa": 0.4,
-                                            "majority_macro_f1": 0.37, "lexicon_macro_f1": 0.6, "brier": 0.4,
-                                            "threshold": None, "coverage_at_threshold": 0.0}}
-    details = {"dimensions": {"strategisch_operationeel": {"designs": {"lemma/lr": {"macro_f1": 0.68}}}}}
-    assert "  strategisch_operationeel  0.68" in format_metrics(metrics, details).splitlines()
+    metrics = {"strategisch_operationeel": {"n": 112, "accuracy": 0.7, "macro_f1": 0.69, "kappa": 0.4, "kappa_sd": 0.1,
+                                            "majority_kappa": 0.0, "keywords_kappa": 0.3, "char_tfidf_kappa": 0.29,
+                                            "ece": 0.05, "coverage_at_threshold": 0.5, "precision_at_threshold": 0.8}}
+    details = {"dimensions": {"strategisch_operationeel": {"designs": {"lemma/lr/1": {"kappa": 0.38}}}}}
+    lines = format_metrics(metrics, details).splitlines()
+    assert lines[1].split()[:3] == ["strategisch_operationeel", "112", "0.40"]
+    assert [line.split() for line in lines if line.startswith("lemma/lr/1")] == [["lemma/lr/1", "0.38", "0.380"]]
+    assert [line.split()[1] for line in lines if line.startswith("char-tfidf")] == ["0.29"]

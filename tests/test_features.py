@@ -7,15 +7,26 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from pipeline.errors import ConfigError
-from pipeline.features import CONTEXT, TEXT, TextHasher, build_features, fragment_matrix, lemmatise
+from pipeline.features import CONTEXT, TEXT, TextHasher, fragment_matrix, lemmatise
+from pipeline.learn.designs import Design, raw_step
+from pipeline.learn.encoder import SentenceEncoder
 from pipeline.records import Fragment
+
+
+def build_features(design):
+    return raw_step(Design.parse(design))
 
 
 def _fragment(text, context=""):
     return Fragment(f"a.txt#0-{len(text)}", "a.txt", "1", "1", "ambtelijk", "R", 1, 0, len(text), text, context)
 
 
-@parametrize_with_checks([TextHasher(), TextHasher(analyzer="char", ngram_range=(2, 3), n_features=2**10)])
+@parametrize_with_checks([TextHasher(), TextHasher(analyzer="char", ngram_range=(2, 3), n_features=2**10, norm=None),
+                          SentenceEncoder()],
+                         expected_failed_checks=lambda estimator: {
+                             "check_methods_subset_invariance": "the encoder embeds in micro-batches, so a row can "
+                                                                "differ in the last float32 digits by batch"}
+                         if isinstance(estimator, SentenceEncoder) else {})
 def test_text_hasher_follows_the_scikit_learn_estimator_rules(estimator, check, monkeypatch):
     monkeypatch.setenv("SCIPY_ARRAY_API", "1")  # lets sklearn run its numpy array-API check instead of skipping it
     check(estimator)
@@ -53,3 +64,47 @@ def test_hasher_keeps_no_vocabulary_or_text():
 def test_unknown_design_is_a_config_error():
     with pytest.raises(ConfigError, match="train.features: unknown design 'lemma\\+words'"):
         build_features("lemma+words")
+
+
+def test_design_names_parse_to_blocks_weighting_classifier_and_c():
+    design = Design.parse("use+tfidf+char/svm/2.5")
+    assert design.blocks == ("char", "use") and design.tfidf and design.classifier == "svm" and design.c == 2.5
+    assert design.features == "tfidf+char+use" and design.uses_encoder
+    with pytest.raises(ConfigError, match="the part after the classifier is C"):
+        Design.parse("char/lr/many")
+
+
+def test_sentence_encoder_puts_similar_meanings_close_and_empty_text_at_zero():
+    vectors = SentenceEncoder().fit(np.array([["x"]], dtype=object)).transform(np.array(
+        [["De school werkt met ons samen."], ["Wij werken samen met de scholen."], ["Het budget is op."], [""]],
+        dtype=object)).toarray()
+    assert vectors.shape == (4, 512) and vectors.dtype == np.float32
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+    assert not vectors[3].any()
+
+
+def test_feature_cache_computes_each_text_once_and_survives_a_new_run(tmp_path):
+    from pipeline.learn.cache import using_cache
+
+    hasher = TextHasher("char", (2, 3), 2**10)
+    texts = np.array([["aap noot"], ["mies"], ["aap noot"]], dtype=object)
+    with using_cache(tmp_path) as cache:
+        first = hasher.fit(texts).transform(texts)
+        assert cache.misses == 2 and cache.hits == 1
+    with using_cache(tmp_path) as cache:
+        again = hasher.transform(texts)
+        assert cache.misses == 0 and cache.hits == 3
+    assert (first != again).nnz == 0
+    assert b"noot" not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
+
+
+def test_feature_cache_keeps_digests_that_end_in_zero_bytes(tmp_path, monkeypatch):
+    from pipeline.learn import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "text_digest", lambda text: text.encode("utf-8")[:1].ljust(16, b"\0"))
+    with cache_module.using_cache(tmp_path) as cache:
+        cache.rows("block", ["a", "b"], lambda texts: np.ones((len(texts), 2), dtype=np.float32))
+    with cache_module.using_cache(tmp_path) as cache:
+        rows = cache.rows("block", ["b", "c"], lambda texts: np.zeros((len(texts), 2), dtype=np.float32))
+        assert cache.hits == 1 and cache.misses == 1
+    assert rows.tolist() == [[1.0, 1.0], [0.0, 0.0]]

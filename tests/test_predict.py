@@ -171,3 +171,29 @@ def test_two_dimension_codebook_predicts_its_own_dimensions(data_dir, tmp_path):
     thema = {p.fragment_id: p.value for p in predictions if p.dimension == "thema"}
     assert all(thema[p.fragment_id] == "werk" for p in predictions if p.dimension == "toon")
     assert len(thema) == 42
+
+
+def test_predict_uses_the_stored_thresholds_and_marks_training_fragments(data_dir, tmp_path):
+    params = Params(train=TrainParams(cv_folds=3))
+    run_train(data_dir / "classifier_fragments.jsonl", [data_dir / "classifier_codings.csv"], tmp_path / "m", params)
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text(encoding="utf-8"))
+    out = tmp_path / "p.jsonl"
+    run_predict(tmp_path / "m", data_dir / "classifier_fragments.jsonl", out, params)
+    predictions = read_predictions(out)
+    for p in predictions:
+        threshold = manifest["calibration"][p.dimension]["abstain"]["threshold"]
+        assert p.abstained == (p.probability < threshold or threshold >= 1.0)
+    assert all(p.in_training for p in predictions)  # the fixture's fragments are the training data
+
+    # the model as a coder on its own training fragments is refused, naming the way out
+    result = CliRunner().invoke(cli, ["agreement", str(data_dir / "classifier_codings.csv"), "--predictions", str(out),
+                                      "--as", "model"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "the model was trained on" in result.output and "--predictions-out" in result.output
+
+    # fragments the model never saw are not marked
+    unseen = tmp_path / "unseen.jsonl"
+    lines = (data_dir / "classifier_fragments.jsonl").read_text(encoding="utf-8").splitlines()[:3]
+    unseen.write_text("\n".join(line.replace('"id": "', '"id": "nieuw/') for line in lines) + "\n", encoding="utf-8")
+    run_predict(tmp_path / "m", unseen, tmp_path / "u.jsonl", params)
+    assert not any(p.in_training for p in read_predictions(tmp_path / "u.jsonl"))

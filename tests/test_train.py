@@ -71,10 +71,19 @@ def test_model_folder_has_model_and_manifest(model_dir):
     assert manifest["dimensions"]["impact"]["n"] == 30
     assert manifest["dimensions"]["impact"]["condition"] == "relevant = ja"
     assert manifest["libraries"]["scikit-learn"] == sklearn.__version__
-    assert manifest["params"]["features"] == "lemma+char+context"
+    assert manifest["params"]["features"] == "tfidf+lemma+char+context+use+use_context"
+    assert manifest["params"]["c"] == "auto" and manifest["encoder"]
     assert manifest["params"]["disagreements"] == "majority"
     assert set(manifest["cv_metrics"]) == set(codebook.dimension_ids)
     assert {"accuracy", "macro_f1", "kappa", "n"} <= set(manifest["cv_metrics"]["relevant"])
+    for dimension in codebook.dimension_ids:  # stored calibration and abstention rule per dimension
+        calibration = manifest["calibration"][dimension]
+        assert calibration["c"] in (0.3, 1.0, 3.0, 10.0) and calibration["temperature"] > 0
+        assert 0.0 <= calibration["abstain"]["threshold"] <= 1.0
+    # 30 coded impact fragments from 3 cases: a 2-fold CV leaves too few held-out fragments per value
+    # to reach the target, and capcode then abstains on everything rather than guess
+    rules = [manifest["calibration"][d]["abstain"] for d in codebook.dimension_ids]
+    assert all(r["note"] for r in rules if r["threshold"] >= 1.0)
     assert manifest["model_file"]["name"] == MODEL_FILE
 
 

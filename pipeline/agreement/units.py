@@ -247,7 +247,11 @@ def load_codings(coding_paths, codebook=None, fragments=None, predictions_path=N
     codings = list(read_codings(coding_paths, codebook, fragment_list, merge_coders=merge_coders))
     notes = []
     if predictions_path is not None:
-        extra, notes = prediction_codings(read_predictions(predictions_path), as_name, codebook,
+        from ..learn.honesty import refuse_in_sample
+
+        predictions = read_predictions(predictions_path)
+        refuse_in_sample(predictions, predictions_path)  # no in-sample agreement reported as agreement
+        extra, notes = prediction_codings(predictions, as_name, codebook,
                                           {c.coder for c in codings})
         codings += extra
     if not codings:

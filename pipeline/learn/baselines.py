@@ -1,0 +1,87 @@
+"""What the model must beat, scored on the same folds: majority, codebook keywords, char-tfidf.
+
+- majority: the most frequent value of the training folds;
+- keywords: a lexicon per value from the codebook's own labels, Dutch descriptions and
+  examples (lemmatised; stop words and words shared by values dropped; no training data);
+- char-tfidf: the simplest strong text classifier, a plain scikit-learn pipeline of
+  character 2-5-grams within words, sublinear TF-IDF (vocabulary and IDF learned on the
+  training folds only) and class-balanced logistic regression (C = 1). It is a reference
+  for evaluation only: a saved capcode model never holds a vocabulary.
+"""
+
+import collections
+
+import numpy as np
+
+from ..features import lemmatise
+
+MIN_LEXICON_WORD = 3
+
+
+def majority_value(labels) -> str:
+    """The most frequent label (ties: the first in sorted order, so the choice is reproducible)."""
+    counts = collections.Counter(labels)
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[0][0]
+
+
+def build_lexicon(dimension, spacy_model: str = "blank") -> dict:
+    """{value: set of lemmas} from each value's label, Dutch description and examples.
+
+    Stop words, short words and lemmas shared by several values are dropped, so each
+    lexicon holds the words that distinguish its value.
+    """
+    from spacy.lang.nl.stop_words import STOP_WORDS
+
+    texts = []
+    for value in dimension.values:
+        parts = [value.label] + [t for lang, t in value.descriptions if lang in ("nl", "")] + list(value.examples)
+        if not value.descriptions and value.description:
+            parts.append(value.description)
+        texts.append("\n".join(p for p in parts if p))
+    lexicons = {}
+    for value, lemmas in zip(dimension.values, lemmatise(texts, spacy_model)):
+        lexicons[value.id] = {w for w in lemmas.split() if len(w) >= MIN_LEXICON_WORD and w.isalpha()
+                              and w not in STOP_WORDS}
+    shared = collections.Counter(w for words in lexicons.values() for w in words)
+    return {value: {w for w in words if shared[w] == 1} for value, words in lexicons.items()}
+
+
+def lexicon_predict(lexicon: dict, fragments, fallback: str, spacy_model: str = "blank") -> list:
+    """Per fragment the value whose lexicon it matches most often; `fallback` when none or a tie."""
+    out = []
+    for lemmas in lemmatise([f.text for f in fragments], spacy_model):
+        words = lemmas.split()
+        scores = {value: sum(w in vocabulary for w in words) for value, vocabulary in lexicon.items()}
+        best = max(scores.values(), default=0)
+        winners = [v for v, s in scores.items() if s == best]
+        out.append(winners[0] if best > 0 and len(winners) == 1 else fallback)
+    return out
+
+
+def char_tfidf_pipeline():
+    """The plain reference: char_wb 2-5-grams, sublinear TF-IDF, balanced logistic regression."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([("tfidf", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
+                                               dtype=np.float32)),
+                     ("classifier", LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000))])
+
+
+def baseline_predictions(item, folds, dimension, spacy_model: str) -> dict:
+    """Out-of-fold predictions of the three baselines: {'majority': ..., 'keywords': ..., 'char-tfidf': ...}."""
+    labels = np.asarray(item.labels, dtype=object)
+    texts = np.asarray([f.text for f in item.fragments], dtype=object)
+    out = {name: np.empty(len(labels), dtype=object) for name in ("majority", "keywords", "char-tfidf")}
+    lexicon = build_lexicon(dimension, spacy_model)
+    for train, test in folds:
+        fallback = majority_value(labels[train])
+        out["majority"][test] = fallback
+        out["keywords"][test] = lexicon_predict(lexicon, [item.fragments[i] for i in test], fallback, spacy_model)
+        if len(set(labels[train])) > 1:
+            out["char-tfidf"][test] = char_tfidf_pipeline().fit(list(texts[train]), labels[train]).predict(
+                list(texts[test]))
+        else:
+            out["char-tfidf"][test] = fallback
+    return out

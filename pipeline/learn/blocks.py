@@ -1,0 +1,65 @@
+"""The feature blocks of a run's fragments, computed once and shared.
+
+Hashing, lemmatising and the sentence encoder learn nothing from labels, so one matrix
+per block serves every dimension, every cross-validation fold, every value of C and
+every design that uses the block: `FeatureStore` computes each block once per run (and
+the study's disk cache, `cache.py`, once per study). Only the codebook block changes
+per fold in evaluation: codebook examples that quote a held-out fragment are left out
+of the prior there, so the held-out case never informs its own prediction.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..features import fragment_matrix
+from .designs import Design, block_transformer, block_width, codebook_prior
+
+
+class FeatureStore:
+    """Raw feature blocks of a list of fragments (rows in list order), each computed once."""
+
+    def __init__(self, fragments, spacy_model: str = "blank", codebook=None):
+        self.fragments = list(fragments)
+        self.spacy_model = spacy_model
+        self.codebook = codebook
+        self.row = {f.id: i for i, f in enumerate(self.fragments)}
+        self._input = fragment_matrix(self.fragments)
+        self._blocks = {}
+        self._prior = None
+
+    def rows(self, fragments) -> np.ndarray:
+        return np.asarray([self.row[f.id] for f in fragments], dtype=int)
+
+    def prior(self, leave_out_fragments=()):
+        """The codebook block's transformer (all entries, or without those quoting some fragments)."""
+        if leave_out_fragments:
+            return codebook_prior(self.codebook, leave_out_fragments)
+        if self._prior is None:
+            self._prior = codebook_prior(self.codebook)
+        return self._prior
+
+    def block(self, name: str, design: Design):
+        """One block for every fragment of the store (hashed blocks: raw counts or l2-normalised)."""
+        key = (name, design.tfidf if name in ("lemma", "char", "context") else None)
+        if key not in self._blocks:
+            prior = self.prior() if name == "codebook" else None
+            transformer, column = block_transformer(name, design, self.spacy_model, prior)
+            columns = self._input[:, [column]]
+            self._blocks[key] = sp.csr_matrix(transformer.fit(columns).transform(columns), dtype=np.float32)
+        return self._blocks[key]
+
+    def widths(self, design: Design) -> dict:
+        n_codebook = len(self.prior().columns) if "codebook" in design.blocks else 0
+        return {b: block_width(b, n_codebook) for b in design.blocks}
+
+    def matrix(self, design: Design, rows=None, leave_out_fragments=()):
+        """The design's raw blocks side by side for `rows` (default: all), as the model's raw step makes them."""
+        parts = []
+        for name in design.blocks:
+            if name == "codebook" and leave_out_fragments:
+                prior = self.prior(leave_out_fragments)
+                block = sp.csr_matrix(prior.fit(self._input[:, [0]]).transform(self._input[:, [0]]))
+            else:
+                block = self.block(name, design)
+            parts.append(block if rows is None else block[rows])
+        return sp.hstack(parts, format="csr", dtype=np.float32)

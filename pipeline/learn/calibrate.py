@@ -1,0 +1,131 @@
+"""Scores, calibration and abstention thresholds.
+
+- `scores`: accuracy, macro-F1 and Cohen's kappa against the coders.
+- `calibration`: multi-class Brier score and expected calibration error (ECE) of the top
+  probability, with the reliability table behind it.
+- `fit_temperature` / `temper`: temperature scaling (Guo et al. 2017), one number per
+  dimension fitted on out-of-fold probabilities of held-out cases: p_i ∝ p_i^(1/T). For a
+  logistic regression this is exactly dividing its logits by T; it changes how sure the
+  model says it is, never which value it suggests.
+- `precision_coverage` / `threshold_for`: the lowest probability threshold whose kept
+  suggestions reach a target precision on held-out cases, on enough fragments to mean something.
+"""
+
+import math
+
+import numpy as np
+from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score, precision_recall_fscore_support
+
+THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.0, 1.0001, 0.01))
+MIN_KEPT = 10  # a threshold must keep at least this many fragments
+TEMPERATURES = tuple(float(t) for t in np.exp(np.linspace(np.log(0.05), np.log(5.0), 93)))
+
+
+def scores(y_true, y_pred, labels) -> dict:
+    """Accuracy, macro-F1 (over the values the coders used) and Cohen's kappa against the coders."""
+    y_true, y_pred = list(y_true), list(y_pred)
+    kappa = cohen_kappa_score(y_true, y_pred) if len(set(y_true) | set(y_pred)) > 1 else 0.0
+    return {"accuracy": float(accuracy_score(y_true, y_pred)),
+            "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+            "kappa": 0.0 if math.isnan(kappa) else float(kappa)}
+
+
+def per_value(y_true, y_pred, labels) -> dict:
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    return {v: {"precision": float(p), "recall": float(r), "f1": float(f), "n": int(s)}
+            for v, p, r, f, s in zip(labels, precision, recall, f1, support)}
+
+
+def calibration(y_true, proba, classes, bins: int = 10) -> dict:
+    """Multi-class Brier score and expected calibration error of the top probability."""
+    y_true = np.asarray(y_true, dtype=object)
+    onehot = (y_true[:, None] == np.asarray(classes, dtype=object)[None, :]).astype(float)
+    brier = float(np.mean(np.sum((proba - onehot) ** 2, axis=1)))
+    top = proba.max(axis=1)
+    correct = np.asarray(classes, dtype=object)[proba.argmax(axis=1)] == y_true
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    ece, reliability = 0.0, []
+    for low, high in zip(edges[:-1], edges[1:]):
+        inside = (top > low) & (top <= high) if low > 0 else (top >= low) & (top <= high)
+        if inside.any():
+            confidence, accuracy = float(top[inside].mean()), float(correct[inside].mean())
+            ece += inside.mean() * abs(confidence - accuracy)
+            reliability.append({"confidence": confidence, "accuracy": accuracy, "n": int(inside.sum())})
+    return {"brier": brier, "ece": float(ece), "reliability": reliability}
+
+
+def temper(proba, temperature: float) -> np.ndarray:
+    """Probabilities raised to 1/T and renormalised (T > 1: less sure, T < 1: surer)."""
+    proba = np.clip(np.asarray(proba, dtype=float), 1e-12, 1.0)
+    if temperature == 1.0:
+        return proba / proba.sum(axis=1, keepdims=True)
+    logits = np.log(proba) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    out = np.exp(logits)
+    return out / out.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(y_true, proba, classes) -> float:
+    """The temperature that minimises the log loss of out-of-fold probabilities (1.0 if nothing to fit)."""
+    y_true = np.asarray(y_true, dtype=object)
+    index = {c: i for i, c in enumerate(classes)}
+    known = np.array([v in index for v in y_true])
+    if known.sum() < 2 or len(classes) < 2:
+        return 1.0
+    columns = np.array([index[v] for v in y_true[known]])
+    proba = np.asarray(proba)[known]
+
+    def loss(t):
+        return -np.mean(np.log(temper(proba, t)[np.arange(len(columns)), columns]))
+
+    return float(min(TEMPERATURES, key=lambda t: (round(loss(t), 12), abs(math.log(t)))))
+
+
+def precision_coverage(y_true, y_pred, top_probability) -> list:
+    """For each threshold: the share of fragments kept (probability >= threshold) and their precision."""
+    y_true, y_pred = np.asarray(y_true, dtype=object), np.asarray(y_pred, dtype=object)
+    correct = y_true == y_pred
+    curve = []
+    for threshold in THRESHOLDS:
+        kept = top_probability >= threshold
+        n_kept = int(kept.sum())
+        curve.append({"threshold": threshold, "coverage": float(kept.mean()) if len(kept) else 0.0,
+                      "precision": float(correct[kept].mean()) if n_kept else None, "n": n_kept})
+    return curve
+
+
+def threshold_for(curve, target: float, min_kept: int = MIN_KEPT):
+    """The lowest threshold whose kept suggestions reach `target` precision, or None if none does.
+
+    A threshold must keep at least `min_kept` fragments (or all of them, if fewer): a
+    precision measured on one or two fragments says nothing.
+    """
+    total = curve[0]["n"] if curve else 0
+    needed = max(1, min(min_kept, total))
+    for point in curve:
+        if point["n"] >= needed and point["precision"] is not None and point["precision"] >= target:
+            return point
+    return None
+
+
+def choose_threshold(y_true, proba, classes, target: float, min_fragments: int) -> dict:
+    """The stored abstention rule of a dimension from held-out probabilities.
+
+    Returns {threshold, coverage, precision, n, note}. Where the target is not reached,
+    or fewer than `min_fragments` held-out fragments exist, the threshold is 1.0 (abstain
+    on every fragment: review them all) and `note` says why: with too little evidence
+    capcode abstains more, not less.
+    """
+    n = len(y_true)
+    if n < min_fragments:
+        return {"threshold": 1.0, "coverage": 0.0, "precision": None, "n": n,
+                "note": f"only {n} held-out fragments (fewer than {min_fragments}): too few to estimate a "
+                        "threshold, so every suggestion is left for review"}
+    predicted = np.asarray(classes, dtype=object)[np.asarray(proba).argmax(axis=1)]
+    point = threshold_for(precision_coverage(y_true, predicted, np.asarray(proba).max(axis=1)), target)
+    if point is None:
+        return {"threshold": 1.0, "coverage": 0.0, "precision": None, "n": n,
+                "note": f"no threshold reaches precision {target:.2f} on held-out cases, so every suggestion "
+                        "is left for review"}
+    return {"threshold": point["threshold"], "coverage": point["coverage"], "precision": point["precision"],
+            "n": n, "note": ""}

@@ -1,0 +1,210 @@
+"""Named feature designs: which feature blocks a model sees, how they are weighted, which classifier.
+
+A design is written ``parts/classifier[/C]``, parts joined by ``+``:
+
+  lemma        lemma 1-2-grams of the fragment (capcode's Dutch pipeline), hashed
+  char         character 2-5-grams of the fragment (within words), hashed
+  context      lemmas of the preceding interviewer question, hashed, in a block of their own
+  use          the fragment's multilingual sentence embedding (`encoder.py`; optional package)
+  use_context  the interviewer question's sentence embedding
+  codebook     how close the fragment's embedding lies to each codebook value's description
+               and examples (one column per dimension and value): the codebook as prior knowledge
+  tfidf        not a block: weight the hashed blocks by sublinear TF-IDF (IDF learned from the
+               training fragments; an IDF vector is numbers only)
+
+classifier is ``lr`` (class-balanced logistic regression) or ``svm`` (linear SVM, sigmoid
+calibrated); C is the inverse regularisation strength, or absent to use `train.c`
+(``auto``: chosen per dimension by grouped cross-validation). Examples:
+``lemma+char+context/lr/1`` (capcode's first default), ``tfidf+use+use_context+lemma+char+context/lr``.
+
+The model input is raw blocks side by side (`raw_step`), computed once per fragment and
+shared by all dimensions; each dimension's own pipeline starts with `weighting_step`
+(TF-IDF for hashed blocks, learned from that dimension's training fragments).
+"""
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..errors import ConfigError
+from ..features import CHAR_FEATURES, CONTEXT, CONTEXT_FEATURES, LEMMA_FEATURES, TEXT, TextHasher
+from .cache import cached_rows
+from .encoder import DIMENSIONS, SentenceEncoder, embed
+from .encoder import block_key as use_key
+
+BLOCKS = ("lemma", "char", "context", "use", "use_context", "codebook")
+HASHED = ("lemma", "char", "context")
+ENCODED = ("use", "use_context", "codebook")
+MODIFIERS = ("tfidf",)
+CLASSIFIERS = ("lr", "svm")
+SHINGLE = 5  # words: a codebook example sharing this many words in a row with a fragment quotes it
+
+
+@dataclass(frozen=True)
+class Design:
+    """A parsed design: blocks in canonical order, TF-IDF weighting, classifier, C (None: train.c)."""
+
+    blocks: tuple
+    tfidf: bool
+    classifier: str
+    c: object = None
+
+    @classmethod
+    def parse(cls, text: str, setting: str = "train.features") -> "Design":
+        features, _, rest = str(text).partition("/")
+        classifier, _, c = rest.partition("/")
+        parts = [p.strip() for p in features.split("+") if p.strip()]
+        unknown = [p for p in parts if p not in BLOCKS + MODIFIERS]
+        blocks = tuple(b for b in BLOCKS if b in parts)
+        if unknown or not blocks or len(set(parts)) != len(parts):
+            raise ConfigError(f"{setting}: unknown design {features!r}; use '+'-joined parts of "
+                              f"{', '.join(BLOCKS)} (and 'tfidf' to weight the hashed ones), "
+                              "e.g. 'tfidf+use+use_context+lemma+char+context'.")
+        if classifier and classifier not in CLASSIFIERS:
+            raise ConfigError(f"train.classifier: unknown classifier {classifier!r}; use 'lr' or 'svm'.")
+        value = None
+        if c:
+            try:
+                value = float(c)
+            except ValueError:
+                raise ConfigError(f"{setting}: {text!r}: the part after the classifier is C, a number.") from None
+        return cls(blocks, "tfidf" in parts, classifier or "lr", value)
+
+    @property
+    def features(self) -> str:
+        return "+".join((("tfidf",) if self.tfidf else ()) + self.blocks)
+
+    @property
+    def uses_encoder(self) -> bool:
+        return any(b in ENCODED for b in self.blocks)
+
+
+def block_width(block: str, n_codebook_columns: int = 0) -> int:
+    return {"lemma": LEMMA_FEATURES, "char": CHAR_FEATURES, "context": CONTEXT_FEATURES, "use": DIMENSIONS,
+            "use_context": DIMENSIONS, "codebook": n_codebook_columns}[block]
+
+
+def block_transformer(block: str, design: Design, spacy_model: str, prior=None):
+    """(transformer, text column) of one block; hashed blocks keep raw counts when TF-IDF follows."""
+    norm = None if design.tfidf else "l2"
+    if block == "lemma":
+        return TextHasher("lemma", (1, 2), LEMMA_FEATURES, spacy_model, norm), TEXT
+    if block == "char":
+        return TextHasher("char", (2, 5), CHAR_FEATURES, spacy_model, norm), TEXT
+    if block == "context":
+        return TextHasher("lemma", (1, 1), CONTEXT_FEATURES, spacy_model, norm), CONTEXT
+    if block == "use":
+        return SentenceEncoder(), TEXT
+    if block == "use_context":
+        return SentenceEncoder(), CONTEXT
+    if prior is None:
+        raise ConfigError("the 'codebook' part needs the codebook; train with a codebook that has values.")
+    return prior, TEXT
+
+
+def raw_step(design: Design, spacy_model: str = "blank", prior=None) -> ColumnTransformer:
+    """The feature step of a design: raw blocks side by side, the same for every dimension."""
+    transformers = []
+    for block in design.blocks:
+        transformer, column = block_transformer(block, design, spacy_model, prior)
+        transformers.append((block, transformer, [column]))
+    return ColumnTransformer(transformers, sparse_threshold=1.0)
+
+
+def weighting_step(design: Design, widths: dict):
+    """A dimension's first step: sublinear TF-IDF on each hashed block (or nothing: 'passthrough')."""
+    if not design.tfidf:
+        return "passthrough"
+    transformers, start = [], 0
+    for block in design.blocks:
+        end = start + widths[block]
+        step = TfidfTransformer(sublinear_tf=True) if block in HASHED else "passthrough"
+        transformers.append((block, step, slice(start, end)))
+        start = end
+    return ColumnTransformer(transformers, sparse_threshold=1.0)
+
+
+# ---- the codebook as prior knowledge -------------------------------------------------------
+
+
+def codebook_entries(codebook) -> list:
+    """(column name, text) for each value's Dutch (or only) description and each example."""
+    entries = []
+    for dimension in codebook.dimensions:
+        for value in dimension.values:
+            texts = [t for lang, t in value.descriptions if lang in ("nl", "")] or \
+                    ([value.description] if value.description else [t for _, t in value.descriptions[:1]])
+            for text in list(texts) + list(value.examples):
+                if text and text.strip():
+                    entries.append((f"{dimension.id}={value.id}", text))
+    return entries
+
+
+def _shingles(text: str) -> set:
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i:i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))} if words else set()
+
+
+def quoted_entries(entries, fragments) -> set:
+    """Indices of codebook entries that quote one of `fragments` (share SHINGLE words in a row)."""
+    seen = set()
+    for fragment in fragments:
+        seen |= _shingles(fragment.text)
+    return {i for i, (_, text) in enumerate(entries) if _shingles(text) & seen}
+
+
+def prototypes(entries, vectors, leave_out=()) -> tuple:
+    """(column names, unit-length mean embedding per column), without the entries in `leave_out`."""
+    columns = list(dict.fromkeys(name for name, _ in entries))
+    out = np.zeros((len(columns), vectors.shape[1] if len(vectors) else DIMENSIONS), dtype=np.float32)
+    for row, name in enumerate(columns):
+        chosen = [i for i, (n, _) in enumerate(entries) if n == name and i not in leave_out]
+        if chosen:
+            mean = vectors[chosen].mean(axis=0)
+            out[row] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+    return tuple(columns), out
+
+
+class CodebookPrior(TransformerMixin, BaseEstimator):
+    """Cosine similarity of a text's sentence embedding to each codebook value's prototype.
+
+    `prototypes` (numbers only: the mean embedding of a value's description and examples)
+    are made by `codebook_prior(codebook)`; the model file holds no codebook text.
+    """
+
+    def __init__(self, prototypes=None, columns=()):
+        self.prototypes = prototypes
+        self.columns = columns
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        return tags
+
+    def fit(self, X, y=None):
+        validate_data(self, X, dtype=None, ensure_all_finite=True)
+        if self.prototypes is None or np.asarray(self.prototypes).ndim != 2:
+            raise ValueError("CodebookPrior needs prototypes: a (columns, 512) array")
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=None, reset=False, ensure_all_finite=True)
+        texts = ["" if v is None else str(v) for v in X[:, 0]]
+        vectors = np.asarray(cached_rows(use_key(), texts, embed), dtype=np.float32)
+        return sp.csr_matrix(vectors @ np.asarray(self.prototypes, dtype=np.float32).T)
+
+
+def codebook_prior(codebook, leave_out_fragments=()) -> CodebookPrior:
+    """The codebook block's transformer; entries quoting `leave_out_fragments` are left out (evaluation)."""
+    entries = codebook_entries(codebook)
+    vectors = np.asarray(cached_rows(use_key(), [t for _, t in entries], embed), dtype=np.float32)
+    leave_out = quoted_entries(entries, leave_out_fragments) if leave_out_fragments else set()
+    columns, matrix = prototypes(entries, vectors, leave_out)
+    return CodebookPrior(matrix, columns)
