@@ -47,12 +47,14 @@ class _Formatter(logging.Formatter):
 
 
 def setup_logging(verbose: bool) -> None:
-    """Log to stderr: warnings always, progress notes on a terminal or with -v."""
+    """Log to stderr: notices and warnings always, progress notes on a terminal or with -v."""
+    from .errors import NOTICE
+
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter())
     log.handlers[:] = [handler]
-    # progress notes (INFO) show on a terminal; in scripts and CI only warnings, unless -v
-    log.setLevel(logging.DEBUG if verbose else (logging.INFO if sys.stderr.isatty() else logging.WARNING))
+    # progress notes (INFO) show on a terminal; in scripts and CI only notices and warnings, unless -v
+    log.setLevel(logging.DEBUG if verbose else (logging.INFO if sys.stderr.isatty() else NOTICE))
     log.propagate = False
 
 
@@ -123,7 +125,7 @@ def text_command(file):
 @click.option("--unit", type=click.Choice(["fragment", "sentence", "turn"]), default="fragment",
               show_default=True, help="What one record is.")
 @click.option("--manifest", type=click.Path(dir_okay=False), default=None,
-              help="Table (source,case,respondent,role) with each transcript's metadata.")
+              help="Table (source,case,respondent,role[,interviewer]) with each transcript's metadata.")
 @click.option("--include-interviewer", is_flag=True,
               help="Also write interviewer turns as units (normally only their context).")
 @click.pass_context
@@ -132,6 +134,11 @@ def segment_command(ctx, inputs, out, unit, manifest, include_interviewer):
 
     A fragment is a respondent turn split at blank lines and then into groups
     of whole sentences of at most segment.max_words words (params.yaml).
+
+    The interviewer of each transcript is found from its speaker labels
+    (segment.interviewer_labels) or else from the turns themselves (who asks the
+    questions), and reported in one line per transcript; a manifest column
+    'interviewer' overrides it. Interviewer turns are the context of the answers.
 
     Example:
 
