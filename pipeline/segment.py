@@ -106,23 +106,32 @@ def load_transcript(source: str, path, params: SegmentParams, manifest: Optional
     Who interviews is decided here (the manifest's `interviewer`, else the labels of
     segment.interviewer_labels, else the turns) and reported in one line.
     """
+    row = manifest.lookup(source, path) if manifest is not None else None
+    named = row.interviewer if row is not None else None
+    origin = f"{manifest.path}, row {row.row}, column 'interviewer'" if row is not None else "manifest"
+    text, turns, _ = read_turns(source, path, params, named, origin)
+    return Transcript(source_info(source, path, manifest), text, turns)
+
+
+def read_turns(source: str, path, params: SegmentParams, named=None, origin: str = "manifest") -> tuple:
+    """(plain text, turns, interviewer Decision) of one transcript; notes and warnings go to the log.
+
+    `named`: the interviewer label(s) the manifest gives (None: decide; (): none).
+    """
     document = read_document(path)
     for warning in document.warnings:
         log.warning(warning)
-    row = manifest.lookup(source, path) if manifest is not None else None
-    named = row.interviewer if row is not None else None
     split = parse_turns(document.text, source, params.interviewer_labels, document.speakers + tuple(named or ()))
     for warning in split.warnings:
         log.warning(warning)
     for note in split.notes:
         log.info(note)
-    origin = f"{manifest.path}, row {row.row}, column 'interviewer'" if row is not None else "manifest"
     decision = decide(split.turns, source, named, origin)
     if decision.warning():
         log.warning(decision.warning())
     elif decision.reason != "no speaker labels":  # that case has had its warning from parse_turns
         log.log(NOTICE, decision.line())
-    return Transcript(source_info(source, path, manifest), document.text, decision.apply(split.turns))
+    return document.text, decision.apply(split.turns), decision
 
 
 # ---- units ------------------------------------------------------------------------
