@@ -491,7 +491,6 @@ class StudySummary:
 
     folder: Path
     transcripts: int
-    cases: tuple
     unknown: tuple           # sources whose case or respondent is 'onbekend'
     unsure: tuple            # sources whose interviewer is left for the researcher to fill in
     codebook: str
@@ -543,8 +542,7 @@ def init_study(folder, transcripts=(), codebook="default") -> StudySummary:
         (work / "dvc.yaml").write_text(dvc_yaml(), encoding="utf-8")
         (work / CODINGS).parent.mkdir(parents=True)
         write_coding_sheet([], book, work / CODINGS)
-        summary = StudySummary(folder, len(found), tuple(sorted({r[1] for r in rows})), tuple(unknown),
-                               tuple(unsure), f"{book.name} {book.version}")
+        summary = StudySummary(folder, len(found), tuple(unknown), tuple(unsure), f"{book.name} {book.version}")
         (work / "README.md").write_text(readme_nl(summary), encoding="utf-8")
         init_dvc(work)
         os.chmod(work, 0o777 & ~_umask())  # mkdtemp makes it owner-only; a study folder is an ordinary folder

@@ -7,9 +7,9 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from pipeline.interviewer import decide, is_backchannel, is_question, parse_named
+from pipeline.interviewer import RESPONDENT_LABELS, decide, is_backchannel, is_question, parse_named
 from pipeline.records import Turn
-from pipeline.turns import parse_turns
+from pipeline.turns import label_base, parse_turns
 
 QUESTIONS = {
     "c7-r1.txt": ["Goedemorgen. Mag ik het gesprek opnemen?", "Wat is uw functie bij de gemeente?",
@@ -200,3 +200,24 @@ def test_a_turn_record_keeps_its_span_when_marked():
     marked = decision.apply(turns)
     assert [(t.speaker, t.is_interviewer, t.start_char, t.end_char) for t in marked] == [
         ("A", True, 0, 5), ("B", False, 6, 10)]
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+LINES = st.sampled_from(["I: Wat doet u?", "R: Ik werk hier.", "Sofie Claes: Hoe gaat het?", "Sofie Claes: Mm-hm.",
+                         "Jan Peeters: Goed, dank u.", "Jan Peeters: Wat bedoelt u?", "SPEAKER_00: Ja.",
+                         "SPEAKER_01: En verder?", "", "gewone tekst", "Respondent 2: Oké."])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(LINES, max_size=20))
+def test_any_transcript_gets_a_decision_that_marks_exactly_the_chosen_speakers(lines):
+    text = "\n".join(lines)
+    turns = parse_turns(text, "t.txt").turns
+    decision = decide(turns, "t.txt")
+    marked = decision.apply(turns)
+    assert [(t.start_char, t.end_char, t.text) for t in marked] == [(t.start_char, t.end_char, t.text) for t in turns]
+    assert all(t.is_interviewer == (t.speaker in decision.interviewers) for t in marked)
+    assert decision.line().startswith("t.txt: ")
+    assert not any(label_base(s) in RESPONDENT_LABELS for s in decision.interviewers if decision.how == "turns")
