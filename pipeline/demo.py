@@ -1,10 +1,13 @@
 """`make demo`: run the whole pipeline on the sample study and print the per-case overview.
 
-The pipeline is defined once, in dvc.yaml. In a git + DVC checkout the demo runs
-`dvc repro` (so a second run does nothing); elsewhere (an unpacked archive, no
-DVC) it runs the very same `capcode` commands of dvc.yaml in stage order. Either
-way the outputs land where dvc.yaml puts them (out/), and the overview that
-`capcode aggregate` wrote (the aggregate stage's output folder) is printed.
+The pipeline is defined once, in dvc.yaml. Where DVC is installed the demo runs
+`dvc repro` (so a second run does nothing); without DVC it runs the very same
+`capcode` commands of dvc.yaml in stage order. Either way the outputs land where
+dvc.yaml puts them (out/), and the overview that `capcode aggregate` wrote (the
+aggregate stage's output folder) is printed once.
+
+The stages' own output (tables, DVC's notes) goes to out/demo.log; the terminal
+gets one line per stage that runs, every warning or error line, and the overview.
 
     python -m pipeline.demo            # from the repository root
     python -m pipeline.demo --no-dvc   # run the dvc.yaml commands directly
@@ -89,25 +92,57 @@ def stage_commands(dvc_file: Path) -> list:
 
 
 def use_dvc(root: Path) -> bool:
-    """DVC is used when it is installed and the folder is a git + DVC repository."""
-    return (root / ".dvc").is_dir() and (root / ".git").exists() and shutil.which("dvc") is not None
+    """DVC is used when it is installed and the folder is a DVC project (.dvc/; git is not needed)."""
+    return (root / ".dvc").is_dir() and shutil.which("dvc") is not None
 
 
-def run(command: list, root: Path) -> None:
-    """Run one command in `root`; on failure stop the demo with its exit code."""
-    print("$ " + " ".join(shlex.quote(c) for c in command), file=sys.stderr, flush=True)
-    completed = subprocess.run(command, cwd=root)
-    if completed.returncode:
-        raise SystemExit(completed.returncode)
+LOG_FILE = Path("out") / "demo.log"
+_STAGE_STARTS = re.compile(r"^Running stage '([^']+)':")
+# lines of the stages' output that the researcher must see, not only the log
+_SHOWN = re.compile(r"^(capcode: (warning|error): |Error: |ERROR: |WARNING: )")
 
 
-def run_pipeline(root: Path, with_dvc: bool) -> None:
-    if with_dvc:
-        run(["dvc", "repro"], root)
-        return
-    for name, command in stage_commands(root / DVC_FILE):
-        print(f"demo: stage {name}", file=sys.stderr, flush=True)
-        run(shlex.split(command), root)
+def run(command: list, root: Path, log) -> list:
+    """Run one command in `root`, its output into `log`; return the DVC stages it ran.
+
+    A stage starting, and every warning or error line, is also shown on stderr;
+    on failure the end of the log is shown and the demo stops with the exit code.
+    """
+    print("$ " + " ".join(shlex.quote(c) for c in command), file=log, flush=True)
+    ran, tail = [], []
+    process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, encoding="utf-8", errors="replace")
+    for line in process.stdout:
+        log.write(line)
+        tail = (tail + [line])[-40:]
+        started = _STAGE_STARTS.match(line)
+        if started:
+            ran.append(started.group(1))
+            print(f"demo: running stage {started.group(1)}", file=sys.stderr, flush=True)
+        elif _SHOWN.match(line):
+            sys.stderr.write(line)
+    code = process.wait()
+    log.flush()
+    if code:
+        sys.stderr.write("".join(line for line in tail if not _SHOWN.match(line)))
+        print(f"demo: '{' '.join(command)}' failed (exit code {code}); the whole output is in {LOG_FILE}.",
+              file=sys.stderr)
+        raise SystemExit(code)
+    return ran
+
+
+def run_pipeline(root: Path, with_dvc: bool) -> list:
+    """Run the pipeline; return the names of the stages that ran."""
+    (root / LOG_FILE).parent.mkdir(parents=True, exist_ok=True)
+    with open(root / LOG_FILE, "w", encoding="utf-8") as log:
+        if with_dvc:
+            return run(["dvc", "repro"], root, log)
+        ran = []
+        for name, command in stage_commands(root / DVC_FILE):
+            print(f"demo: running stage {name}", file=sys.stderr, flush=True)
+            run(shlex.split(command), root, log)
+            ran.append(name)
+        return ran
 
 
 def main(argv=None) -> int:
@@ -116,7 +151,7 @@ def main(argv=None) -> int:
     os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
     with_dvc = "--no-dvc" not in argv and use_dvc(root)
     started = time.monotonic()
-    run_pipeline(root, with_dvc)
+    ran = run_pipeline(root, with_dvc)
     seconds = time.monotonic() - started
     aggregate_dir = Path(_paths(load_stages(root / DVC_FILE)["aggregate"]["outs"])[0])
     overview = root / aggregate_dir / "overview.txt"
@@ -126,7 +161,11 @@ def main(argv=None) -> int:
     print(overview.read_text(encoding="utf-8"))
     print(f"Reports: {aggregate_dir}/report.html (open in a browser), {aggregate_dir}/summary.md, "
           f"{aggregate_dir}/aggregates.xlsx, {aggregate_dir}/aggregates.csv")
-    print(f"Pipeline ran {'with dvc repro' if with_dvc else 'without DVC'} in {seconds:.0f} s.")
+    if ran:
+        print(f"Pipeline ran {'with dvc repro' if with_dvc else 'without DVC'} in {seconds:.0f} s "
+              f"(stages {', '.join(ran)}; their output is in {LOG_FILE}).")
+    else:
+        print("Pipeline: nothing changed since the last run, so dvc repro reran no stage.")
     return 0
 
 

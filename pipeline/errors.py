@@ -4,6 +4,13 @@ Every message names the file (and line, row or field where known) and says
 what to do. The CLI prints it as one line, without a traceback.
 """
 
+import logging
+
+# Log level of one-line reports a researcher should always see, also in scripts and DVC runs
+# (such as who the interviewer of each transcript is); the CLI shows it without a prefix.
+NOTICE = logging.INFO + 5
+logging.addLevelName(NOTICE, "NOTICE")
+
 
 class CapcodeError(Exception):
     """Base class: a problem with the user's input or setup, not a bug."""

@@ -10,6 +10,10 @@ Canonical ids (so that files, manifests and case tables join):
 
 What is not known is recorded as ``onbekend``, never guessed. The manifest wins
 over the file name; an empty manifest cell falls back to the file name.
+
+An optional column ``interviewer`` names the interviewer's speaker label(s) in the
+transcript (``Sofie Claes``; several separated by ``;``; ``geen`` when there is none);
+empty, capcode decides from the turns (see interviewer.py).
 """
 
 import re
@@ -19,6 +23,7 @@ from typing import Optional
 
 from .errors import InputError, where
 from .files import read_table
+from .interviewer import parse_named
 from .records import ROLES, UNKNOWN, SourceInfo
 
 _CASE_VALUE = re.compile(r"^(?:case|casus|c)?[\s_-]*0*(\d+)$", re.IGNORECASE)
@@ -77,10 +82,11 @@ class ManifestRow:
     case: str
     respondent: str
     role: str
+    interviewer: Optional[tuple] = None  # speaker labels; () for 'geen'; None: capcode decides
 
 
 class Manifest:
-    """A manifest table (`source,case,respondent,role`; .csv, .xlsx or .jsonl), validated on reading.
+    """A manifest table (`source,case,respondent,role[,interviewer]`; .csv, .xlsx or .jsonl), validated on reading.
 
     A row matches a transcript when its `source` is the transcript's source name
     (as in fragment ids), the same file relative to the manifest's folder or the
@@ -128,6 +134,9 @@ class Manifest:
         return (Path(self.path.parent, row.source).resolve(), Path(row.source).resolve())
 
 
+MANIFEST_COLUMNS = ("source", "case", "respondent", "role", "interviewer")
+
+
 def read_manifest(path) -> Manifest:
     """Read and validate a manifest; problems raise InputError naming the row."""
     path = Path(path)
@@ -136,9 +145,9 @@ def read_manifest(path) -> Manifest:
     if "source" not in columns:
         raise InputError(f"{path}: a manifest needs a 'source' column (and case, respondent, role); "
                          f"found {', '.join(header) or 'no columns'}.")
-    unknown = [h for h in header if h.strip().casefold() not in ("source", "case", "respondent", "role", "")]
+    unknown = [h for h in header if h.strip().casefold() not in MANIFEST_COLUMNS + ("",)]
     if unknown:
-        raise InputError(f"{path}: unknown manifest column '{unknown[0]}'; use source, case, respondent, role.")
+        raise InputError(f"{path}: unknown manifest column '{unknown[0]}'; use {', '.join(MANIFEST_COLUMNS)}.")
     out, seen = [], {}
     for raw in rows:
         values = {k.strip().casefold(): v for k, v in raw.items() if k != "row"}
@@ -158,6 +167,7 @@ def read_manifest(path) -> Manifest:
             case=canonical_case(values.get("case", "")),
             respondent=canonical_respondent(values.get("respondent", "")),
             role=canonical_role(values.get("role", ""), f"{path}, row {raw['row']}, column 'role'"),
+            interviewer=parse_named(values.get("interviewer", "")),
         ))
     return Manifest(path, out)
 

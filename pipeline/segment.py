@@ -7,8 +7,11 @@ as even as possible (no 78-word fragment followed by a 3-word one). A single
 sentence longer than ``max_words`` (unpunctuated speech) is cut into even
 pieces, preferably after a comma, semicolon or colon.
 
-Every unit carries the interviewer question before it as ``context``, and an id
-``f"{source}#{start_char}-{end_char}"`` that stays the same across runs.
+Every unit carries the interviewer question before it as ``context`` (a short
+back-channel turn such as "Mm-hm." is no question: the one before it stays the
+context), and an id ``f"{source}#{start_char}-{end_char}"`` that stays the same
+across runs. Who the interviewer is, is decided per transcript (interviewer.py)
+and reported in one line per transcript.
 Files are processed one at a time (memory does not grow with their number);
 paragraphs go through ``nlp.pipe``.
 """
@@ -22,8 +25,9 @@ from typing import Iterator, Optional
 
 from .config import SegmentParams
 from .dutch import build_nlp  # re-exported: the Dutch pipeline (tokenizer, sentence rules, lemmas)
-from .errors import ConfigError, InputError
+from .errors import NOTICE, ConfigError, InputError
 from .files import progress, write_jsonl
+from .interviewer import decide, is_backchannel
 from .metadata import Manifest, read_manifest, source_info
 from .readers import SUPPORTED_SUFFIXES, EmptyTranscript, read_document, unsupported_message
 from .records import UNKNOWN, Fragment, Transcript, Turn
@@ -97,16 +101,37 @@ def _is_transcript(path: Path, root: Path) -> bool:
 
 
 def load_transcript(source: str, path, params: SegmentParams, manifest: Optional[Manifest] = None) -> Transcript:
-    """Read one transcript: plain text, metadata and speaker turns; warnings go to the log."""
+    """Read one transcript: plain text, metadata and speaker turns; warnings go to the log.
+
+    Who interviews is decided here (the manifest's `interviewer`, else the labels of
+    segment.interviewer_labels, else the turns) and reported in one line.
+    """
+    row = manifest.lookup(source, path) if manifest is not None else None
+    named = row.interviewer if row is not None else None
+    origin = f"{manifest.path}, row {row.row}, column 'interviewer'" if row is not None else "manifest"
+    text, turns, _ = read_turns(source, path, params, named, origin)
+    return Transcript(source_info(source, path, manifest), text, turns)
+
+
+def read_turns(source: str, path, params: SegmentParams, named=None, origin: str = "manifest") -> tuple:
+    """(plain text, turns, interviewer Decision) of one transcript; notes and warnings go to the log.
+
+    `named`: the interviewer label(s) the manifest gives (None: decide; (): none).
+    """
     document = read_document(path)
     for warning in document.warnings:
         log.warning(warning)
-    split = parse_turns(document.text, source, params.interviewer_labels, document.speakers)
+    split = parse_turns(document.text, source, params.interviewer_labels, document.speakers + tuple(named or ()))
     for warning in split.warnings:
         log.warning(warning)
     for note in split.notes:
         log.info(note)
-    return Transcript(source_info(source, path, manifest), document.text, split.turns)
+    decision = decide(split.turns, source, named, origin)
+    if decision.warning():
+        log.warning(decision.warning())
+    elif decision.reason != "no speaker labels":  # that case has had its warning from parse_turns
+        log.log(NOTICE, decision.line())
+    return document.text, decision.apply(split.turns), decision
 
 
 # ---- units ------------------------------------------------------------------------
@@ -153,7 +178,8 @@ def transcript_units(transcript: Transcript, nlp, params: SegmentParams, unit: s
         if turn.is_interviewer:
             if params.include_interviewer:
                 selected.append((turn, ""))
-            question = turn.text
+            if not is_backchannel(turn.text):  # "Mm-hm." does not replace the question being answered
+                question = turn.text
         else:
             selected.append((turn, question))
     if unit == "turn":

@@ -184,6 +184,16 @@ def _base(label: str) -> str:
     return _fold(_TRAILING_NUMBER.sub("", _PARENTHESIS.sub("", label)))
 
 
+def label_base(label: str) -> str:
+    """The kind of speaker a label names, without number or note: 'Respondent 3 (schepen)' -> 'respondent'."""
+    return _base(label)
+
+
+def same_label(a: str, b: str) -> bool:
+    """Whether two speaker labels are the same, ignoring letter case and spacing."""
+    return _fold(a) == _fold(b)
+
+
 def _is_interviewer(label: str, interviewers: set) -> bool:
     return _fold(label) in interviewers or _base(label) in interviewers
 

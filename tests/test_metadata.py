@@ -83,7 +83,8 @@ def test_manifest_semicolon_csv_and_xlsx(tmp_path):
     ("source,case,respondent,role\na.txt,1,1,ambtelijk\nb.txt,1,2,burgemeester\n",
      "m.csv, row 3, column 'role': unknown role 'burgemeester'; use one of ambtelijk, politiek, extern, onbekend."),
     ("case,respondent\n1,2\n", "m.csv: a manifest needs a 'source' column"),
-    ("source,case,functie\na.txt,1,x\n", "m.csv: unknown manifest column 'functie'"),
+    ("source,case,functie\na.txt,1,x\n",
+     "m.csv: unknown manifest column 'functie'; use source, case, respondent, role, interviewer."),
     ("source,case\na.txt,1\na.txt,2\n", "m.csv, row 3: source 'a.txt' also on row 2"),
     ("source,case\n,1\n", "m.csv, row 2: empty source"),
 ])
@@ -102,3 +103,11 @@ def test_a_manifest_row_naming_a_missing_file_is_an_error(tmp_path):
         manifest.check_against([("a.txt", transcript)])
     assert str(caught.value) == (f"{tmp_path / 'm.csv'}, row 4: source 'c.txt' is not among the transcripts "
                                  "given and no such file exists; correct the name or remove the row.")
+
+
+def test_manifest_interviewer_column(tmp_path):
+    manifest = read_manifest(write(tmp_path / "m.csv", "source,case,interviewer\na.txt,1,Sofie Claes\n"
+                                   "b.txt,1,geen\nc.txt,2,\nd.txt,2,SPEAKER_00; SPEAKER_02\n"))
+    assert [row.interviewer for row in manifest.rows] == [("Sofie Claes",), (), None, ("SPEAKER_00", "SPEAKER_02")]
+    without = read_manifest(write(tmp_path / "n.csv", "source,case\na.txt,1\n"))
+    assert without.rows[0].interviewer is None

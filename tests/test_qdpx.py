@@ -23,7 +23,7 @@ from pipeline.files import read_fragments, read_predictions, write_predictions, 
 from pipeline.readers import read_plain_text
 from pipeline.records import Coding, Prediction
 
-SAMPLES = Path(__file__).parent.parent.parent / "shared" / "refi-qda" / "samples"
+SAMPLES = Path(__file__).parent / "data" / "refi_qda_samples"  # real tools' exports, see its README.md
 NS = qdpx.PROJECT_NS
 
 

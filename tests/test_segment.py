@@ -184,7 +184,11 @@ def test_segment_command_writes_jsonl(data_dir, tmp_path):
                     "--out", out, "--unit", "sentence", "--include-interviewer")
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert result.stderr.strip() == f"capcode: wrote {len(records)} sentences to {out}"
+    assert result.stderr.splitlines() == [
+        "capcode: c2-r1.md: interviewer Interviewer (by label; 2 of 2 turns are questions)",
+        "capcode: case1_respondent4.txt: interviewer I (by label; 2 of 2 turns are questions)",
+        "capcode: sub/case3_respondent2.vtt: interviewer Onderzoeker (by label; 1 of 1 turn is a question)",
+        f"capcode: wrote {len(records)} sentences to {out}"]
     assert result.stdout == ""
     assert {r["speaker"] for r in records} >= {"I", "R", "Interviewer", "Onderzoeker", "Jan Peeters", "Respondent"}
 
