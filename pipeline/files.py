@@ -6,8 +6,10 @@ place only when complete, so a failed run never leaves a half-written file.
 
 import contextlib
 import csv
+import io
 import json
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -88,25 +90,139 @@ def read_jsonl_numbered(path) -> Iterator[tuple]:
             yield number, record
 
 
+# ---- spreadsheet-safe tables -----------------------------------------------------------------
+#
+# Text that starts with one of these characters may be run as a formula by a spreadsheet that
+# opens the file (=, +, - and @ start a formula; a tab or carriage return can hide one). In a
+# workbook such text is stored as a text cell, never as a formula; in a CSV file it gets a
+# leading apostrophe (OWASP's advice for CSV injection), which capcode's readers remove again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_TEXT_PREFIX = "'"
+# Text that is just a number ("-5", "+0,25") is read by a spreadsheet as that number and can
+# hold no formula, so it is written as it is.
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
+
+
+class Percent(float):
+    """A share (0..1): a number with a percent format in a workbook, its decimal in CSV and JSON,
+    and a whole percentage ('20%') where it is printed as text."""
+
+    number_format = "0%"
+
+    def __str__(self) -> str:
+        return f"{round(100 * self)}%"
+
+
+def csv_needs_prefix(text: str) -> bool:
+    """True for text a spreadsheet could read as a formula (see FORMULA_STARTS).
+
+    Text that already starts with the prefix before such a character gets one more, so that
+    removing one on reading gives back exactly what was written.
+    """
+    rest = text.lstrip(CSV_TEXT_PREFIX)
+    if not rest or rest[0] not in FORMULA_STARTS:
+        return False
+    return rest != text or not _PLAIN_NUMBER.fullmatch(text)
+
+
+def csv_cell(value):
+    """A value as a CSV cell: formula-like text prefixed, shares as plain numbers, None empty."""
+    if isinstance(value, str):
+        return CSV_TEXT_PREFIX + value if csv_needs_prefix(value) else value
+    if isinstance(value, float) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def csv_value(raw: str) -> str:
+    """A CSV cell as capcode reads it: a prefix written by `csv_cell` removed (the rest kept exactly),
+    any other cell trimmed of surrounding spaces."""
+    if raw.startswith(CSV_TEXT_PREFIX):
+        rest = raw.lstrip(CSV_TEXT_PREFIX)
+        if rest and rest[0] in FORMULA_STARTS:
+            return raw[len(CSV_TEXT_PREFIX):]
+    return raw.strip()
+
+
+def write_csv_rows(handle, header: Sequence[str], rows: Iterable[Sequence], lineterminator: str = "\r\n") -> None:
+    """Write a header and rows to an open text handle as spreadsheet-safe CSV."""
+    writer = csv.writer(handle, lineterminator=lineterminator)
+    writer.writerow([csv_cell(h) for h in header])
+    for row in rows:
+        writer.writerow([csv_cell(v) for v in row])
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence]) -> str:
+    """Spreadsheet-safe CSV as a string (one line per row, '\\n' line ends)."""
+    buffer = io.StringIO()
+    write_csv_rows(buffer, header, rows, lineterminator="\n")
+    return buffer.getvalue()
+
+
 def write_table(path, header: Sequence[str], rows: Iterable[Sequence], sheet: str = "data") -> None:
-    """Write rows as .csv, .xlsx or .jsonl, chosen by the file extension, atomically."""
+    """Write rows as .csv, .xlsx or .jsonl, chosen by the file extension, atomically.
+
+    CSV and workbook cells are spreadsheet-safe (see FORMULA_STARTS); JSON Lines, a machine
+    format, is written as it is.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
         with atomic_open(path, newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(header)
-            writer.writerows(rows)
+            write_csv_rows(handle, header, rows)
     elif suffix == ".xlsx":
         write_xlsx(path, {sheet: (header, rows)})
     elif suffix in (".jsonl", ".json"):
-        write_jsonl(path, (dict(zip(header, row)) for row in rows))
+        write_jsonl(path, (dict(zip(header, (float(v) if isinstance(v, Percent) else v for v in row)))
+                           for row in rows))
     else:
         raise InputError(f"{path}: unknown output format '{suffix}'; use .csv, .xlsx or .jsonl.")
 
 
+MIN_WIDTH, MAX_WIDTH = 6, 60   # column widths in characters
+_WIDTH_SAMPLE = 500            # rows looked at to size a column
+
+
+def _xlsx_text(value: str) -> str:
+    """Text a workbook can hold: control characters XML forbids become U+FFFD (openpyxl refuses them)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+
+
+def _append_row(sheet, row) -> None:
+    """Append one row; text is always a text cell (never a formula), shares get a percent format."""
+    values = [_xlsx_text(v) if isinstance(v, str) else v for v in row]
+    sheet.append(values)
+    for cell, value in zip(sheet[sheet.max_row], values):
+        if isinstance(value, str):
+            cell.data_type = "s"   # openpyxl would make '=...' a formula
+        elif isinstance(value, Percent):
+            cell.number_format = Percent.number_format
+
+
+def _shape_sheet(sheet, widths: list) -> None:
+    """Frozen header row, filters on every column, widths that fit the contents (within bounds)."""
+    from openpyxl.utils import get_column_letter
+
+    sheet.freeze_panes = "A2"
+    if sheet.max_column and sheet.max_row:
+        sheet.auto_filter.ref = f"A1:{get_column_letter(sheet.max_column)}{sheet.max_row}"
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = min(MAX_WIDTH, max(MIN_WIDTH, width + 2))
+
+
+def _shown_width(value) -> int:
+    if value is None:
+        return 0
+    text = str(value)
+    return max((len(line) for line in text.splitlines()), default=0)
+
+
 def build_workbook(sheets: dict):
-    """An openpyxl Workbook of {sheet name: (header, rows)}: bold header, frozen first row."""
+    """An openpyxl Workbook of {sheet name: (header, rows)}, the way every capcode workbook looks:
+    bold frozen header, filters, fitting column widths, text never stored as a formula, shares
+    (`Percent`) as numbers with a percent format."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -114,12 +230,18 @@ def build_workbook(sheets: dict):
     book.remove(book.active)
     for name, (header, rows) in sheets.items():
         sheet = book.create_sheet(title=str(name)[:31])
-        sheet.append(list(header))
+        header = [str(h) for h in header]
+        _append_row(sheet, header)
         for cell in sheet[1]:
             cell.font = Font(bold=True)
-        for row in rows:
-            sheet.append(list(row))
-        sheet.freeze_panes = "A2"
+        widths = [_shown_width(h) for h in header]
+        for number, row in enumerate(rows):
+            row = list(row)
+            _append_row(sheet, row)
+            if number < _WIDTH_SAMPLE:
+                for index, value in enumerate(row[:len(widths)]):
+                    widths[index] = max(widths[index], _shown_width(value))
+        _shape_sheet(sheet, widths)
     return book
 
 
@@ -159,12 +281,12 @@ def read_table(path, sheet=None) -> tuple:
                 handle.seek(0)
                 delimiter = "\t" if suffix == ".tsv" else (";" if sample.count(";") > sample.count(",") else ",")
                 reader = csv.DictReader(handle, delimiter=delimiter)
-                header = [h.strip() for h in (reader.fieldnames or [])]
+                header = [csv_value(h) for h in (reader.fieldnames or [])]
                 _refuse_duplicate_columns(path, header)
                 rows = []
                 for number, raw in enumerate(reader, start=2):
                     rows.append({"row": number,
-                                 **{(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}})
+                                 **{csv_value(k or ""): csv_value(v or "") for k, v in raw.items() if k is not None}})
         except UnicodeDecodeError:  # Excel's plain "CSV" is Windows-1252, not UTF-8
             raise InputError(f"{path}: not UTF-8 text (accented letters such as 'é' cannot be read); in Excel "
                              "save it as 'CSV UTF-8 (comma delimited)', or give the .xlsx file.") from None

@@ -220,11 +220,7 @@ def json_safe(value):
 
 
 def csv_text(header, rows) -> str:
-    import csv
-    import io
+    """The figures as spreadsheet-safe CSV (coder names and values that look like formulas prefixed)."""
+    from ..files import csv_text as safe_csv_text
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue()
+    return safe_csv_text(header, rows)
