@@ -233,11 +233,10 @@ def run_suggest(model_dir, fragments_path, params, n=20, out_path=None, strategy
     model, codebook, _ = open_model(model_dir, codebook_name or params.codebook)
     exclude = ()
     if codings_paths:
-        from .codings import read_codings
+        from .validation import read_checked_codings
 
         # span-form codings (source, start_char, end_char) attach to these same fragments
-        exclude = {c.fragment_id for c in read_codings([str(p) for p in codings_paths], codebook=codebook,
-                                                       fragments=fragments_path)}
+        exclude = {c.fragment_id for c in read_checked_codings(codings_paths, codebook, fragments_path)}
     suggestions = suggest(model, codebook, read_fragments(fragments_path), n, strategy, exclude)
     if out_path:
         write_table(out_path, SUGGEST_COLUMNS, ([getattr(s, c) for c in SUGGEST_COLUMNS] for s in suggestions),

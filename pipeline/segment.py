@@ -24,7 +24,7 @@ from .config import SegmentParams
 from .dutch import build_nlp  # re-exported: the Dutch pipeline (tokenizer, sentence rules, lemmas)
 from .errors import ConfigError, InputError
 from .files import progress, write_jsonl
-from .metadata import Manifest, read_manifest, source_info
+from .metadata import Manifest, as_manifest, source_info
 from .readers import SUPPORTED_SUFFIXES, EmptyTranscript, read_document, unsupported_message
 from .records import UNKNOWN, Fragment, Transcript, Turn
 from .turns import parse_turns
@@ -119,8 +119,7 @@ def iter_units(inputs, params: SegmentParams = SegmentParams(), unit: str = "fra
     if params.max_words < 1:
         raise ConfigError(f"segment.max_words: must be at least 1, got {params.max_words}.")
     transcripts = find_transcripts(inputs)
-    if manifest is not None and not isinstance(manifest, Manifest):
-        manifest = read_manifest(manifest)
+    manifest = as_manifest(manifest)  # None, one file, or several (studies combined)
     if manifest is not None:
         manifest.check_against(transcripts)
     if nlp is None:

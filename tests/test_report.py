@@ -148,7 +148,7 @@ def test_cli_predictions_for_other_fragments_is_an_error(tmp_path, data_dir):
     result = CliRunner().invoke(cli, ["aggregate", "--fragments", str(data_dir / "aggregate_fragments.jsonl"),
                                       "--predictions", str(other), "--out", str(tmp_path / "agg")], obj={})
     assert result.exit_code == 1
-    assert "none of the predictions refer to a fragment in the fragments file (first: x.txt#0-5)" in result.output
+    assert "other.jsonl: 1 of 1 predicted fragments are not in the fragments file ('x.txt#0-5')" in result.output
 
 
 def test_cli_codebook_without_the_named_dimensions_says_what_to_set(tmp_path, data_dir):

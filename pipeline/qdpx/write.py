@@ -282,17 +282,14 @@ def run_export_qdpx(fragments_path, predictions_path, out, codebook, codings_pat
                     name: Optional[str] = None) -> dict:
     """Write a .qdpx with the transcripts, the codebook, the model's suggestions and any human codings."""
     from ..codebook.read import load_codebook
-    from ..files import read_fragments, read_predictions
+    from ..files import read_fragments
+    from ..validation import read_checked_codings, read_checked_predictions
 
     codebook = load_codebook(codebook)
     fragment_list = list(read_fragments(fragments_path))
     fragments = {f.id: f for f in fragment_list}
-    predictions = read_predictions(predictions_path) if predictions_path else []
-    codings = []
-    if codings_paths:
-        from ..codings import read_codings
-
-        codings = read_codings(list(codings_paths), codebook=codebook, fragments=fragment_list)
+    predictions = read_checked_predictions(predictions_path, codebook, fragment_list) if predictions_path else []
+    codings = read_checked_codings(list(codings_paths), codebook, fragment_list) if codings_paths else []
     selections = suggestion_selections(fragments, predictions, codebook) + \
         human_selections(fragments, codings, codebook)
     texts = source_texts(fragment_list, transcripts)
