@@ -309,14 +309,18 @@ def train_command(ctx, fragments, codings, more_codings, codebook, out):
 def predict_command(ctx, model_dir, fragments, out, codebook):
     """Suggest a value for every fragment and dimension, abstaining where unsure.
 
-    Each line: fragment_id, dimension, value, probability, runner_up and
-    abstained (probability below predict.thresholds in params.yaml; choose them
-    with 'capcode evaluate --thresholds-out'). Abstained rows are the review queue.
+    .jsonl (the machine format): one line per fragment and dimension with fragment_id,
+    dimension, value, probability, runner_up and abstained (probability below
+    predict.thresholds in params.yaml; choose them with 'capcode evaluate --thresholds-out').
+    .xlsx or .csv (to read and filter): one row per fragment with case, respondent, source,
+    fragment_id and text, then per dimension the suggestion, its probability and whether
+    the model abstained. Abstentions are the review queue.
 
     Example:
 
     \b
         capcode predict --model models/team fragments.jsonl --out predictions.jsonl
+        capcode predict --model models/team fragments.jsonl --out predictions.xlsx
     """
     from .predict import run_predict
 

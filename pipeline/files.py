@@ -355,10 +355,19 @@ def read_fragments(path):
 
 PREDICTION_COLUMNS = ("fragment_id", "dimension", "value", "probability", "runner_up",
                       "runner_up_probability", "abstained", "model")
+# The spreadsheet form (one row per fragment, `pipeline.prediction_tables`): per dimension the
+# suggestion in a column named after it, then these two.
+PROBABILITY_SUFFIX = "_probability"
+ABSTAINED_SUFFIX = "_abstained"
 
 
 def write_predictions(path, predictions) -> int:
-    """Write Prediction records (one line per fragment and dimension) as .jsonl, .csv or .xlsx."""
+    """Write Prediction records in the long form, one line per fragment and dimension; returns the count.
+
+    .jsonl is the machine format `capcode predict` writes; .csv/.xlsx in this form are for
+    other programs (`capcode predict` writes spreadsheets one row per fragment, with
+    `pipeline.prediction_tables`). `read_predictions` reads every form.
+    """
     rows = ([getattr(p, c) for c in PREDICTION_COLUMNS] for p in predictions)
     if Path(path).suffix.lower() == ".jsonl":
         return write_jsonl(path, (dict(zip(PREDICTION_COLUMNS, row)) for row in rows))
@@ -367,30 +376,73 @@ def write_predictions(path, predictions) -> int:
     return len(rows)
 
 
+def _probability(path, row, column):
+    """A probability cell as a float (None when empty); refused when not a number between 0 and 1."""
+    raw = row.get(column)
+    if raw in (None, ""):
+        return None
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise InputError(f"{where(path, row['row'])}, column '{column}': {raw!r} is not a number.") from None
+    if not 0.0 <= value <= 1.0:  # also refuses NaN
+        raise InputError(f"{where(path, row['row'])}, column '{column}': {value} is not a probability; "
+                         "it must lie between 0 and 1 (as 'capcode predict' writes it).")
+    return value
+
+
+def _flag(value) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "ja", "yes", "waar")
+    return bool(value)
+
+
+def wide_dimensions(header) -> list:
+    """The dimensions of a predictions table in the one-row-per-fragment form (a column X beside X_probability)."""
+    return [h for h in header if h and f"{h}{PROBABILITY_SUFFIX}" in header]
+
+
 def read_predictions(path):
-    """Read Prediction records from .jsonl, .csv or .xlsx as written by `capcode predict`."""
+    """Read Prediction records from any file `capcode predict` writes: .jsonl (one line per fragment
+    and dimension) or a .csv/.xlsx table (one row per fragment, or one per fragment and dimension)."""
     from .records import Prediction
 
     header, rows = read_table(path)
+    if "dimension" not in header and "fragment_id" in header and wide_dimensions(header):
+        return _read_wide_predictions(path, header, rows)
     missing = [c for c in ("fragment_id", "dimension", "value", "probability") if c not in header]
     if missing:
         raise InputError(f"{path}: not a predictions file (missing column {', '.join(missing)}).")
     out = []
     for row in rows:
-        try:
-            probability = float(row["probability"])
-            runner = row.get("runner_up") or None
-            runner_p = row.get("runner_up_probability")
-            runner_p = float(runner_p) if runner_p not in (None, "") else None
-        except (TypeError, ValueError):
-            raise InputError(f"{where(path, row['row'])}: probability is not a number.") from None
-        for column, value in (("probability", probability), ("runner_up_probability", runner_p)):
-            if value is not None and not 0.0 <= value <= 1.0:  # also refuses NaN
-                raise InputError(f"{where(path, row['row'])}, column '{column}': {value} is not a probability; "
-                                 "it must lie between 0 and 1 (as 'capcode predict' writes it).")
-        abstained = row.get("abstained", False)
-        if isinstance(abstained, str):
-            abstained = abstained.strip().lower() in ("true", "1", "ja", "yes")
+        probability = _probability(path, row, "probability")
+        if probability is None:
+            raise InputError(f"{where(path, row['row'])}, column 'probability': empty; give the probability.")
+        runner = row.get("runner_up") or None
+        runner_p = _probability(path, row, "runner_up_probability")
         out.append(Prediction(str(row["fragment_id"]), str(row["dimension"]), str(row["value"]), probability,
-                              runner, runner_p, bool(abstained), str(row.get("model", ""))))
+                              runner, runner_p, _flag(row.get("abstained", False)), str(row.get("model", ""))))
+    return out
+
+
+def _read_wide_predictions(path, header, rows) -> list:
+    """Predictions from the one-row-per-fragment table: a prediction where a dimension's cell has a value."""
+    from .records import Prediction
+
+    dimensions = wide_dimensions(header)
+    out = []
+    for row in rows:
+        fragment_id = str(row.get("fragment_id", "")).strip()
+        if not fragment_id:
+            raise InputError(f"{where(path, row['row'])}, column 'fragment_id': empty; give the fragment id.")
+        for dimension in dimensions:
+            value = str(row.get(dimension, "")).strip()
+            if not value:
+                continue
+            probability = _probability(path, row, dimension + PROBABILITY_SUFFIX)
+            if probability is None:
+                raise InputError(f"{where(path, row['row'])}, column '{dimension}{PROBABILITY_SUFFIX}': empty "
+                                 f"beside the suggestion '{value}'; give its probability.")
+            out.append(Prediction(fragment_id, dimension, value, probability, None, None,
+                                  _flag(row.get(dimension + ABSTAINED_SUFFIX, False)), str(row.get("model", ""))))
     return out

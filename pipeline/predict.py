@@ -126,7 +126,8 @@ def open_model(model_dir, codebook_name):
 
 def run_predict(model_dir, fragments_path, out_path, params, codebook_name=None) -> int:
     """`capcode predict`: stream fragments through the model, write predictions; returns the count."""
-    from .files import progress, read_fragments, write_predictions
+    from .files import progress, read_fragments
+    from .prediction_tables import write_prediction_file
 
     model, codebook, _ = open_model(model_dir, codebook_name or params.codebook)
     thresholds = params.predict.threshold
@@ -135,7 +136,8 @@ def run_predict(model_dir, fragments_path, out_path, params, codebook_name=None)
         raise ConfigError(f"predict.thresholds: {', '.join(sorted(unknown))} is not a dimension of codebook "
                           f"'{codebook.name}' ({', '.join(codebook.dimension_ids)}).")
     with progress(read_fragments(fragments_path), "predicting", length=count_lines(fragments_path)) as fragments:
-        return write_predictions(out_path, predict_fragments(model, codebook, fragments, thresholds))
+        return write_prediction_file(out_path, predict_fragments(model, codebook, fragments, thresholds),
+                                     fragments_path, codebook.dimension_ids)
 
 
 # ---- suggest ---------------------------------------------------------------
