@@ -545,7 +545,7 @@ def aggregate_command(ctx, fragments_path, codings, more_codings, predictions_pa
 
     params = get_params(ctx)
     run_aggregate(fragments_path, out_dir, _all_codings(codings, more_codings), predictions_path,
-                  codebook or params.codebook, params.aggregate, report_tables, cases_path)
+                  codebook or params.codebook, params.aggregate, report_tables, cases_path, params.report.language)
     click.echo((Path(out_dir) / "overview.txt").read_text(encoding="utf-8"), nl=False)
 
 

@@ -21,13 +21,14 @@ log = logging.getLogger("capcode")
 
 def run_aggregate(fragments_path, out_dir, codings_paths: Sequence = (), predictions_path=None,
                   codebook="default", params: AggregateParams = AggregateParams(), report_tables=None,
-                  cases=None) -> Aggregate:
+                  cases=None, language: str = "nl") -> Aggregate:
     """Read fragments, codings and/or predictions; aggregate; write every report into `out_dir`.
 
     `codebook` (a name or a path) fixes the dimensions and the order of values in the
     tables; None infers both from the data. `report_tables` (case,table,column,row,item)
     and `cases` (case,type) hold a report's own tables and ch. 6 types, set beside the
-    computed ones in summary.md and report.html.
+    computed ones in summary.md and report.html. `language` ('nl' or 'en', params.yaml
+    `report.language`) is the language of the reports.
     """
     from ..files import read_fragments
     from ..validation import read_checked_codings, read_checked_predictions
@@ -55,7 +56,8 @@ def run_aggregate(fragments_path, out_dir, codings_paths: Sequence = (), predict
     items = read_report_tables(report_tables, result.layout) if report_tables else None
     comparison = compare_with_report(result, items) if items is not None else None
     report_types = read_case_types(cases) if cases else {}
-    write_reports(result, Path(out_dir), comparison=comparison, params=params, report_types=report_types)
+    write_reports(result, Path(out_dir), comparison=comparison, params=params, report_types=report_types,
+                  language=language)
     log.info("aggregate: %d cases, %d relevant fragments placed, %d te beoordelen; reports in %s",
              len(result.cases), result.total.n_relevant, result.total.n_pending, out_dir)
     return result
