@@ -602,14 +602,19 @@ def import_qdpx_command(ctx, project, out_dir, mapping_path, codebook, offsets):
 @click.option("--transcripts", type=click.Path(exists=True), default=None,
               help="The folder given to 'capcode segment' (without it the text between fragments is blank).")
 @click.option("--name", default=None, help="Project name shown in the QDA tool (default: 'capcode <codebook>').")
+@click.option("--created", default=None, metavar="DATETIME",
+              help="Creation time to record on the project, sources and codings, e.g. 2024-05-31T14:00:00Z "
+                   "(default: SOURCE_DATE_EPOCH if set, else 1980-01-01T00:00:00Z, so exports repeat byte for byte).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The .qdpx file to write.")
 @click.pass_context
-def export_qdpx_command(ctx, fragments_path, predictions_path, codings, more_codings, codebook, transcripts, name, out):
+def export_qdpx_command(ctx, fragments_path, predictions_path, codings, more_codings, codebook, transcripts, name,
+                        created, out):
     """Export suggestions (and hand codings) as a REFI-QDA project to open in a QDA tool.
 
     One text source per transcript, the codebook as a code tree (dimension, then value),
     each suggestion as a coding of its fragment by user 'capcode-model-<name>' with the
-    probabilities in the selection's description; abstentions under 'te beoordelen'.
+    probabilities in the selection's description; abstentions under 'te beoordelen'. Human
+    coders come first among the users; each source carries its case, respondent and rol.
 
     Example:
 
@@ -623,7 +628,7 @@ def export_qdpx_command(ctx, fragments_path, predictions_path, codings, more_cod
     if not predictions_path and not codings_paths:
         raise click.UsageError("give --predictions, --codings or both.")
     summary = run_export_qdpx(fragments_path, predictions_path, out, codebook or get_params(ctx).codebook,
-                              codings_paths, transcripts, name)
+                              codings_paths, transcripts, name, created)
     users = ", ".join(f"{user} ({count})" for user, count in summary["users"].items()) or "none"
     click.echo(f"{out}: {summary['sources']} sources, {summary['selections']} coded selections "
                f"({summary['abstained']} abstentions under 'te beoordelen'); users: {users}")
