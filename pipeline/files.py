@@ -113,6 +113,15 @@ class Percent(float):
         return f"{round(100 * self)}%"
 
 
+class FinePercent(Percent):
+    """A share shown to a tenth of a percent (87.3%), for figures such as percent agreement."""
+
+    number_format = "0.0%"
+
+    def __str__(self) -> str:
+        return f"{100 * self:.1f}%"
+
+
 def csv_needs_prefix(text: str) -> bool:
     """True for text a spreadsheet could read as a formula (see FORMULA_STARTS).
 
@@ -198,7 +207,7 @@ def _append_row(sheet, row) -> None:
         if isinstance(value, str):
             cell.data_type = "s"   # openpyxl would make '=...' a formula
         elif isinstance(value, Percent):
-            cell.number_format = Percent.number_format
+            cell.number_format = value.number_format
 
 
 def _shape_sheet(sheet, widths: list) -> None:

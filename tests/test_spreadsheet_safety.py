@@ -107,3 +107,13 @@ def test_csv_of_disagreements_keeps_coder_names(study):
     assert "@anna" in header and "-bert" in header
     with open(study / "disagreements.csv", encoding="utf-8", newline="") as handle:
         assert {"'@anna", "'-bert"} <= set(next(csv.reader(handle)))
+
+
+def test_agreement_workbook_keeps_proportions_as_numbers_with_a_percent_format(study):
+    book = load_workbook(study / "agreement.xlsx")
+    figures = book["figures"]
+    header = [c.value for c in figures[1]]
+    cells = [figures.cell(row=r, column=header.index("percent_agreement") + 1) for r in range(2, figures.max_row + 1)]
+    assert cells and all(c.data_type == "n" and c.number_format == "0.0%" for c in cells)
+    alpha = figures.cell(row=2, column=header.index("krippendorff_alpha") + 1)
+    assert alpha.data_type == "n" and alpha.number_format == "General"  # a coefficient, not a share
