@@ -199,24 +199,26 @@ def _xlsx_text(value: str) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
 
 
-def _append_row(sheet, row) -> None:
-    """Append one row; text is always a text cell (never a formula), shares get a percent format."""
-    values = [_xlsx_text(v) if isinstance(v, str) else v for v in row]
-    sheet.append(values)
-    for cell, value in zip(sheet[sheet.max_row], values):
+def _write_row(sheet, number: int, row) -> None:
+    """Write row `number`; text is always a text cell (never a formula), shares get a percent format."""
+    for column, value in enumerate(row, start=1):
         if isinstance(value, str):
+            cell = sheet.cell(row=number, column=column)
+            cell.value = _xlsx_text(value)
             cell.data_type = "s"   # openpyxl would make '=...' a formula
-        elif isinstance(value, Percent):
-            cell.number_format = value.number_format
+        elif value is not None:
+            cell = sheet.cell(row=number, column=column, value=value)
+            if isinstance(value, Percent):
+                cell.number_format = value.number_format
 
 
-def _shape_sheet(sheet, widths: list) -> None:
+def _shape_sheet(sheet, widths: list, last_row: int) -> None:
     """Frozen header row, filters on every column, widths that fit the contents (within bounds)."""
     from openpyxl.utils import get_column_letter
 
     sheet.freeze_panes = "A2"
-    if sheet.max_column and sheet.max_row:
-        sheet.auto_filter.ref = f"A1:{get_column_letter(sheet.max_column)}{sheet.max_row}"
+    if widths:
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(widths))}{last_row}"
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = min(MAX_WIDTH, max(MIN_WIDTH, width + 2))
 
@@ -240,17 +242,18 @@ def build_workbook(sheets: dict):
     for name, (header, rows) in sheets.items():
         sheet = book.create_sheet(title=str(name)[:31])
         header = [str(h) for h in header]
-        _append_row(sheet, header)
+        _write_row(sheet, 1, header)
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         widths = [_shown_width(h) for h in header]
-        for number, row in enumerate(rows):
+        last = 1
+        for last, row in enumerate(rows, start=2):
             row = list(row)
-            _append_row(sheet, row)
-            if number < _WIDTH_SAMPLE:
+            _write_row(sheet, last, row)
+            if last - 2 < _WIDTH_SAMPLE:
                 for index, value in enumerate(row[:len(widths)]):
                     widths[index] = max(widths[index], _shown_width(value))
-        _shape_sheet(sheet, widths)
+        _shape_sheet(sheet, widths, last)
     return book
 
 
