@@ -126,12 +126,13 @@ def text_command(file):
               help="JSON Lines file to write (one unit per line).")
 @click.option("--unit", type=click.Choice(["fragment", "sentence", "turn"]), default="fragment",
               show_default=True, help="What one record is.")
-@click.option("--manifest", type=click.Path(dir_okay=False), default=None,
-              help="Table (source,case,respondent,role[,interviewer]) with each transcript's metadata.")
+@click.option("--manifest", "manifests", multiple=True, type=click.Path(dir_okay=False),
+              help="Table (source,case,respondent,role[,interviewer]) with each transcript's metadata; give it "
+                   "again for another study's manifest (rows about one transcript must agree).")
 @click.option("--include-interviewer", is_flag=True,
               help="Also write interviewer turns as units (normally only their context).")
 @click.pass_context
-def segment_command(ctx, inputs, out, unit, manifest, include_interviewer):
+def segment_command(ctx, inputs, out, unit, manifests, include_interviewer):
     """Cut transcripts (files or folders) into codable fragments, sentences or turns.
 
     A fragment is a respondent turn split at blank lines and then into groups
@@ -150,7 +151,7 @@ def segment_command(ctx, inputs, out, unit, manifest, include_interviewer):
     from .segment import run_segment, with_interviewer
 
     params = with_interviewer(get_params(ctx).segment, include_interviewer)
-    count = run_segment(list(inputs), out, params, unit, manifest)
+    count = run_segment(list(inputs), out, params, unit, list(manifests) or None)
     click.echo(f"capcode: wrote {count} {unit}s to {out}", err=True)
 
 
@@ -255,13 +256,26 @@ _codebook_option = click.option("--codebook", default=None,
                                 help="Codebook name or YAML file (default: params.yaml 'codebook').")
 
 
-def _codings_option(command):
-    """`--codings A.csv [B.csv ...]`: one or more coding files (the option may also be repeated)."""
-    command = click.argument("more_codings", nargs=-1, type=click.Path(dir_okay=False),
-                             metavar="[MORE_CODINGS]...")(command)
-    return click.option("--codings", "codings", multiple=True, required=True, type=click.Path(dir_okay=False),
-                        help="Coding file(s) (wide, long or span form; .csv/.xlsx/.jsonl): "
-                             "--codings team.csv coder2.csv")(command)
+def _codings_option(command=None, required=True, help=None):
+    """`--codings A.csv [B.csv ...]`: one or more coding files (the option may also be repeated).
+
+    Files after the first land in MORE_CODINGS; the command adds them to `codings`.
+    """
+    def decorate(command):
+        command = click.argument("more_codings", nargs=-1, type=click.Path(dir_okay=False),
+                                 metavar="[MORE_CODINGS]...")(command)
+        return click.option("--codings", "codings", multiple=True, required=required, type=click.Path(dir_okay=False),
+                            help=help or "Coding file(s) (wide, long or span form; .csv/.xlsx/.jsonl): "
+                                         "--codings team.csv coder2.csv")(command)
+
+    return decorate(command) if command is not None else decorate
+
+
+def _all_codings(codings, more_codings) -> tuple:
+    """The files of --codings and those after it; files after it without --codings are a usage error."""
+    if more_codings and not codings:
+        raise click.UsageError(f"unexpected file(s) {' '.join(more_codings)}: name coding files after --codings.")
+    return tuple(codings) + tuple(more_codings)
 
 
 @cli.command("train", epilog="Manual: docs/classifier.md")
@@ -303,16 +317,19 @@ def train_command(ctx, fragments, codings, more_codings, codebook, out):
 def predict_command(ctx, model_dir, fragments, out, codebook):
     """Suggest a value for every fragment and dimension, abstaining where unsure.
 
-    Each line: fragment_id, dimension, value, calibrated probability, runner_up,
-    abstained (probability below the threshold train stored in the model, which
-    reaches evaluate.target_precision on held-out cases; predict.thresholds in
-    params.yaml overrides it) and in_training (the model learned from this
-    fragment). Abstained rows are the review queue. Manual: docs/classifier.md.
+    .jsonl (the machine format): one line per fragment and dimension with fragment_id,
+    dimension, value, calibrated probability, runner_up, abstained (probability below the
+    threshold train stored in the model, which reaches evaluate.target_precision on held-out
+    cases; predict.thresholds in params.yaml overrides it) and in_training (the model learned
+    from this fragment). .xlsx or .csv (to read and filter): one row per fragment with case,
+    respondent, source, fragment_id and text, then per dimension the suggestion, its
+    probability and whether the model abstained. Abstentions are the review queue.
 
     Example:
 
     \b
         capcode predict --model models/team fragments.jsonl --out predictions.jsonl
+        capcode predict --model models/team fragments.jsonl --out predictions.xlsx
     """
     from .predict import run_predict
 
@@ -374,13 +391,13 @@ def evaluate_command(ctx, fragments, codings, more_codings, codebook, group_by, 
 @click.option("-n", "n", type=click.IntRange(min=1), default=20, show_default=True, help="How many fragments.")
 @click.option("--strategy", type=click.Choice(["margin", "entropy"]), default="margin", show_default=True,
               help="Uncertainty measure.")
-@click.option("--codings", "codings", multiple=True, type=click.Path(dir_okay=False),
-              help="Coding file(s) whose fragments are already coded and are skipped.")
+@_codings_option(required=False, help="Coding file(s) whose fragments are already coded and are skipped: "
+                                      "--codings team.csv coder2.csv (after FRAGMENTS).")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Write the list as .csv, .xlsx or .jsonl instead of printing it.")
 @_codebook_option
 @click.pass_context
-def suggest_command(ctx, model_dir, fragments, n, strategy, codings, out, codebook):
+def suggest_command(ctx, model_dir, fragments, n, strategy, codings, more_codings, out, codebook):
     """List the fragments whose hand-coding would most help the model.
 
     Uncertainty sampling: the fragments the model is least sure about (smallest
@@ -394,6 +411,9 @@ def suggest_command(ctx, model_dir, fragments, n, strategy, codings, out, codebo
     """
     from .predict import format_suggestions, run_suggest
 
+    if more_codings and Path(fragments).suffix.lower() in (".csv", ".xlsx", ".tsv"):
+        raise click.UsageError(f"{fragments} is a table, not a fragments file: give FRAGMENTS before --codings.")
+    codings = _all_codings(codings, more_codings)
     suggestions = run_suggest(model_dir, fragments, get_params(ctx), n, out, strategy, codings, codebook)
     if out:
         click.echo(f"capcode: wrote {len(suggestions)} suggestions to {out}", err=True)
@@ -505,8 +525,8 @@ def disagreements_command(coding_files, fragments_path, out_path, codebook_name,
 @cli.command("aggregate", epilog="Manual: docs/aggregates-and-reports.md")
 @click.option("--fragments", "fragments_path", required=True, type=click.Path(dir_okay=False),
               help="Fragments file written by 'capcode segment'.")
-@click.option("--codings", "codings_paths", multiple=True, type=click.Path(dir_okay=False),
-              help="Hand codings (CSV/XLSX/JSONL); repeat for several coders. A human code wins over a prediction.")
+@_codings_option(required=False, help="Hand codings (CSV/XLSX/JSONL), one or more files: --codings team.csv "
+                                      "coder2.csv. A human code wins over a prediction.")
 @click.option("--predictions", "predictions_path", type=click.Path(dir_okay=False), default=None,
               help="Predictions written by 'capcode predict'; abstentions are counted as 'te beoordelen'.")
 @click.option("--codebook", default=None,
@@ -518,8 +538,8 @@ def disagreements_command(coding_files, fragments_path, out_path, codebook_name,
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for summary.md, report.html, aggregates.xlsx, aggregates.csv and the PNGs.")
 @click.pass_context
-def aggregate_command(ctx, fragments_path, codings_paths, predictions_path, codebook, report_tables, cases_path,
-                      out_dir):
+def aggregate_command(ctx, fragments_path, codings, more_codings, predictions_path, codebook, report_tables,
+                      cases_path, out_dir):
     """Per-case tables of coded and predicted fragments, and an overview across cases.
 
     Cross-tabulates the dimensions named under 'aggregate' in params.yaml (by default
@@ -539,8 +559,8 @@ def aggregate_command(ctx, fragments_path, codings_paths, predictions_path, code
     from .aggregate.run import run_aggregate
 
     params = get_params(ctx)
-    run_aggregate(fragments_path, out_dir, codings_paths, predictions_path,
-                  codebook or params.codebook, params.aggregate, report_tables, cases_path)
+    run_aggregate(fragments_path, out_dir, _all_codings(codings, more_codings), predictions_path,
+                  codebook or params.codebook, params.aggregate, report_tables, cases_path, params.report.language)
     click.echo((Path(out_dir) / "overview.txt").read_text(encoding="utf-8"), nl=False)
 
 
@@ -590,21 +610,26 @@ def import_qdpx_command(ctx, project, out_dir, mapping_path, codebook, offsets):
               help="Fragments file written by 'capcode segment'.")
 @click.option("--predictions", "predictions_path", type=click.Path(dir_okay=False), default=None,
               help="Predictions written by 'capcode predict' (suggestions by user capcode-model-<name>).")
-@click.option("--codings", "codings_paths", multiple=True, type=click.Path(dir_okay=False),
-              help="Hand codings to include under each coder's own user; repeat for several files.")
+@_codings_option(required=False, help="Hand codings to include under each coder's own user, one or more files: "
+                                      "--codings team.csv coder2.csv.")
 @click.option("--codebook", default=None,
               help="Codebook name or YAML path (default: 'codebook' in params.yaml).")
 @click.option("--transcripts", type=click.Path(exists=True), default=None,
               help="The folder given to 'capcode segment' (without it the text between fragments is blank).")
 @click.option("--name", default=None, help="Project name shown in the QDA tool (default: 'capcode <codebook>').")
+@click.option("--created", default=None, metavar="DATETIME",
+              help="Creation time to record on the project, sources and codings, e.g. 2024-05-31T14:00:00Z "
+                   "(default: SOURCE_DATE_EPOCH if set, else 1980-01-01T00:00:00Z, so exports repeat byte for byte).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The .qdpx file to write.")
 @click.pass_context
-def export_qdpx_command(ctx, fragments_path, predictions_path, codings_paths, codebook, transcripts, name, out):
+def export_qdpx_command(ctx, fragments_path, predictions_path, codings, more_codings, codebook, transcripts, name,
+                        created, out):
     """Export suggestions (and hand codings) as a REFI-QDA project to open in a QDA tool.
 
     One text source per transcript, the codebook as a code tree (dimension, then value),
     each suggestion as a coding of its fragment by user 'capcode-model-<name>' with the
-    probabilities in the selection's description; abstentions under 'te beoordelen'.
+    probabilities in the selection's description; abstentions under 'te beoordelen'. Human
+    coders come first among the users; each source carries its case, respondent and rol.
 
     Example:
 
@@ -614,10 +639,11 @@ def export_qdpx_command(ctx, fragments_path, predictions_path, codings_paths, co
     """
     from .qdpx.write import run_export_qdpx
 
+    codings_paths = _all_codings(codings, more_codings)
     if not predictions_path and not codings_paths:
         raise click.UsageError("give --predictions, --codings or both.")
     summary = run_export_qdpx(fragments_path, predictions_path, out, codebook or get_params(ctx).codebook,
-                              codings_paths, transcripts, name)
+                              codings_paths, transcripts, name, created)
     users = ", ".join(f"{user} ({count})" for user, count in summary["users"].items()) or "none"
     click.echo(f"{out}: {summary['sources']} sources, {summary['selections']} coded selections "
                f"({summary['abstained']} abstentions under 'te beoordelen'); users: {users}")

@@ -34,6 +34,9 @@ ID_COLUMN = "fragment_id"
 SPAN_COLUMNS = ("source", "start_char", "end_char")
 LONG_COLUMNS = ("dimension", "value")
 CODER_COLUMN = "coder"
+# A column resembling a dimension the file has no column for this much (difflib ratio) is taken
+# for a misspelling of it ('strat_oper' for 'strategisch_operationeel'), not ignored.
+MISSING_DIMENSION_CUTOFF = 0.5
 # Columns that may sit beside the codes (exports, notes) and are never read as dimensions.
 METADATA_COLUMNS = frozenset({
     "row", "id", "text", "tekst", "fragment", "context", "note", "notes", "comment", "comments", "memo",
@@ -57,7 +60,9 @@ class _Problems:
 
     def raise_all(self, intro: str) -> None:
         cls = InputError if self.any_input else CodebookError
-        raise cls(format_errors(self.messages, intro))
+        error = cls(format_errors(self.messages, intro))
+        error.problems = tuple(self.messages)  # one message per problem, for a one-line summary
+        raise error
 
 
 class _Sink:
@@ -177,6 +182,9 @@ def _dimension_columns(path, header, codebook, problems) -> dict:
     reserved = {ID_COLUMN, CODER_COLUMN, *SPAN_COLUMNS}
     out = {}
     ignored = []
+    # dimensions with no column of their own: a column that resembles one is a misspelling, not a note
+    named = {column.casefold() for column in header if column}
+    missing = [d for d in codebook.dimension_ids if d.casefold() not in named] if codebook is not None else []
     for column in header:
         if not column or column in reserved:
             continue
@@ -190,7 +198,8 @@ def _dimension_columns(path, header, codebook, problems) -> dict:
             continue
         if column.lower() in METADATA_COLUMNS:
             continue
-        close = difflib.get_close_matches(column, codebook.dimension_ids, n=1, cutoff=0.8)
+        close = difflib.get_close_matches(column, codebook.dimension_ids, n=1, cutoff=0.8) or \
+            difflib.get_close_matches(column, missing, n=1, cutoff=MISSING_DIMENSION_CUTOFF)
         if close:
             problems.codebook.append(f"{path}, column '{column}': not a dimension of codebook "
                                      f"'{codebook.name}'; did you mean '{close[0]}'? Rename the column.")

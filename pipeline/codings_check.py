@@ -69,17 +69,23 @@ def check_codings(codings, fragments, codebook) -> CodingReport:
     giving one fragment different values on one dimension, values where the dimension's condition
     is contradicted (beleid_beheer coded while relevant = nee). Warnings: exact duplicate codes,
     conditions that cannot be checked because the condition's dimension is not coded, and
-    dimensions left empty where they apply.
+    dimensions left empty where they apply. Without a codebook (`codebook=None`, as `capcode
+    agreement` may run) only what needs none is checked: unknown fragments and conflicting codes.
     """
-    codebook = load_codebook(codebook)
+    codebook = load_codebook(codebook) if codebook is not None else None
     codings = list(codings)
     fragment_ids = None if fragments is None else [f.id for f in as_fragments(fragments)]
     errors, warnings = [], []
 
-    counts = {d.id: {v: 0 for v in d.value_ids} for d in codebook.dimensions}
+    if codebook is not None:
+        counts = {d.id: {v: 0 for v in d.value_ids} for d in codebook.dimensions}
+    else:  # no codebook: the dimensions and values as coded
+        counts = {}
+        for coding in codings:
+            counts.setdefault(coding.dimension, {}).setdefault(coding.value, 0)
     counted = set()
     for coding in codings:
-        if not codebook.has_dimension(coding.dimension):
+        if codebook is not None and not codebook.has_dimension(coding.dimension):
             errors.append(f"{coding.fragment_id} ({coding.coder}): '{coding.dimension}' is not a dimension "
                           f"of codebook '{codebook.name}'.")
             continue
@@ -95,12 +101,13 @@ def check_codings(codings, fragments, codebook) -> CodingReport:
     unknown = ()
     if fragment_ids is not None:
         known = set(fragment_ids)
-        unknown = tuple(sorted({c.fragment_id for c in codings} - known))
-        for fragment_id in unknown[:5]:
-            errors.append(f"fragment '{fragment_id}' is coded but not in the fragments file.")
-        if len(unknown) > 5:
-            errors.append(f"... and {len(unknown) - 5} more coded fragments not in the fragments file "
-                          "(segmented with other settings?).")
+        coded = {c.fragment_id for c in codings}
+        unknown = tuple(sorted(coded - known))
+        if unknown:
+            listed = ", ".join(f"'{u}'" for u in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+            errors.append(f"{len(unknown)} of {len(coded)} coded fragments are not in the fragments file ({listed}); "
+                          "were the fragments segmented with other settings? Use the fragments the codes were "
+                          "made on, or code in span form (source, start_char, end_char).")
 
     duplicates = _duplicates(codings)
     for duplicate in duplicates:
@@ -112,7 +119,7 @@ def check_codings(codings, fragments, codebook) -> CodingReport:
             warnings.append(message + "; the same value, counted once.")
 
     by_fragment = codings_by_fragment(codings)
-    violations, unchecked, incomplete = _conditions(by_fragment, codebook)
+    violations, unchecked, incomplete = _conditions(by_fragment, codebook) if codebook is not None else ([], {}, {})
     for violation in violations:
         errors.append(f"{violation.fragment_id}: coder '{violation.coder}' gave {violation.dimension} = "
                       f"{violation.value}, but it is coded only when {violation.condition} "

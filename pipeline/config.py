@@ -6,7 +6,7 @@ silently falls back to a default.
 
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from typing import Optional
+from typing import ClassVar, Optional
 
 import yaml
 
@@ -78,6 +78,13 @@ class AgreementParams:
 
 
 @dataclass(frozen=True)
+class ReportParams:
+    language: str = "nl"  # report.html, summary.md, the overview and the xlsx sheet names: 'nl' or 'en'
+
+    CHOICES: ClassVar[dict] = {"language": ("nl", "en")}
+
+
+@dataclass(frozen=True)
 class Params:
     codebook: str = "default"
     segment: SegmentParams = field(default_factory=SegmentParams)
@@ -86,6 +93,7 @@ class Params:
     evaluate: EvaluateParams = field(default_factory=EvaluateParams)
     aggregate: AggregateParams = field(default_factory=AggregateParams)
     agreement: AgreementParams = field(default_factory=AgreementParams)
+    report: ReportParams = field(default_factory=ReportParams)
 
 
 def _build(cls, data, path: str, prefix: str = ""):
@@ -109,6 +117,9 @@ def _build(cls, data, path: str, prefix: str = ""):
             values[key] = _build(sub, value, path, f"{prefix}{key}.")
             continue
         values[key] = _coerce(value, known[key], f"{path}, setting '{prefix}{key}'")
+        choices = getattr(cls, "CHOICES", {}).get(key)
+        if choices and values[key] not in choices:
+            raise ConfigError(f"{path}, setting '{prefix}{key}': {value!r} is not one of {', '.join(choices)}.")
     return cls(**values)
 
 

@@ -6,8 +6,10 @@ place only when complete, so a failed run never leaves a half-written file.
 
 import contextlib
 import csv
+import io
 import json
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -88,25 +90,150 @@ def read_jsonl_numbered(path) -> Iterator[tuple]:
             yield number, record
 
 
+# ---- spreadsheet-safe tables -----------------------------------------------------------------
+#
+# Text that starts with one of these characters may be run as a formula by a spreadsheet that
+# opens the file (=, +, - and @ start a formula; a tab or carriage return can hide one). In a
+# workbook such text is stored as a text cell, never as a formula; in a CSV file it gets a
+# leading apostrophe (OWASP's advice for CSV injection), which capcode's readers remove again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_TEXT_PREFIX = "'"
+# Text that is just a number ("-5", "+0,25") is read by a spreadsheet as that number and can
+# hold no formula, so it is written as it is.
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
+
+
+class Percent(float):
+    """A share (0..1): a number with a percent format in a workbook, its decimal in CSV and JSON,
+    and a whole percentage ('20%') where it is printed as text."""
+
+    number_format = "0%"
+
+    def __str__(self) -> str:
+        return f"{round(100 * self)}%"
+
+
+class FinePercent(Percent):
+    """A share shown to a tenth of a percent (87.3%), for figures such as percent agreement."""
+
+    number_format = "0.0%"
+
+    def __str__(self) -> str:
+        return f"{100 * self:.1f}%"
+
+
+def csv_needs_prefix(text: str) -> bool:
+    """True for text a spreadsheet could read as a formula (see FORMULA_STARTS).
+
+    Text that already starts with the prefix before such a character gets one more, so that
+    removing one on reading gives back exactly what was written.
+    """
+    rest = text.lstrip(CSV_TEXT_PREFIX)
+    if not rest or rest[0] not in FORMULA_STARTS:
+        return False
+    return rest != text or not _PLAIN_NUMBER.fullmatch(text)
+
+
+def csv_cell(value):
+    """A value as a CSV cell: formula-like text prefixed, shares as plain numbers, None empty."""
+    if isinstance(value, str):
+        return CSV_TEXT_PREFIX + value if csv_needs_prefix(value) else value
+    if isinstance(value, float) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def csv_value(raw: str) -> str:
+    """A CSV cell as capcode reads it: a prefix written by `csv_cell` removed (the rest kept exactly),
+    any other cell trimmed of surrounding spaces."""
+    if raw.startswith(CSV_TEXT_PREFIX):
+        rest = raw.lstrip(CSV_TEXT_PREFIX)
+        if rest and rest[0] in FORMULA_STARTS:
+            return raw[len(CSV_TEXT_PREFIX):]
+    return raw.strip()
+
+
+def write_csv_rows(handle, header: Sequence[str], rows: Iterable[Sequence], lineterminator: str = "\r\n") -> None:
+    """Write a header and rows to an open text handle as spreadsheet-safe CSV."""
+    writer = csv.writer(handle, lineterminator=lineterminator)
+    writer.writerow([csv_cell(h) for h in header])
+    for row in rows:
+        writer.writerow([csv_cell(v) for v in row])
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence]) -> str:
+    """Spreadsheet-safe CSV as a string (one line per row, '\\n' line ends)."""
+    buffer = io.StringIO()
+    write_csv_rows(buffer, header, rows, lineterminator="\n")
+    return buffer.getvalue()
+
+
 def write_table(path, header: Sequence[str], rows: Iterable[Sequence], sheet: str = "data") -> None:
-    """Write rows as .csv, .xlsx or .jsonl, chosen by the file extension, atomically."""
+    """Write rows as .csv, .xlsx or .jsonl, chosen by the file extension, atomically.
+
+    CSV and workbook cells are spreadsheet-safe (see FORMULA_STARTS); JSON Lines, a machine
+    format, is written as it is.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
         with atomic_open(path, newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(header)
-            writer.writerows(rows)
+            write_csv_rows(handle, header, rows)
     elif suffix == ".xlsx":
         write_xlsx(path, {sheet: (header, rows)})
     elif suffix in (".jsonl", ".json"):
-        write_jsonl(path, (dict(zip(header, row)) for row in rows))
+        write_jsonl(path, (dict(zip(header, (float(v) if isinstance(v, Percent) else v for v in row)))
+                           for row in rows))
     else:
         raise InputError(f"{path}: unknown output format '{suffix}'; use .csv, .xlsx or .jsonl.")
 
 
+MIN_WIDTH, MAX_WIDTH = 6, 60   # column widths in characters
+_WIDTH_SAMPLE = 500            # rows looked at to size a column
+
+
+def _xlsx_text(value: str) -> str:
+    """Text a workbook can hold: control characters XML forbids become U+FFFD (openpyxl refuses them)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+
+
+def _write_row(sheet, number: int, row) -> None:
+    """Write row `number`; text is always a text cell (never a formula), shares get a percent format."""
+    for column, value in enumerate(row, start=1):
+        if isinstance(value, str):
+            cell = sheet.cell(row=number, column=column)
+            cell.value = _xlsx_text(value)
+            cell.data_type = "s"   # openpyxl would make '=...' a formula
+        elif value is not None:
+            cell = sheet.cell(row=number, column=column, value=value)
+            if isinstance(value, Percent):
+                cell.number_format = value.number_format
+
+
+def _shape_sheet(sheet, widths: list, last_row: int) -> None:
+    """Frozen header row, filters on every column, widths that fit the contents (within bounds)."""
+    from openpyxl.utils import get_column_letter
+
+    sheet.freeze_panes = "A2"
+    if widths:
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(widths))}{last_row}"
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = min(MAX_WIDTH, max(MIN_WIDTH, width + 2))
+
+
+def _shown_width(value) -> int:
+    if value is None:
+        return 0
+    text = str(value)
+    return max((len(line) for line in text.splitlines()), default=0)
+
+
 def build_workbook(sheets: dict):
-    """An openpyxl Workbook of {sheet name: (header, rows)}: bold header, frozen first row."""
+    """An openpyxl Workbook of {sheet name: (header, rows)}, the way every capcode workbook looks:
+    bold frozen header, filters, fitting column widths, text never stored as a formula, shares
+    (`Percent`) as numbers with a percent format."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -114,12 +241,19 @@ def build_workbook(sheets: dict):
     book.remove(book.active)
     for name, (header, rows) in sheets.items():
         sheet = book.create_sheet(title=str(name)[:31])
-        sheet.append(list(header))
+        header = [str(h) for h in header]
+        _write_row(sheet, 1, header)
         for cell in sheet[1]:
             cell.font = Font(bold=True)
-        for row in rows:
-            sheet.append(list(row))
-        sheet.freeze_panes = "A2"
+        widths = [_shown_width(h) for h in header]
+        last = 1
+        for last, row in enumerate(rows, start=2):
+            row = list(row)
+            _write_row(sheet, last, row)
+            if last - 2 < _WIDTH_SAMPLE:
+                for index, value in enumerate(row[:len(widths)]):
+                    widths[index] = max(widths[index], _shown_width(value))
+        _shape_sheet(sheet, widths, last)
     return book
 
 
@@ -159,12 +293,12 @@ def read_table(path, sheet=None) -> tuple:
                 handle.seek(0)
                 delimiter = "\t" if suffix == ".tsv" else (";" if sample.count(";") > sample.count(",") else ",")
                 reader = csv.DictReader(handle, delimiter=delimiter)
-                header = [h.strip() for h in (reader.fieldnames or [])]
+                header = [csv_value(h) for h in (reader.fieldnames or [])]
                 _refuse_duplicate_columns(path, header)
                 rows = []
                 for number, raw in enumerate(reader, start=2):
                     rows.append({"row": number,
-                                 **{(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}})
+                                 **{csv_value(k or ""): csv_value(v or "") for k, v in raw.items() if k is not None}})
         except UnicodeDecodeError:  # Excel's plain "CSV" is Windows-1252, not UTF-8
             raise InputError(f"{path}: not UTF-8 text (accented letters such as 'é' cannot be read); in Excel "
                              "save it as 'CSV UTF-8 (comma delimited)', or give the .xlsx file.") from None
@@ -233,10 +367,19 @@ def read_fragments(path):
 
 PREDICTION_COLUMNS = ("fragment_id", "dimension", "value", "probability", "runner_up",
                       "runner_up_probability", "abstained", "model", "in_training")
+# The spreadsheet form (one row per fragment, `pipeline.prediction_tables`): per dimension the
+# suggestion in a column named after it, then these two.
+PROBABILITY_SUFFIX = "_probability"
+ABSTAINED_SUFFIX = "_abstained"
 
 
 def write_predictions(path, predictions) -> int:
-    """Write Prediction records (one line per fragment and dimension) as .jsonl, .csv or .xlsx."""
+    """Write Prediction records in the long form, one line per fragment and dimension; returns the count.
+
+    .jsonl is the machine format `capcode predict` writes; .csv/.xlsx in this form are for
+    other programs (`capcode predict` writes spreadsheets one row per fragment, with
+    `pipeline.prediction_tables`). `read_predictions` reads every form.
+    """
     rows = ([getattr(p, c) for c in PREDICTION_COLUMNS] for p in predictions)
     if Path(path).suffix.lower() == ".jsonl":
         return write_jsonl(path, (dict(zip(PREDICTION_COLUMNS, row)) for row in rows))
@@ -245,33 +388,75 @@ def write_predictions(path, predictions) -> int:
     return len(rows)
 
 
+def _probability(path, row, column):
+    """A probability cell as a float (None when empty); refused when not a number between 0 and 1."""
+    raw = row.get(column)
+    if raw in (None, ""):
+        return None
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise InputError(f"{where(path, row['row'])}, column '{column}': {raw!r} is not a number.") from None
+    if not 0.0 <= value <= 1.0:  # also refuses NaN
+        raise InputError(f"{where(path, row['row'])}, column '{column}': {value} is not a probability; "
+                         "it must lie between 0 and 1 (as 'capcode predict' writes it).")
+    return value
+
+
+def _flag(value) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "ja", "yes", "waar")
+    return bool(value)
+
+
+def wide_dimensions(header) -> list:
+    """The dimensions of a predictions table in the one-row-per-fragment form (a column X beside X_probability)."""
+    return [h for h in header if h and f"{h}{PROBABILITY_SUFFIX}" in header]
+
+
 def read_predictions(path):
-    """Read Prediction records from .jsonl, .csv or .xlsx as written by `capcode predict`."""
+    """Read Prediction records from any file `capcode predict` writes: .jsonl (one line per fragment
+    and dimension) or a .csv/.xlsx table (one row per fragment, or one per fragment and dimension)."""
     from .records import Prediction
 
     header, rows = read_table(path)
+    if "dimension" not in header and "fragment_id" in header and wide_dimensions(header):
+        return _read_wide_predictions(path, header, rows)
     missing = [c for c in ("fragment_id", "dimension", "value", "probability") if c not in header]
     if missing:
         raise InputError(f"{path}: not a predictions file (missing column {', '.join(missing)}).")
     out = []
     for row in rows:
-        try:
-            probability = float(row["probability"])
-            runner = row.get("runner_up") or None
-            runner_p = row.get("runner_up_probability")
-            runner_p = float(runner_p) if runner_p not in (None, "") else None
-        except (TypeError, ValueError):
-            raise InputError(f"{where(path, row['row'])}: probability is not a number.") from None
-        for column, value in (("probability", probability), ("runner_up_probability", runner_p)):
-            if value is not None and not 0.0 <= value <= 1.0:  # also refuses NaN
-                raise InputError(f"{where(path, row['row'])}, column '{column}': {value} is not a probability; "
-                                 "it must lie between 0 and 1 (as 'capcode predict' writes it).")
-        flags = []
-        for column in ("abstained", "in_training"):
-            flag = row.get(column, False)
-            if isinstance(flag, str):
-                flag = flag.strip().lower() in ("true", "1", "ja", "yes")
-            flags.append(bool(flag))
+        probability = _probability(path, row, "probability")
+        if probability is None:
+            raise InputError(f"{where(path, row['row'])}, column 'probability': empty; give the probability.")
+        runner = row.get("runner_up") or None
+        runner_p = _probability(path, row, "runner_up_probability")
         out.append(Prediction(str(row["fragment_id"]), str(row["dimension"]), str(row["value"]), probability,
-                              runner, runner_p, flags[0], str(row.get("model", "")), flags[1]))
+                              runner, runner_p, _flag(row.get("abstained", False)), str(row.get("model", "")),
+                              _flag(row.get("in_training", False))))
+    return out
+
+
+def _read_wide_predictions(path, header, rows) -> list:
+    """Predictions from the one-row-per-fragment table: a prediction where a dimension's cell has a value."""
+    from .records import Prediction
+
+    dimensions = wide_dimensions(header)
+    out = []
+    for row in rows:
+        fragment_id = str(row.get("fragment_id", "")).strip()
+        if not fragment_id:
+            raise InputError(f"{where(path, row['row'])}, column 'fragment_id': empty; give the fragment id.")
+        for dimension in dimensions:
+            value = str(row.get(dimension, "")).strip()
+            if not value:
+                continue
+            probability = _probability(path, row, dimension + PROBABILITY_SUFFIX)
+            if probability is None:
+                raise InputError(f"{where(path, row['row'])}, column '{dimension}{PROBABILITY_SUFFIX}': empty "
+                                 f"beside the suggestion '{value}'; give its probability.")
+            out.append(Prediction(fragment_id, dimension, value, probability, None, None,
+                                  _flag(row.get(dimension + ABSTAINED_SUFFIX, False)), str(row.get("model", "")),
+                                  _flag(row.get("in_training", False))))
     return out

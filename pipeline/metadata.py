@@ -17,7 +17,7 @@ empty, capcode decides from the turns (see interviewer.py).
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Optional
 
@@ -106,6 +106,10 @@ class Manifest:
             for candidate in self._candidates(row):
                 self._by_path.setdefault(candidate, row)
 
+    def origin(self, row: ManifestRow) -> str:
+        """Where a row of this manifest is, for messages: 'manifest.csv, row 3'."""
+        return f"{self.path}, row {row.row}"
+
     def lookup(self, source: str, path) -> Optional[ManifestRow]:
         """The row for a transcript, or None."""
         if source in self._by_source:
@@ -170,6 +174,82 @@ def read_manifest(path) -> Manifest:
             interviewer=parse_named(values.get("interviewer", "")),
         ))
     return Manifest(path, out)
+
+
+def _described(row: ManifestRow) -> tuple:
+    """What a row says about its transcript (every column but the row number and the source)."""
+    described = tuple(getattr(row, f.name) for f in fields(row) if f.name not in ("row", "source", "interviewer"))
+    if row.interviewer is None:
+        return described
+    return described + ("; ".join(row.interviewer) or "geen",)
+
+
+class Manifests:
+    """Several manifests read together (`--manifest a.csv --manifest b.csv`), to combine studies.
+
+    A transcript may be listed in more than one of them only with the same metadata; rows that
+    disagree about one transcript are refused, naming both rows.
+    """
+
+    def __init__(self, manifests):
+        self.manifests = tuple(manifests)
+        first = {}
+        for manifest in self.manifests:
+            for row in manifest.rows:
+                if row.source in first:
+                    self._refuse_conflict(first[row.source], (manifest, row))
+                else:
+                    first[row.source] = (manifest, row)
+
+    @property
+    def rows(self) -> tuple:
+        return tuple(row for manifest in self.manifests for row in manifest.rows)
+
+    @staticmethod
+    def _refuse_conflict(one, other) -> None:
+        (first_manifest, first), (second_manifest, second) = one, other
+        if _described(first) == _described(second):
+            return
+
+        def said(row):
+            return "/".join(str(value) for value in _described(row))
+
+        raise InputError(f"{first_manifest.path}, row {first.row} and {second_manifest.path}, row {second.row}: "
+                         f"disagree about transcript '{second.source}' ({said(first)} against {said(second)}); "
+                         "keep one row for it, or make the rows agree.")
+
+    def lookup(self, source: str, path) -> Optional[ManifestRow]:
+        """The row for a transcript, or None; rows of two manifests that disagree about it are refused."""
+        found = [(manifest, row) for manifest in self.manifests
+                 if (row := manifest.lookup(source, path)) is not None]
+        for other in found[1:]:
+            self._refuse_conflict(found[0], other)
+        return found[0][1] if found else None
+
+    def origin(self, row: ManifestRow) -> str:
+        """Where a row is, naming the manifest it comes from."""
+        for manifest in self.manifests:
+            if any(candidate is row for candidate in manifest.rows):
+                return manifest.origin(row)
+        return f"manifest, row {row.row}"
+
+    def check_against(self, transcripts) -> None:
+        for manifest in self.manifests:
+            manifest.check_against(transcripts)
+
+
+def as_manifest(manifest):
+    """A Manifest (or Manifests) from None, a path, several paths, or one already read."""
+    if manifest is None or isinstance(manifest, (Manifest, Manifests)):
+        return manifest
+    if isinstance(manifest, (str, Path)):
+        return read_manifest(manifest)
+    paths = list(manifest)
+    if not paths:
+        return None
+    if len(paths) == 1:
+        return as_manifest(paths[0])
+    return Manifests(as_manifest(p) for p in paths)
 
 
 def source_info(source: str, path, manifest: Optional[Manifest] = None) -> SourceInfo:

@@ -142,7 +142,8 @@ def open_model(model_dir, codebook_name):
 
 def run_predict(model_dir, fragments_path, out_path, params, codebook_name=None) -> int:
     """`capcode predict`: stream fragments through the model, write predictions; returns the count."""
-    from .files import progress, read_fragments, write_predictions
+    from .files import progress, read_fragments
+    from .prediction_tables import write_prediction_file
 
     model, codebook, _ = open_model(model_dir, codebook_name or params.codebook)
     thresholds = model_thresholds(model, params.predict)
@@ -154,7 +155,8 @@ def run_predict(model_dir, fragments_path, out_path, params, codebook_name=None)
 
     with progress(read_fragments(fragments_path), "predicting", length=count_lines(fragments_path)) as fragments, \
             using_cache(cache_for(fragments_path, params)):
-        return write_predictions(out_path, predict_fragments(model, codebook, fragments, thresholds))
+        return write_prediction_file(out_path, predict_fragments(model, codebook, fragments, thresholds),
+                                     fragments_path, codebook.dimension_ids)
 
 
 # ---- suggest ---------------------------------------------------------------
@@ -226,11 +228,10 @@ def run_suggest(model_dir, fragments_path, params, n=20, out_path=None, strategy
     model, codebook, _ = open_model(model_dir, codebook_name or params.codebook)
     exclude = ()
     if codings_paths:
-        from .codings import read_codings
+        from .validation import read_checked_codings
 
         # span-form codings (source, start_char, end_char) attach to these same fragments
-        exclude = {c.fragment_id for c in read_codings([str(p) for p in codings_paths], codebook=codebook,
-                                                       fragments=fragments_path)}
+        exclude = {c.fragment_id for c in read_checked_codings(codings_paths, codebook, fragments_path)}
     suggestions = suggest(model, codebook, read_fragments(fragments_path), n, strategy, exclude)
     if out_path:
         write_table(out_path, SUGGEST_COLUMNS, ([getattr(s, c) for c in SUGGEST_COLUMNS] for s in suggestions),

@@ -28,7 +28,7 @@ from .dutch import build_nlp  # re-exported: the Dutch pipeline (tokenizer, sent
 from .errors import NOTICE, ConfigError, InputError
 from .files import progress, write_jsonl
 from .interviewer import decide, is_backchannel
-from .metadata import Manifest, read_manifest, source_info
+from .metadata import Manifest, as_manifest, read_manifest, source_info
 from .readers import SUPPORTED_SUFFIXES, EmptyTranscript, read_document, unsupported_message
 from .records import UNKNOWN, Fragment, Transcript, Turn
 from .turns import parse_turns
@@ -108,7 +108,7 @@ def load_transcript(source: str, path, params: SegmentParams, manifest: Optional
     """
     row = manifest.lookup(source, path) if manifest is not None else None
     named = row.interviewer if row is not None else None
-    origin = f"{manifest.path}, row {row.row}, column 'interviewer'" if row is not None else "manifest"
+    origin = f"{manifest.origin(row)}, column 'interviewer'" if row is not None else "manifest"
     text, turns, _ = read_turns(source, path, params, named, origin)
     return Transcript(source_info(source, path, manifest), text, turns)
 
@@ -144,8 +144,7 @@ def iter_units(inputs, params: SegmentParams = SegmentParams(), unit: str = "fra
     if params.max_words < 1:
         raise ConfigError(f"segment.max_words: must be at least 1, got {params.max_words}.")
     transcripts = find_transcripts(inputs)
-    if manifest is not None and not isinstance(manifest, Manifest):
-        manifest = read_manifest(manifest)
+    manifest = as_manifest(manifest)  # None, one file, or several (studies combined)
     if manifest is not None:
         manifest.check_against(transcripts)
     if nlp is None:

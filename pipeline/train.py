@@ -85,14 +85,15 @@ def train_model(fragments, codings, codebook, spec: ModelSpec, rule: str = "majo
 def load_inputs(fragments_path, codings_paths, codebook_name):
     """Read codebook, fragments and codings (the codings checked against both)."""
     from .codebook import load_codebook
-    from .codings import human_codings, read_codings
+    from .codings import human_codings
     from .files import read_fragments
+    from .validation import read_checked_codings
 
     codebook = load_codebook(codebook_name)
     fragments = list(read_fragments(fragments_path))
     if not fragments:
         raise InputError(f"{fragments_path}: no fragments; make them with 'capcode segment'.")
-    codings = human_codings(read_codings([str(p) for p in codings_paths], codebook=codebook, fragments=fragments))
+    codings = human_codings(read_checked_codings(codings_paths, codebook, fragments))
     return codebook, fragments, codings
 
 

@@ -524,7 +524,7 @@ def test_cli_level_option_and_files_kept_apart(run, tmp_path):
     expected = krippendorff.alpha([[1, 2, 3], [1, 3, 3]], level_of_measurement="interval")
     assert score["krippendorff_alpha"] == pytest.approx(expected, abs=TOL)
     merged = run("agreement", first, second, "--merge-coders", "--format", "json")
-    assert merged.exit_code == 1 and "both '2' and '3'" in merged.output
+    assert merged.exit_code == 1 and "u2: coder 'anna' coded 'score' 2 times (2, 3); keep one value" in merged.output
 
 
 def test_merge_reads_the_disagreements_sheet_of_the_agreement_workbook(run, data_dir, tmp_path):

@@ -54,3 +54,16 @@ def test_per_dimension_threshold_falls_back_to_default(tmp_path):
     params = load_params(path)
     assert params.predict.threshold("impact") == 0.7
     assert params.predict.threshold("relevant") == 0.4
+
+
+def test_report_language_is_nl_unless_en_is_chosen(tmp_path):
+    from pipeline.config import load_params
+
+    path = tmp_path / "params.yaml"
+    path.write_text("report:\n  language: en\n", encoding="utf-8")
+    assert load_params(path).report.language == "en"
+    path.write_text("aggregate:\n  quotes: 2\n", encoding="utf-8")
+    assert load_params(path).report.language == "nl"
+    path.write_text("report:\n  language: fr\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"params\.yaml, setting 'report\.language': 'fr' is not one of nl, en"):
+        load_params(path)

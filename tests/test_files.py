@@ -118,3 +118,83 @@ def test_fragment_with_text_offset_is_named_with_its_line(tmp_path):
                     encoding="utf-8")
     with pytest.raises(InputError, match=r"f\.jsonl, line 2, column 'start_char': expected a whole number"):
         list(read_fragments(path))
+
+
+# ---- spreadsheet-safe outputs (issue 14.3) ----------------------------------------------------
+
+FORMULA_PAYLOADS = ["=1+1", "+SUM(A1:A2)", "-2+3", "@SUM(1)", "\t=cmd|' /C calc'!A0", "\r=1", "=HYPERLINK(\"x\")",
+                    "'=already quoted", "''+twice", "'-5", "-", "-x", "@"]
+PLAIN = ["-5", "+3", "-0.25", "-0,5", "12", "gewoon tekst", "'quote at start", "'", "a=b", "ëen", ""]
+
+
+def test_csv_prefixes_formula_text_and_reads_it_back_exactly(tmp_path):
+    path = tmp_path / "t.csv"
+    values = FORMULA_PAYLOADS + PLAIN
+    write_table(path, ["value", "=header"], [[v, v] for v in values])
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as handle:
+        raw = list(csv.reader(handle))
+    assert raw[0] == ["value", "'=header"]
+    for (cell, _), value in zip(raw[1:], values):
+        if value in FORMULA_PAYLOADS:
+            assert cell == "'" + value, value      # the prefix, and nothing else changed
+        else:
+            assert cell == value, value            # plain text and numbers-as-text as they are
+    header, rows = read_table(path)
+    assert header == ["value", "=header"]
+    assert [r["value"] for r in rows] == values
+    assert [r["=header"] for r in rows] == values
+
+
+def test_numbers_are_written_as_numbers_not_text(tmp_path):
+    from pipeline.files import Percent
+
+    path = tmp_path / "t.csv"
+    write_table(path, ["n", "share", "p"], [[-5, Percent(0.25), -0.5]])
+    assert path.read_text(encoding="utf-8").splitlines()[1] == "-5,0.25,-0.5"
+
+
+def test_csv_from_elsewhere_with_the_prefix_is_read_without_it(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n'=1+1, ja \n'-5,'plain\n", encoding="utf-8")
+    header, rows = read_table(path)
+    assert [(r["a"], r["b"]) for r in rows] == [("=1+1", "ja"), ("-5", "'plain")]
+
+
+def test_workbook_stores_formula_text_as_text_cells(tmp_path):
+    from openpyxl import load_workbook
+
+    path = tmp_path / "t.xlsx"
+    values = FORMULA_PAYLOADS + PLAIN
+    write_table(path, ["n", "value", "=header"], [[i, v, v] for i, v in enumerate(values)])
+    sheet = load_workbook(path).active
+    cells = [cell for row in sheet.iter_rows() for cell in row]
+    assert cells and all(cell.data_type != "f" for cell in cells)
+    assert sheet["C1"].value == "=header" and sheet["B2"].value == "=1+1" and sheet["B2"].data_type == "s"
+    # read back as written (the reader trims surrounding spaces and tabs of workbook cells, as before)
+    assert [r["value"] for r in read_table(path)[1]] == [v.strip() for v in values]
+
+
+def test_every_workbook_has_a_frozen_header_filters_widths_and_percent_shares(tmp_path):
+    from openpyxl import load_workbook
+
+    from pipeline.files import Percent, write_xlsx
+
+    path = tmp_path / "t.xlsx"
+    write_xlsx(path, {"een": (["case", "share", "text"], [["case1", Percent(0.2), "x" * 300], ["c2", None, "kort"]]),
+                      "twee": (["a"], [])})
+    book = load_workbook(path)
+    sheet = book["een"]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:C3"
+    assert sheet["B2"].data_type == "n" and sheet["B2"].value == pytest.approx(0.2)
+    assert sheet["B2"].number_format == "0%"
+    widths = [sheet.column_dimensions[c].width for c in "ABC"]
+    assert widths[0] < widths[2] <= 60 and widths[1] >= 6
+    assert book["twee"].freeze_panes == "A2" and book["twee"].auto_filter.ref == "A1:A1"
+
+
+def test_control_characters_do_not_break_a_workbook(tmp_path):
+    path = tmp_path / "t.xlsx"
+    write_table(path, ["text"], [["a\x0bb\x00c"]])
+    assert read_table(path)[1][0]["text"] == "a\ufffdb\ufffdc"

@@ -94,8 +94,8 @@ def test_sample_study_end_to_end(sample_run):
         shares = [float(r["share"]) for r in rows if r["case"] == case]
         assert sum(shares) == pytest.approx(1.0, abs=1e-3)
     summary = (work / "aggregate" / "summary.md").read_text(encoding="utf-8")
-    assert "## Computed tables beside the report's tables" in summary
-    assert re.search(r"The rule gives the report's own type for \d of 7 cases", summary)
+    assert "## Berekende tabellen naast de tabellen van het rapport" in summary  # report.language: nl
+    assert re.search(r"De regel geeft voor \d van de 7 cases het type dat het rapport zelf geeft", summary)
     assert "| case1 | Strategisch / Intern / Beheerscapaciteit | Integratiedienst;" in summary
     page = (work / "aggregate" / "report.html").read_text(encoding="utf-8")
     assert "data:image/png;base64," in page and "Beperkte aandacht voor in het MAT" in page
@@ -142,7 +142,7 @@ def test_two_dimension_codebook_aggregates(tmp_path, data_dir):
     assert taal[("Case 2", "wonen", "kritisch")]["n"] == "1"
     assert all(r["domein"] == "" for r in rows)
     summary = (out / "summary.md").read_text(encoding="utf-8")
-    assert "Cells: thema x toon" in summary and "ch. 6" not in summary
+    assert "Cellen: thema x toon" in summary and "hoofdstuk 6" not in summary and "hfst. 6" not in summary
     assert not (out / "profiles.png").exists()
 
 

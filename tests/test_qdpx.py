@@ -126,7 +126,7 @@ def test_export_code_tree_users_and_suggestions(data_dir, tmp_path):
     export_fixture(data_dir, tmp_path / "p.qdpx")
     root = project_root(tmp_path / "p.qdpx")
     users = {u.get("name"): u.get("guid") for u in root.iter(f"{{{NS}}}User")}
-    assert set(users) == {"anna", "bert", "capcode-model-tfidf"}
+    assert list(users) == ["anna", "bert", "capcode", "capcode-model-tfidf"]  # people first
     top = root.find(f"{{{NS}}}CodeBook/{{{NS}}}Codes")
     names = [c.get("name") for c in top.findall(f"{{{NS}}}Code")]
     codebook = load_codebook("default")
@@ -181,6 +181,70 @@ def test_export_qdc_validates_and_shares_guids_with_the_project(data_dir, tmp_pa
     export_fixture(data_dir, tmp_path / "p.qdpx")
     project_guids = {c.get("guid") for c in project_root(tmp_path / "p.qdpx").iter(f"{{{NS}}}Code")}
     assert qdc_guids and qdc_guids < project_guids  # the project adds only 'te beoordelen'
+
+
+def test_export_lists_people_first_and_never_the_model_first(data_dir, tmp_path):
+    """QualCoder makes the first <User> the one who codes next: a person, else capcode, never the model."""
+    export_fixture(data_dir, tmp_path / "both.qdpx")
+    invoke("export-qdpx", "--fragments", data_dir / "qdpx_fragments.jsonl", "--predictions",
+           data_dir / "qdpx_predictions.jsonl", "--out", tmp_path / "model.qdpx")
+    for name, first in (("both.qdpx", "anna"), ("model.qdpx", "capcode")):
+        root = project_root(tmp_path / name)
+        users = [u.get("name") for u in root.find(f"{{{NS}}}Users")]
+        assert users[0] == first and users[-1] == "capcode-model-tfidf"
+        assert root.get("creatingUserGUID") == next(u.get("guid") for u in root.iter(f"{{{NS}}}User")
+                                                    if u.get("name") == "capcode")
+
+
+def test_sources_carry_creating_user_time_and_case_as_a_variable(data_dir, tmp_path):
+    export_fixture(data_dir, tmp_path / "p.qdpx")
+    root = project_root(tmp_path / "p.qdpx")
+    guids = {u.get("name"): u.get("guid") for u in root.iter(f"{{{NS}}}User")}
+    variables = {v.get("guid"): v.get("name") for v in root.iter(f"{{{NS}}}Variable")}
+    assert sorted(variables.values()) == ["case", "respondent", "rol"]
+    cases = {f.source: f.case for f in read_fragments(data_dir / "qdpx_fragments.jsonl")}
+    sources = list(root.iter(f"{{{NS}}}TextSource"))
+    assert sources
+    for source in sources:
+        assert source.get("creatingUser") == guids["capcode"]
+        assert source.get("creationDateTime") == qdpx.write.EXPORT_TIME
+        values = {variables[v.find(f"{{{NS}}}VariableRef").get("targetGUID")]: v.find(f"{{{NS}}}TextValue").text
+                  for v in source.findall(f"{{{NS}}}VariableValue")}
+        assert values["case"] == cases[source.get("name")]
+    stamped = [e for e in root.iter() if e.get("creationDateTime") is not None]
+    assert {e.get("creationDateTime") for e in stamped} == {"1980-01-01T00:00:00Z"}
+    assert {etree.QName(e).localname for e in stamped} == {"Project", "TextSource", "PlainTextSelection", "Coding"}
+
+
+def test_creation_time_comes_from_created_or_source_date_epoch_never_the_clock(data_dir, tmp_path, monkeypatch):
+    result = export_fixture(data_dir, tmp_path / "a.qdpx", "--created", "2024-05-31T16:00:00+02:00")
+    assert result.exit_code == 0, result.output
+    times = {e.get("creationDateTime") for e in project_root(tmp_path / "a.qdpx").iter() if e.get("creationDateTime")}
+    assert times == {"2024-05-31T14:00:00Z"}
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1717164000")
+    export_fixture(data_dir, tmp_path / "b.qdpx")
+    assert project_root(tmp_path / "b.qdpx").get("creationDateTime") == "2024-05-31T14:00:00Z"
+    export_fixture(data_dir, tmp_path / "c.qdpx")
+    assert (tmp_path / "b.qdpx").read_bytes() == (tmp_path / "c.qdpx").read_bytes()
+    bad = export_fixture(data_dir, tmp_path / "d.qdpx", "--created", "gisteren")
+    assert bad.exit_code == 1 and bad.output.startswith("Error: --created gisteren: not a date and time")
+    assert not (tmp_path / "d.qdpx").exists()
+
+
+def test_case_survives_a_tool_that_drops_the_cases(data_dir, tmp_path):
+    """A tool that ignores <Case><SourceRef> (as QualCoder's import does) keeps the source variable `case`."""
+    export_fixture(data_dir, tmp_path / "p.qdpx")
+    with zipfile.ZipFile(tmp_path / "p.qdpx") as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    root = etree.fromstring(members["project.qde"])
+    root.remove(root.find(f"{{{NS}}}Cases"))
+    members["project.qde"] = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    with zipfile.ZipFile(tmp_path / "nocases.qdpx", "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    project = qdpx.read_project(tmp_path / "nocases.qdpx")
+    cases = {f.source: f.case for f in read_fragments(data_dir / "qdpx_fragments.jsonl")}
+    assert {s.name: s.case for s in project.sources} == cases
 
 
 # ---- round trip -----------------------------------------------------------------

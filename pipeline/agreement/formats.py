@@ -166,20 +166,27 @@ def _blank(value):
     return "" if value is None else value
 
 
+def _share(value):
+    """A proportion for the workbook: a number with a percent format (87.3%), empty when undefined."""
+    from ..files import FinePercent
+
+    return "" if value is None else FinePercent(value)
+
+
 def report_sheets(report: AgreementReport) -> dict:
     """Sheets for the workbook: 'figures' (one row per dimension) first, then the details."""
     figures = (("dimension", "level", "n_units", "n_coders", "percent_agreement", "krippendorff_alpha",
                 "alpha_ci95_low", "alpha_ci95_high", "alpha_interpretation", "fleiss_kappa", "fleiss_interpretation",
                 "gwet_ac1", "brennan_prediger", "condition", "notes"),
-               [(r.dimension, r.level, r.n_units, r.n_coders, _blank(r.percent_agreement), _blank(r.krippendorff_alpha),
+               [(r.dimension, r.level, r.n_units, r.n_coders, _share(r.percent_agreement), _blank(r.krippendorff_alpha),
                  _blank(r.bootstrap.low), _blank(r.bootstrap.high), krippendorff_band(r.krippendorff_alpha),
                  _blank(r.fleiss_kappa), landis_koch(r.fleiss_kappa), _blank(r.gwet_ac1), _blank(r.brennan_prediger),
                  r.condition, " | ".join(r.notes)) for r in report.dimensions])
     pairs = (("dimension", "coder_a", "coder_b", "n_units", "cohen_kappa", "interpretation", "percent_agreement"),
              [(r.dimension, p.coder_a, p.coder_b, p.n_units, _blank(p.kappa), landis_koch(p.kappa),
-               _blank(p.percent_agreement)) for r in report.dimensions for p in r.pairs])
+               _share(p.percent_agreement)) for r in report.dimensions for p in r.pairs])
     values = (("dimension", "value", "n_codes", "share", "specific_agreement"),
-              [(r.dimension, v.value, v.n, _blank(v.share), _blank(v.specific_agreement))
+              [(r.dimension, v.value, v.n, _share(v.share), _share(v.specific_agreement))
                for r in report.dimensions for v in r.per_value])
     confusion = (("dimension", "coder_a", "coder_b", "value_a", "value_b", "units"),
                  [(r.dimension, p.coder_a, p.coder_b, va, vb, int(p.confusion[i, j]))
@@ -220,11 +227,7 @@ def json_safe(value):
 
 
 def csv_text(header, rows) -> str:
-    import csv
-    import io
+    """The figures as spreadsheet-safe CSV (coder names and values that look like formulas prefixed)."""
+    from ..files import csv_text as safe_csv_text
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue()
+    return safe_csv_text(header, rows)

@@ -240,26 +240,19 @@ def load_codings(coding_paths, codebook=None, fragments=None, predictions_path=N
                  merge_coders: bool = False) -> tuple:
     """(codings, fragments, notes): coding files read with `pipeline.codings.read_codings` (each
     file's coders kept apart), plus the predictions as one more coder when given."""
-    from ..codings import read_codings
-    from ..files import read_fragments, read_predictions
+    from ..files import read_fragments
+    from ..validation import read_checked_codings, read_checked_predictions
 
     fragment_list = list(read_fragments(fragments)) if isinstance(fragments, (str, Path)) else fragments
-    codings = list(read_codings(coding_paths, codebook, fragment_list, merge_coders=merge_coders))
+    codings = list(read_checked_codings(coding_paths, codebook, fragment_list, merge_coders=merge_coders))
     notes = []
     if predictions_path is not None:
         from ..learn.honesty import refuse_in_sample
 
-        predictions = read_predictions(predictions_path)
+        predictions = read_checked_predictions(predictions_path, codebook, fragment_list)
         refuse_in_sample(predictions, predictions_path)  # no in-sample agreement reported as agreement
-        extra, notes = prediction_codings(predictions, as_name, codebook,
-                                          {c.coder for c in codings})
+        extra, notes = prediction_codings(predictions, as_name, codebook, {c.coder for c in codings})
         codings += extra
     if not codings:
         raise InputError(f"{', '.join(str(p) for p in coding_paths)}: no codes found (all cells empty?).")
-    if fragment_list is not None:
-        known = {f.id for f in fragment_list}
-        unknown = {c.fragment_id for c in codings} - known
-        if unknown:
-            log.warning("%d coded fragment(s) are not in the fragments file (e.g. %s); they count, without text.",
-                        len(unknown), sorted(unknown)[0])
     return codings, fragment_list, notes

@@ -182,6 +182,7 @@ def parse_selection(element, default_user: str) -> QdaSelection:
                         element.sourceline)
 
 
+CASE_VARIABLES = ("case", "casus")  # where a tool kept the case only as a source variable
 RESPONDENT_VARIABLES = ("respondent",)
 ROLE_VARIABLES = ("rol", "role")
 
@@ -221,7 +222,7 @@ def source_metadata(element, guid: str, cases: dict, variables: dict) -> dict:
         values.update(holding[0][1])
     values.update(_variable_values(element, variables))
     pick = lambda names: next((values[n] for n in names if n in values), "")  # noqa: E731
-    return {"case": holding[0][0] if len(holding) == 1 else "",
+    return {"case": holding[0][0] if len(holding) == 1 else pick(CASE_VARIABLES),
             "respondent": pick(RESPONDENT_VARIABLES), "role": pick(ROLE_VARIABLES)}
 
 

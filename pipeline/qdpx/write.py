@@ -3,13 +3,22 @@
 Every suggestion is a coding by a user named `capcode-model-<name>`, so it is never mistaken for
 a person's code; REFI-QDA has no description on a Coding, so the probabilities go in the
 description of the coded selection. Abstentions are coded under `te beoordelen`. Each case
-becomes a REFI Case holding its sources, with the variables respondent and rol. Every document
-is validated against the standard's schema before it is written, and GUIDs are uuid5 of the
-content, so an export repeats byte for byte.
+becomes a REFI Case holding its sources, and every source carries the variables case,
+respondent and rol (tools such as QualCoder ignore a Case's SourceRef, so the case is kept
+there too). Every document is validated against the standard's schema before it is written.
+
+What QDA tools take from the order and the attributes: `<Users>` lists the human coders first
+(QualCoder makes the first user the one who codes next), then `capcode` (the user that made
+the project and its sources), then the model users. Project, sources, selections and codings
+carry `creationDateTime`: a fixed time (`EXPORT_TIME`, the time of capcode's zip entries), or
+`--created`, or the `SOURCE_DATE_EPOCH` of reproducible builds, never the clock, and GUIDs are
+uuid5 of the content, so the same export repeats byte for byte.
 """
 
 import logging
+import os
 import zipfile
+from datetime import datetime, timezone
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +26,49 @@ from typing import Optional
 
 from lxml import etree
 
-from ..errors import CodebookError, InputError
+from ..errors import CodebookError, ConfigError, InputError
 from ..files import atomic_open, atomic_path
 from .codes import REVIEW_CODE, code_guid, code_tree, review_guid
 from .schema import (CODEBOOK_NS, CODEBOOK_XSD, MODEL_USER_PREFIX, ORIGIN, PROJECT_NS, PROJECT_XSD, schema_problems,
                      stable_guid, tag, xml_parser)
 
 log = logging.getLogger("capcode")
+
+
+EXPORT_USER = ORIGIN                  # the user that made the project and its sources
+EXPORT_TIME = "1980-01-01T00:00:00Z"  # as the zip entries: the earliest time a zip file can hold
+
+
+def export_time(created: Optional[str] = None) -> str:
+    """The creationDateTime of an export: `created` (ISO 8601), else SOURCE_DATE_EPOCH, else EXPORT_TIME.
+
+    Never the clock, so that exporting the same data twice gives the same file.
+    """
+    if created:
+        try:
+            moment = datetime.fromisoformat(created.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ConfigError(f"--created {created}: not a date and time; write it as 2024-05-31T14:00:00Z "
+                              "(or 2024-05-31).") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            return datetime.fromtimestamp(int(epoch), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except (ValueError, OverflowError, OSError):
+            raise ConfigError(f"SOURCE_DATE_EPOCH={epoch}: not a number of seconds since 1970; "
+                              "unset it or give a whole number.") from None
+    return EXPORT_TIME
+
+
+def ordered_users(users) -> list:
+    """People first (alphabetically), then capcode's own user, then the models' users."""
+    people = sorted((u for u in users if not u.startswith(MODEL_USER_PREFIX.rstrip("-")) and u != EXPORT_USER),
+                    key=lambda u: (u.casefold(), u))
+    models = sorted(u for u in users if u.startswith(MODEL_USER_PREFIX.rstrip("-")))
+    return people + [EXPORT_USER] + models
 
 
 def model_user_name(model: str) -> str:
@@ -119,23 +164,23 @@ def human_selections(fragments: dict, codings, codebook) -> list:
     return out
 
 
-def build_project_xml(codebook, texts: dict, selections, name: str, metadata: Optional[dict] = None) -> tuple:
+def build_project_xml(codebook, texts: dict, selections, name: str, metadata: Optional[dict] = None,
+                      created: str = EXPORT_TIME) -> tuple:
     """The project.qde document and {zip member: text} for the sources; validated against the XSD.
 
     `metadata` maps a source to its SourceInfo-like (case, respondent, role): cases become
-    REFI Cases holding their sources, respondent and role variables of each source.
+    REFI Cases holding their sources, and case, respondent and role variables of each source.
+    `created` is the creationDateTime of everything capcode makes (see `export_time`).
     """
     metadata = metadata or {}
-    users = sorted({s.user for s in selections})
+    users = ordered_users({s.user for s in selections})
     user_guids = {user: stable_guid("user", user) for user in users}
-    root = etree.Element(tag("Project"), nsmap={None: PROJECT_NS}, name=name, origin=ORIGIN)
-    model_users = [u for u in users if u.startswith("capcode-model")]
-    if model_users:
-        root.set("creatingUserGUID", user_guids[model_users[0]])
-    if users:
-        users_element = etree.SubElement(root, tag("Users"))
-        for user in users:
-            etree.SubElement(users_element, tag("User"), guid=user_guids[user], name=user)
+    user_guids[EXPORT_USER] = stable_guid("export-user", EXPORT_USER)  # apart from a coder who is called so
+    root = etree.Element(tag("Project"), nsmap={None: PROJECT_NS}, name=name, origin=ORIGIN,
+                         creatingUserGUID=user_guids[EXPORT_USER], creationDateTime=created)
+    users_element = etree.SubElement(root, tag("Users"))
+    for user in users:
+        etree.SubElement(users_element, tag("User"), guid=user_guids[user], name=user)
     etree.SubElement(root, tag("CodeBook")).append(code_tree(codebook))
     source_guids = {source: stable_guid("source", source, text) for source, text in texts.items()}
     variable_guids = _add_cases(root, metadata, source_guids)
@@ -149,16 +194,17 @@ def build_project_xml(codebook, texts: dict, selections, name: str, metadata: Op
             text, guid = texts[source], source_guids[source]
             members[f"sources/{guid}.txt"] = text
             element = etree.SubElement(sources_element, tag("TextSource"), guid=guid, name=source,
-                                       plainTextPath=f"internal://{guid}.txt")
+                                       plainTextPath=f"internal://{guid}.txt", creatingUser=user_guids[EXPORT_USER],
+                                       creationDateTime=created)
             for selection in sorted(by_source.get(source, ()), key=lambda s: (s.start, s.end, s.user)):
-                _add_selection(element, selection, user_guids[selection.user], text)
+                _add_selection(element, selection, user_guids[selection.user], text, created)
             _add_variable_values(element, metadata.get(source), variable_guids)
     data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     _assert_valid(data, PROJECT_XSD, "project")
     return data, members
 
 
-EXPORT_VARIABLES = ("respondent", "rol")
+EXPORT_VARIABLES = ("case", "respondent", "rol")
 
 
 def _known(value) -> bool:
@@ -166,7 +212,7 @@ def _known(value) -> bool:
 
 
 def _add_cases(root, metadata: dict, source_guids: dict) -> dict:
-    """Variables respondent/rol and one Case per case (municipality) holding its sources; returns variable GUIDs."""
+    """Variables case/respondent/rol and one Case per case (municipality) holding its sources; returns variable GUIDs."""
     if not any(_known(v) for info in metadata.values() for v in info):
         return {}
     variable_guids = {name: stable_guid("variable", name) for name in EXPORT_VARIABLES}
@@ -189,28 +235,27 @@ def _add_cases(root, metadata: dict, source_guids: dict) -> dict:
 def _add_variable_values(element, info, variable_guids: dict) -> None:
     if not info or not variable_guids:
         return
-    _, respondent, role = info
-    for name, value in zip(EXPORT_VARIABLES, (respondent, role)):
+    for name, value in zip(EXPORT_VARIABLES, info):
         if _known(value):
             item = etree.SubElement(element, tag("VariableValue"))
             etree.SubElement(item, tag("VariableRef"), targetGUID=variable_guids[name])
             etree.SubElement(item, tag("TextValue")).text = value
 
 
-def _add_selection(parent, selection: ExportSelection, user_guid: str, text: str) -> None:
+def _add_selection(parent, selection: ExportSelection, user_guid: str, text: str, created: str = EXPORT_TIME) -> None:
     if not 0 <= selection.start <= selection.end <= len(text):
         raise InputError(f"fragment '{selection.name}' ({selection.start}-{selection.end}) lies outside the text of "
                          f"'{selection.source}' ({len(text)} characters); segment the transcripts again.")
     element = etree.SubElement(parent, tag("PlainTextSelection"),
                                guid=stable_guid("selection", selection.user, selection.name),
                                name=selection.name, startPosition=str(selection.start),
-                               endPosition=str(selection.end), creatingUser=user_guid)
+                               endPosition=str(selection.end), creatingUser=user_guid, creationDateTime=created)
     if selection.description:
         etree.SubElement(element, tag("Description")).text = selection.description
     for code in selection.codes:
         coding = etree.SubElement(element, tag("Coding"), guid=stable_guid("coding", selection.user, selection.name,
                                                                              code),
-                                  creatingUser=user_guid)
+                                  creatingUser=user_guid, creationDateTime=created)
         etree.SubElement(coding, tag("CodeRef"), targetGUID=code)
 
 
@@ -279,20 +324,21 @@ def source_texts(fragments, transcripts=None) -> dict:
 
 
 def run_export_qdpx(fragments_path, predictions_path, out, codebook, codings_paths=(), transcripts=None,
-                    name: Optional[str] = None) -> dict:
-    """Write a .qdpx with the transcripts, the codebook, the model's suggestions and any human codings."""
+                    name: Optional[str] = None, created: Optional[str] = None) -> dict:
+    """Write a .qdpx with the transcripts, the codebook, the model's suggestions and any human codings.
+
+    `created`: the creationDateTime to record (ISO 8601); see `export_time`.
+    """
+    created = export_time(created)
     from ..codebook.read import load_codebook
-    from ..files import read_fragments, read_predictions
+    from ..files import read_fragments
+    from ..validation import read_checked_codings, read_checked_predictions
 
     codebook = load_codebook(codebook)
     fragment_list = list(read_fragments(fragments_path))
     fragments = {f.id: f for f in fragment_list}
-    predictions = read_predictions(predictions_path) if predictions_path else []
-    codings = []
-    if codings_paths:
-        from ..codings import read_codings
-
-        codings = read_codings(list(codings_paths), codebook=codebook, fragments=fragment_list)
+    predictions = read_checked_predictions(predictions_path, codebook, fragment_list) if predictions_path else []
+    codings = read_checked_codings(list(codings_paths), codebook, fragment_list) if codings_paths else []
     selections = suggestion_selections(fragments, predictions, codebook) + \
         human_selections(fragments, codings, codebook)
     texts = source_texts(fragment_list, transcripts)
@@ -300,7 +346,7 @@ def run_export_qdpx(fragments_path, predictions_path, out, codebook, codings_pat
     metadata = {}
     for fragment in fragment_list:
         metadata.setdefault(fragment.source, (fragment.case, fragment.respondent, fragment.role))
-    data, members = build_project_xml(codebook, texts, selections, name, metadata)
+    data, members = build_project_xml(codebook, texts, selections, name, metadata, created)
     write_zip(out, {"project.qde": data, **dict(sorted(members.items()))})
     users = Counter(s.user for s in selections)
     return {"sources": len(texts), "selections": len(selections), "users": dict(sorted(users.items())),

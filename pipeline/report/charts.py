@@ -6,10 +6,11 @@ matplotlib is imported when a chart is drawn (Agg backend, no display needed).
 import io
 
 from ..records import Aggregate
-from .tables import pct
+from .language import Words
+from .tables import DUTCH, negative_word, pct
 
 
-def heatmap_png(result: Aggregate) -> bytes:
+def heatmap_png(result: Aggregate, w: Words = DUTCH) -> bytes:
     """Cases x cells heatmap of shares, each square annotated with n and share."""
     import matplotlib
 
@@ -23,19 +24,19 @@ def heatmap_png(result: Aggregate) -> bytes:
     fig, ax = plt.subplots(figsize=(1.1 * len(cells) + 2.5, 0.55 * len(cases) + 1.8), dpi=100)
     image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=max(0.01, float(shares.max())), aspect="auto")
     ax.set_xticks(range(len(cells)), ["\n".join(c) for c in cells], fontsize=8)
-    ax.set_yticks(range(len(cases)), [f"{c.case} (n={c.n_relevant})" for c in cases], fontsize=9)
+    ax.set_yticks(range(len(cases)), [f"{_label(w.case(c.case))} (n={c.n_relevant})" for c in cases], fontsize=9)
     ax.xaxis.tick_top()
     top = float(shares.max()) or 1.0
     for i, case in enumerate(cases):
         for j, stats in enumerate(case.cells):
             colour = "white" if (stats.share or 0) > 0.6 * top else "black"
             ax.text(j, i, f"{stats.n}\n{pct(stats.share)}", ha="center", va="center", fontsize=7, color=colour)
-    fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02, label="share of relevant fragments")
+    fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02, label=w["heatmap_bar"])
     fig.tight_layout()
     return _png_bytes(fig)
 
 
-def profiles_png(result: Aggregate, params) -> bytes:
+def profiles_png(result: Aggregate, params, w: Words = DUTCH) -> bytes:
     """Each case at (N, R) with the rule's thresholds drawn: the ch. 6 placement at a glance."""
     import matplotlib
 
@@ -55,14 +56,19 @@ def profiles_png(result: Aggregate, params) -> bytes:
         x, y = p.share_shortfall or 0.0, p.share_director or 0.0
         low = (p.share_strategic or 0.0) < params.type_min_strategic
         ax.scatter([x], [y], s=30, color=("C0", "C1", "C2")[p.type_id - 1], marker="x" if low else "o")
-        ax.annotate(case.case, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        ax.annotate(_label(case.case), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
     ax.set_xlim(0, 1.02)
     ax.set_ylim(0, top)
-    ax.set_xlabel("N: share negatief among strategic fragments")
-    ax.set_ylabel("R: share naming the director role")
-    ax.set_title(f"cases by the ch. 6 rule (a cross: S < {params.type_min_strategic:.2f}, type 1)", fontsize=9)
+    ax.set_xlabel(w.say("profiles_x", negative=negative_word(params)))
+    ax.set_ylabel(w["profiles_y"])
+    ax.set_title(w.say("profiles_title", min_s=f"{params.type_min_strategic:.2f}"), fontsize=9)
     fig.tight_layout()
     return _png_bytes(fig)
+
+
+def _label(name: str) -> str:
+    """A name on one line for a chart (tabs and line breaks from the data become spaces)."""
+    return " ".join(str(name).split())
 
 
 def _png_bytes(fig) -> bytes:

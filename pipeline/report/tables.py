@@ -2,17 +2,22 @@
 
 Also the small formatting all formats share: shares as whole percentages, compact cell codes
 (`s.i.bel`) and readable cell names. `overview_text` is the table `capcode aggregate` prints.
+Every function takes the report's `Words` (language.py); Dutch by default.
 """
 
 import textwrap
 from typing import Optional
 
-from ..records import ALL_CASES, PENDING, Aggregate, CaseAggregate, Layout
+from ..files import Percent
+from ..records import Aggregate, CaseAggregate, Layout
+from .language import Words
+
+DUTCH = Words("nl")
 
 
-def pct(value: Optional[float]) -> str:
-    """A share as a whole percentage; '–' when there is no denominator."""
-    return "–" if value is None else f"{round(100 * value)}%"
+def pct(value: Optional[float]):
+    """A share: a number shown as a whole percentage (`Percent`); '–' when there is no denominator."""
+    return "–" if value is None else Percent(value)
 
 
 def short_codes(layout: Layout) -> dict:
@@ -37,8 +42,8 @@ def cell_label(layout: Layout, cell: tuple) -> str:
     return " / ".join(spec.value_label(value) for spec, value in zip(layout.dimensions, cell))
 
 
-def origin_note(n_human: int, n_model: int) -> str:
-    return f"{n_human} human / {n_model} model"
+def origin_note(n_human: int, n_model: int, w: Words = DUTCH) -> str:
+    return w.say("origin", human=n_human, model=n_model)
 
 
 def table_groups(layout: Layout) -> list:
@@ -61,69 +66,79 @@ def grid(layout: Layout, case: CaseAggregate, table_value) -> tuple:
     return columns, rows
 
 
-def overview_rows(result: Aggregate, report_types=None) -> tuple:
+def overview_rows(result: Aggregate, report_types=None, w: Words = DUTCH, params=None) -> tuple:
     """Header and rows of the cases x cells overview (shares), with counts and the ch. 6 type.
 
     With `report_types` ({case: type}) the report's own type is set beside the rule's.
     """
     cells = result.layout.cells()
-    header = ["case", "n relevant"] + [cell_code(result.layout, c) for c in cells] + [PENDING, "human/model"]
+    header = [w["case"], w["n_relevant"]] + [cell_code(result.layout, c) for c in cells] + [w["pending"],
+                                                                                           w["human_model"]]
     if result.rule:
-        header += ["S", "R", "N", "type"] + (["report"] if report_types else [])
+        header += ["S", "R", "N", w["type"]] + ([w["report"]] if report_types else [])
     rows = []
     for case in list(result.cases) + [result.total]:
-        row = [case.case, case.n_relevant] + [pct(s.share) for s in case.cells]
+        row = [w.case(case.case), case.n_relevant] + [pct(s.share) for s in case.cells]
         row += [case.n_pending, f"{case.n_human}/{case.n_model}"]
         if result.rule:
             p = case.profile
             row += [pct(p.share_strategic), pct(p.share_director), pct(p.share_shortfall),
-                    p.type_id if case.case != ALL_CASES else ""]
+                    p.type_id if case is not result.total else ""]
             if report_types:
                 row.append(report_types.get(case.case, ""))
         rows.append(row)
     return header, rows
 
 
-def overview_text(result: Aggregate, report_types=None) -> str:
+def overview_text(result: Aggregate, report_types=None, w: Words = DUTCH, params=None) -> str:
     """The overview as an aligned plain-text table for the terminal, with a legend."""
-    header, rows = overview_rows(result, report_types)
+    header, rows = overview_rows(result, report_types, w)
     table = [header] + [[str(v) for v in row] for row in rows]
     widths = [max(len(str(r[i])) for r in table) for i in range(len(header))]
-    lines = ["  ".join(str(v).rjust(w) if i else str(v).ljust(w) for i, (v, w) in enumerate(zip(r, widths)))
+    lines = ["  ".join(str(v).rjust(w_) if i else str(v).ljust(w_) for i, (v, w_) in enumerate(zip(r, widths)))
              for r in table]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    lines += ["", "Shares of the relevant fragments placed in a cell, per case:"]
+    lines.insert(1, "  ".join("-" * w_ for w_ in widths))
+    lines += ["", w["shares_per_case"]]
     entries = [f"{cell_code(result.layout, c)} = {cell_label(result.layout, c)}" for c in result.layout.cells()]
     width = max(len(e) for e in entries) + 2
     for start in range(0, len(entries), 2):
         lines.append("  " + "".join(e.ljust(width) for e in entries[start:start + 2]).rstrip())
-    lines.append(f"'{PENDING}': relevant (or unsure) fragments the model abstained on or coders tied on; "
-                 "never counted as a label.")
+    lines.append(w.say("pending_note", pending_word=w["pending"]))
     if result.rule:
-        lines += ["", *textwrap.wrap("Ch. 6 type rule: " + result.rule, width=100)]
+        lines += ["", *textwrap.wrap(f"{w['rule_label']}: " + rule_words(result, w, params), width=100)]
         if report_types:
-            lines.append("report: the type the report itself gives the case (--cases).")
+            lines.append(w["report_type_note"])
     return "\n".join(lines) + "\n"
 
 
-def cell_summary(stats) -> str:
+def rule_words(result: Aggregate, w: Words, params=None) -> str:
+    """The ch. 6 rule in the report's language (the aggregate's own words without the settings)."""
+    return w.rule(params) if params is not None else result.rule
+
+
+def negative_word(params) -> str:
+    return params.negative_value if params is not None and params.negative_value else "negatief"
+
+
+def cell_summary(stats, params=None) -> str:
     if not stats.n:
         return "0"
-    return f"{stats.n} ({pct(stats.share)}), {pct(stats.share_negatief)} negatief"
+    return f"{stats.n} ({pct(stats.share)}), {pct(stats.share_negatief)} {negative_word(params)}"
 
 
-def typology_rows(result: Aggregate, report_types: dict) -> tuple:
+def typology_rows(result: Aggregate, report_types: dict, w: Words = DUTCH, params=None) -> tuple:
     """Header and rows placing each case, with the report's own type beside it when known."""
-    header = ["case", "S (strategisch)", "R (director role)", "N (strategic negatief)", "type", "why"]
+    negative = negative_word(params)
+    header = [w["case"], w["s_column"], w["r_column"], w.say("n_column", negative=negative), w["type"], w["why"]]
     if report_types:
-        header.append("report (ch. 6)")
+        header.append(w["report_type"])
     rows = []
     for c in result.cases:
         p = c.profile
         row = [c.case, f"{pct(p.share_strategic)} ({p.n_strategic}/{p.n_relevant})",
                f"{pct(p.share_director)} ({p.n_director}/{p.n_relevant})",
                f"{pct(p.share_shortfall)} ({p.n_strategic_negatief}/{p.n_strategic})",
-               f"{p.type_id}: {p.type_label}", p.reason]
+               f"{p.type_id}: {w.type_label(p.type_id)}", w.reason(p, params) if params is not None else p.reason]
         if report_types:
             row.append(report_types.get(c.case, "–"))
         rows.append(row)

@@ -127,6 +127,7 @@ stages:
     params:
       - codebook
       - aggregate
+      - report
     outs:
       - ${{study.out}}/aggregate
 

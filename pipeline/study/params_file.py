@@ -51,6 +51,7 @@ PARAM_NOTES = {
     "aggregate.type_min_shortfall": "N (share negative among strategic) above this -> type 2, else type 1",
     "aggregate.quotes": "typical quotes per cell, each from another respondent",
     "aggregate.quote_words": "at most this many words per quote",
+    "report.language": "language of report.html, summary.md and the sheets of aggregates.xlsx: nl or en",
     "agreement.bootstrap": "bootstrap samples for the confidence intervals of `capcode agreement`",
     "agreement.seed": "random seed of the bootstrap",
 }
