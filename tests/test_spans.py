@@ -209,6 +209,19 @@ def test_bootstrap_weights_equal_a_study_with_the_drawn_sources(data, seed):
     assert got_e[0] == pytest.approx(want_e, rel=1e-9, abs=1e-12)
 
 
+@FAST
+@given(unitized(), st.integers(0, 2**31))
+def test_both_ways_of_summing_units_in_gaps_agree(data, seed):
+    coders, lengths = data
+    units = [as_units(c, lengths) for c in coders]
+    terms = spans.value_terms(units, [], lengths)
+    weights = np.random.default_rng(seed).integers(0, 3, (5, len(lengths))).astype(float)
+    by_suffix = spans._by_suffix(terms, weights) if len(terms.unit_length) and len(terms.gap_length) else 0
+    for chunk in (0, 1, 3):
+        by_lengths = spans._by_lengths(terms, weights, chunk) if len(terms.unit_length) and len(terms.gap_length) else 0
+        assert np.allclose(by_suffix, by_lengths, rtol=1e-12, atol=1e-9)
+
+
 def test_gaps_end_at_source_boundaries():
     units = spans.make_units([2, 12], [5, 20], [0, 1])      # sources of 10 and 10 characters
     lengths, sources = spans.gaps(units, spans.bounds_of([10, 10]))
@@ -282,14 +295,17 @@ def test_character_kappa_equals_scikit_learn_over_the_character_arrays(data):
         else:
             assert figures.character_kappa == pytest.approx(want, abs=1e-9)
         assert figures.character_agreement == pytest.approx(100.0 * np.mean(a == b), abs=1e-9)
-    for row in result.per_source:
-        a = character_arrays(texts, rows, "anna", row.value, row.source)
-        b = character_arrays(texts, rows, "ben", row.value, row.source)
-        want = sklearn_kappa(a, b)
-        assert (row.character_kappa is None) == (want is None)
-        if want is not None:
-            assert row.character_kappa == pytest.approx(want, abs=1e-9)
-        assert row.table == (int(np.sum(a & b)), int(np.sum(a & ~b)), int(np.sum(~a & b)), int(np.sum(~a & ~b)))
+    for figures in result.per_source:
+        for k, source in enumerate(figures.sources):
+            a = character_arrays(texts, rows, "anna", figures.value, source)
+            b = character_arrays(texts, rows, "ben", figures.value, source)
+            want = sklearn_kappa(a, b)
+            got = figures.pair_kappa[0, k]
+            assert np.isnan(got) == (want is None)
+            if want is not None:
+                assert got == pytest.approx(want, abs=1e-9) and figures.character_kappa[k] == pytest.approx(want)
+            assert figures.pair_tables[0, k].tolist() == [np.sum(a & b), np.sum(a & ~b), np.sum(~a & b),
+                                                          np.sum(~a & ~b)]
 
 
 def test_light_kappa_is_the_mean_of_the_defined_pairs():

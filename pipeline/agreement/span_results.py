@@ -10,6 +10,7 @@
 What is undefined is None with a plain note, as in the fragment statistics.
 """
 
+import warnings
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Optional
@@ -19,7 +20,8 @@ import numpy as np
 from .bootstrap import BootstrapInterval, dimension_seed
 from .characters import as_optional, character_tables, light_kappa, table_agreement, table_kappa
 from .span_units import SpanStudy
-from .spans import alpha_from, coded_characters, disagreements, pair_terms, per_source_disagreements, value_terms
+from .spans import (alpha_from, coded_characters, disagreements, pair_terms, per_source_disagreements, sorted_gaps,
+                    value_terms)
 from .statistics import single_threaded_blas
 
 FEW_SOURCES = 10
@@ -64,20 +66,22 @@ class PairFigures:
     by_value: tuple
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SourceFigures:
-    """One source and value: alpha-U of all coders there, and character kappa of one pair (or
-    Light's kappa of all, coder_b empty) with its table (empty for Light's)."""
+    """One value on each source every coder coded, as arrays over those sources (NaN: undefined):
+    alpha-U of all coders there, character kappa and agreement (Cohen's for two coders, Light's
+    mean of the pairs for more), and per pair of coders (in `SpanDimensionAgreement.pairs` order)
+    their kappa, agreement and character tables (both, a only, b only, neither)."""
 
-    source: str
     value: str
-    coder_a: str
-    coder_b: str
-    characters: int
-    alpha_u: Optional[float]
-    character_kappa: Optional[float]
-    character_agreement: Optional[float]
-    table: tuple
+    sources: tuple
+    characters: np.ndarray
+    alpha_u: np.ndarray
+    character_kappa: np.ndarray
+    character_agreement: np.ndarray
+    pair_kappa: np.ndarray        # (pairs, sources)
+    pair_agreement: np.ndarray    # (pairs, sources)
+    pair_tables: np.ndarray       # (pairs, sources, 4)
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,7 +98,7 @@ class SpanDimensionAgreement:
     interval: BootstrapInterval
     by_value: tuple
     pairs: tuple
-    per_source: tuple
+    per_source: tuple             # SourceFigures per value
     merged: tuple
     notes: tuple
 
@@ -169,7 +173,8 @@ def _dimension(study: SpanStudy, index: int, resamples: int, seed: int) -> SpanD
         terms = {p: pair_terms(units[p[0]], units[p[1]], n_sources) for p in pairs}
         coded = [coded_characters(u, n_sources) for u in units]
         tables = {(a, b): character_tables(coded[a], coded[b], terms[(a, b)].both, lengths) for a, b in pairs}
-        everyone = value_terms(units, [terms[p].delta for p in pairs], lengths, common)
+        gap_parts = [sorted_gaps(u, bounds) for u in units]
+        everyone = value_terms(units, [terms[p].delta for p in pairs], lengths, common, gap_parts)
         d_o, d_e = disagreements(everyone) if pairs else (np.nan, np.nan)
         value_parts.append((d_o, d_e))
         kappas = np.array([table_kappa(tables[p][common].sum(axis=0)) for p in pairs]) if pairs else np.zeros(0)
@@ -189,7 +194,8 @@ def _dimension(study: SpanStudy, index: int, resamples: int, seed: int) -> SpanD
             _interval(sample_k, resamples, dseed) if len(weights) else _interval([], resamples, dseed)))
         for p in pairs:
             keep = study.coded[members[p[0]]] & study.coded[members[p[1]]]
-            two = value_terms([units[p[0]], units[p[1]]], [terms[p].delta], lengths, keep)
+            two = value_terms([units[p[0]], units[p[1]]], [terms[p].delta], lengths, keep,
+                              [gap_parts[p[0]], gap_parts[p[1]]])
             p_o, p_e = disagreements(two)
             pair_parts[p].append((p_o, p_e))
             table = tables[p][keep].sum(axis=0)
@@ -197,7 +203,7 @@ def _dimension(study: SpanStudy, index: int, resamples: int, seed: int) -> SpanD
                                             as_optional(table_kappa(table)), as_optional(table_agreement(table)),
                                             tuple(int(x) for x in table)))
         if pairs:
-            per_source += _source_rows(study, common, everyone, value, names, pairs, tables)
+            per_source.append(_source_figures(study, common, everyone, value, pairs, tables))
 
     alpha = _sum_alpha(value_parts) if pairs else None
     if len(weights):
@@ -220,30 +226,18 @@ def _dimension(study: SpanStudy, index: int, resamples: int, seed: int) -> SpanD
         tuple(per_source), dim.merged, tuple(notes))
 
 
-def _source_rows(study, common, everyone, value, names, pairs, tables) -> list:
-    """Per source (every coder coded): alpha-U of all coders, then character kappa per pair (two
-    coders: one row) or Light's kappa of all."""
+def _source_figures(study, common, everyone, value, pairs, tables) -> SourceFigures:
+    """Per-source figures of one value over the sources every coder coded."""
     d_o, d_e = per_source_disagreements(everyone)
-    alphas = alpha_from(d_o, d_e)
-    rows = []
-    for s in np.flatnonzero(common):
-        source, characters = study.sources[s], int(study.lengths[s])
-        if len(pairs) == 1:
-            table = tables[pairs[0]][s]
-            rows.append(SourceFigures(source, value, names[0], names[1], characters, as_optional(alphas[s]),
-                                      as_optional(table_kappa(table)), as_optional(table_agreement(table)),
-                                      tuple(int(x) for x in table)))
-            continue
-        kappas = np.array([table_kappa(tables[p][s]) for p in pairs])
-        agree = np.array([table_agreement(tables[p][s]) for p in pairs])
-        rows.append(SourceFigures(source, value, "all coders", "", characters, as_optional(alphas[s]),
-                                  as_optional(light_kappa(kappas)), as_optional(np.nanmean(agree)), ()))
-        for p in pairs:
-            table = tables[p][s]
-            rows.append(SourceFigures(source, value, names[p[0]], names[p[1]], characters, None,
-                                      as_optional(table_kappa(table)), as_optional(table_agreement(table)),
-                                      tuple(int(x) for x in table)))
-    return rows
+    chosen = np.flatnonzero(common)
+    pair_tables = np.stack([tables[p][chosen] for p in pairs])
+    pair_kappa, pair_agreement = table_kappa(pair_tables), table_agreement(pair_tables)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # a source without any defined pair: NaN
+        agreement = np.nanmean(pair_agreement, axis=0)
+    return SourceFigures(value, tuple(study.sources[s] for s in chosen), study.lengths[chosen],
+                         alpha_from(d_o, d_e)[chosen], light_kappa(pair_kappa), agreement,
+                         pair_kappa, pair_agreement, pair_tables)
 
 
 def _notes(dim, names, common, left_out, by_value, pairs, interval, alpha) -> list:

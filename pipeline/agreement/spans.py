@@ -161,17 +161,25 @@ class ValueTerms:
     gap_source: np.ndarray
 
 
-def value_terms(units: Sequence[Units], deltas: Sequence[np.ndarray], lengths, keep=None) -> ValueTerms:
+def sorted_gaps(units: Units, bounds: np.ndarray) -> tuple:
+    """`gaps`, sorted by length (so that several coders' gaps sort again in linear time)."""
+    length, source = gaps(units, bounds)
+    order = np.argsort(length, kind="stable")
+    return length[order], source[order]
+
+
+def value_terms(units: Sequence[Units], deltas: Sequence[np.ndarray], lengths, keep=None,
+                gap_parts: Optional[Sequence[tuple]] = None) -> ValueTerms:
     """Terms of one value for the coders whose `units` are given (all sources of the continuum),
     with `deltas` the per-source delta of each of their unordered pairs, restricted to the sources
-    where `keep` is true (default: all)."""
+    where `keep` is true (default: all). `gap_parts` may give each coder's `sorted_gaps`."""
     lengths = np.asarray(lengths, dtype=np.int64)
     n_sources = len(lengths)
     keep = np.ones(n_sources, dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
     bounds = bounds_of(lengths)
     unit_length = np.concatenate([u.length for u in units] + [np.zeros(0, np.int64)])
     unit_source = np.concatenate([u.source for u in units] + [np.zeros(0, np.intp)])
-    gap_parts = [gaps(u, bounds) for u in units]
+    gap_parts = [sorted_gaps(u, bounds) for u in units] if gap_parts is None else gap_parts
     gap_length = np.concatenate([g for g, _ in gap_parts] + [np.zeros(0, np.int64)])
     gap_source = np.concatenate([s for _, s in gap_parts] + [np.zeros(0, np.intp)])
     inside, gap_inside = keep[unit_source], keep[gap_source]
@@ -189,19 +197,39 @@ def value_terms(units: Sequence[Units], deltas: Sequence[np.ndarray], lengths, k
         gap_length=gap_length[order], gap_source=gap_source[order])
 
 
-def _unit_gap_weighted(terms: ValueTerms, weights: np.ndarray) -> np.ndarray:
+def _unit_gap_weighted(terms: ValueTerms, weights: np.ndarray, method: str = "auto") -> np.ndarray:
     """sum_u l_u^2 sum_{gaps g >= l_u} (g - l_u + 1), every unit and gap weighted by its source's
     weight, for each row of `weights` (B x S).
 
-    With the gaps sorted by length, the gaps a unit fits in are a suffix: per resample, suffix
-    sums of the gaps' weights (K) and weighted lengths (G) give sum (g - l + 1) = G - (l - 1) K.
+    Two exact ways, the cheaper one chosen: 'suffix' sorts the gaps by length (the gaps a unit
+    fits in are then a suffix; per row, suffix sums of the gaps' weights K and weighted lengths G
+    give sum (g - l + 1) = G - (l - 1) K), costing B x (gaps + units); 'lengths' tabulates, per
+    source, the units of each distinct length and the gaps at least that long, so that all rows are
+    two matrix products, costing B x sources x distinct unit lengths (the bootstrap's way).
     """
     weights = np.atleast_2d(np.asarray(weights, dtype=float))
     n_gaps, n_units = len(terms.gap_length), len(terms.unit_length)
-    out = np.zeros(len(weights))
     if n_units == 0 or n_gaps == 0:
-        return out
-    position = np.searchsorted(terms.gap_length, terms.unit_length, side="left")
+        return np.zeros(len(weights))
+    if method == "auto":
+        distinct = len(np.unique(terms.unit_length)) if len(weights) > 4 else n_units
+        method = "lengths" if len(terms.length) * distinct <= 100 * (n_gaps + n_units) else "suffix"
+    return (_by_lengths if method == "lengths" else _by_suffix)(terms, weights)
+
+
+def _first_fitting(sorted_lengths: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """searchsorted(sorted_lengths, lengths, 'left'); through a table of every length up to the
+    longest when that is short (character counts usually are), which is many times faster."""
+    longest = int(lengths.max()) if len(lengths) else 0
+    if longest <= 8 * len(lengths) + 1024:
+        return np.searchsorted(sorted_lengths, np.arange(longest + 1), side="left")[lengths]
+    return np.searchsorted(sorted_lengths, lengths, side="left")
+
+
+def _by_suffix(terms: ValueTerms, weights: np.ndarray) -> np.ndarray:
+    n_gaps, n_units = len(terms.gap_length), len(terms.unit_length)
+    out = np.zeros(len(weights))
+    position = _first_fitting(terms.gap_length, terms.unit_length)
     l = terms.unit_length.astype(float)
     square, cube = l * l, l * l * (l - 1.0)
     gap = terms.gap_length.astype(float)
@@ -215,6 +243,38 @@ def _unit_gap_weighted(terms: ValueTerms, weights: np.ndarray) -> np.ndarray:
         fitted[:, :n_gaps] = np.cumsum((gap_weight * gap)[:, ::-1], axis=1)[:, ::-1]
         inner = square * fitted[:, position] - cube * fits[:, position]
         out[first:first + block] = np.einsum("bu,bu->b", w[:, terms.unit_source], inner)
+    return out
+
+
+def _by_lengths(terms: ValueTerms, weights: np.ndarray, chunk: int = 0) -> np.ndarray:
+    """Per distinct unit length l_d and source t: units N[t, d], gaps at least l_d long K[t, d] and
+    their summed lengths G[t, d]; a row w gives sum_d l_d^2 (wN)_d ((wG)_d - (l_d - 1)(wK)_d).
+    Columns are done in chunks from the longest length down, carrying the gaps longer than a chunk."""
+    n_sources = len(terms.length)
+    lengths, unit_index = np.unique(terms.unit_length, return_inverse=True)
+    n_lengths = len(lengths)
+    gap_index = np.searchsorted(lengths, terms.gap_length, side="right")   # the gap fits lengths[:index]
+    gap = terms.gap_length.astype(float)
+    chunk = chunk or max(1, 4_000_000 // (n_sources + len(weights)))
+    carry_count, carry_sum = np.zeros(n_sources), np.zeros(n_sources)
+    out = np.zeros(len(weights))
+    for high in range(n_lengths, 0, -chunk):
+        low = max(0, high - chunk)
+        width = high - low
+        inside = (gap_index > low) & (gap_index <= high)
+        cell = terms.gap_source[inside] * (width + 1) + (gap_index[inside] - low)
+        counts = np.bincount(cell, minlength=n_sources * (width + 1)).reshape(n_sources, width + 1)[:, 1:]
+        sums = np.bincount(cell, weights=gap[inside], minlength=n_sources * (width + 1)).reshape(
+            n_sources, width + 1)[:, 1:]
+        fits = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1] + carry_count[:, None]
+        fitted = np.cumsum(sums[:, ::-1], axis=1)[:, ::-1] + carry_sum[:, None]
+        carry_count = carry_count + counts.sum(axis=1)
+        carry_sum = carry_sum + sums.sum(axis=1)
+        mine = (unit_index >= low) & (unit_index < high)
+        units = np.bincount(terms.unit_source[mine] * width + (unit_index[mine] - low),
+                            minlength=n_sources * width).reshape(n_sources, width).astype(float)
+        l = lengths[low:high].astype(float)
+        out += ((weights @ units) * (weights @ (fitted - (l - 1.0) * fits)) * (l * l)).sum(axis=1)
     return out
 
 
