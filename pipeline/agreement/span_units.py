@@ -229,7 +229,7 @@ def read_spans(paths: Sequence, transcripts=None, codebook=None, qdpx_codebook=N
     if transcripts is not None:
         for source, text in read_transcript_texts(transcripts).items():
             texts.setdefault(source, text)
-    elif any(not Path(p).is_dir() and Path(p).suffix.lower() != ".qdpx" for p in paths):
+    elif not texts:
         raise InputError("span codings refer to transcripts: give --transcripts DIR (the folder given to "
                          "'capcode segment'), so that each source's text and length are known.")
     if not merge_coders and len(paths) > 1:
