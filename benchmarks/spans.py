@@ -18,8 +18,10 @@ Run: .venv/bin/python benchmarks/spans.py [--coders 10] [--sources 1000] [--char
 """
 
 import argparse
+import tempfile
 import time
 from itertools import combinations
+from pathlib import Path
 
 import numpy as np
 
@@ -133,6 +135,23 @@ def capcode_alpha(study: SpanStudy) -> float:
     return 1 - total_o / total_e
 
 
+def end_to_end(study: SpanStudy, folder: Path, resamples: int) -> tuple:
+    """Write the study as a span CSV and transcripts, then time `run_span_agreement` (JSON out)."""
+    from pipeline.agreement.span_run import run_span_agreement
+    from pipeline.files import write_table
+
+    transcripts = folder / "transcripts"
+    transcripts.mkdir()
+    for name, length in zip(study.sources, study.lengths):
+        (transcripts / f"{name}.txt").write_text("x" * (int(length) - 1) + "\n", encoding="utf-8")
+    dim = study.dimensions[0]
+    write_table(folder / "spans.csv", ("source", "start_char", "end_char", "coder", "dimension", "value"),
+                [(f"{study.sources[s]}.txt", int(b), int(e), study.coders[c], dim.dimension, dim.values[v])
+                 for s, b, e, c, v in zip(dim.source, dim.start, dim.end, dim.coder, dim.value)])
+    return timed(lambda: run_span_agreement([folder / "spans.csv"], transcripts, out=folder / "out.json",
+                                            resamples=resamples, seed=1))
+
+
 def timed(function):
     start = time.perf_counter()
     result = function()
@@ -145,6 +164,8 @@ def main() -> None:
     parser.add_argument("--sources", type=int, default=1000)
     parser.add_argument("--characters", type=int, default=50_000)
     parser.add_argument("--resamples", type=int, default=1000)
+    parser.add_argument("--csv-sources", type=int, default=100,
+                        help="sources in the end-to-end run from a CSV file and transcripts (0: skip)")
     parser.add_argument("--baseline-sources", type=int, nargs="+", default=[10, 40],
                         help="sources of the smaller studies on which the segment walk is timed")
     args = parser.parse_args()
@@ -162,6 +183,12 @@ def main() -> None:
         print(f"capcode, {args.resamples:,}-resample bootstrap: {t_boot:7.2f} s   95% CI "
               f"[{boot.interval.low:.4f}, {boot.interval.high:.4f}]")
 
+        if args.csv_sources:
+            small = synthetic_study(args.coders, args.csv_sources, args.characters, np.random.default_rng(5))
+            with tempfile.TemporaryDirectory() as folder:
+                t_csv, _ = end_to_end(small, Path(folder), args.resamples)
+            print(f"end to end, {args.csv_sources} sources ({len(small.dimensions[0].start):,} spans) from a CSV "
+                  f"and .txt transcripts, {args.resamples:,} resamples, JSON out: {t_csv:.2f} s")
         for n_sources in args.baseline_sources:
             small = synthetic_study(args.coders, n_sources, args.characters, np.random.default_rng(7))
             t_alpha, ours = timed(lambda: capcode_alpha(small))

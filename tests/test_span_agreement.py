@@ -8,6 +8,8 @@ import logging
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from pipeline.agreement import spans
@@ -302,3 +304,60 @@ def test_import_folders_are_read_and_must_hold_the_same_texts(tmp_path):
     with pytest.raises(InputError, match="no coded spans found"):
         build_study({"a.txt": "x"}, [])
     assert build_study({"a.txt": "xyz"}, [RawSpan("t", "a.txt", 0, 2, "anna", "d", "v")]).coders == ("anna",)
+
+
+@st.composite
+def passages_data(draw):
+    lengths = draw(st.lists(st.integers(5, 60), min_size=1, max_size=3))
+    rows = []
+    for coder in draw(st.sampled_from([("anna", "ben"), ("anna", "ben", "cor")])):
+        for s, length in enumerate(lengths):
+            rows.append(RawSpan("t", f"s{s}.txt", 0, 1, coder, "other", "x"))   # every coder coded every source
+            for _ in range(draw(st.integers(1 if s == 0 else 0, 4))):   # every coder marks something
+                start = draw(st.integers(0, length - 1))
+                end = draw(st.integers(start + 1, length))
+                rows.append(RawSpan("t", f"s{s}.txt", start, end, coder, "d", draw(st.sampled_from("xyz"))))
+    return {f"s{s}.txt": "a" * n for s, n in enumerate(lengths)}, rows
+
+
+def passages_by_characters(study, index):
+    """The passage listing, one character at a time: (source, start, end, differing, kinds)."""
+    dim = study.dimensions[index]
+    out = []
+    for s, source in enumerate(study.sources):
+        present = [c for c in dim.coders() if study.coded[c, s]]
+        spans_s = sorted((int(dim.start[i]), int(dim.end[i]), int(dim.coder[i]), dim.values[dim.value[i]])
+                         for i in range(len(dim.start)) if dim.source[i] == s and dim.coder[i] in present)
+        groups, reach = [], -1
+        for span in spans_s:
+            if span[0] >= reach:
+                groups.append([])
+            groups[-1].append(span)
+            reach = max(reach, span[1]) if span[0] < reach else span[1]
+        for group in groups:
+            low, high = min(g[0] for g in group), max(g[1] for g in group)
+            active = {g[2] for g in group}
+            differing, kinds = 0, set()
+            for ch in range(low, high):
+                sets = [frozenset(g[3] for g in group if g[2] == c and g[0] <= ch < g[1]) for c in present]
+                if len(set(sets)) > 1:
+                    differing += 1
+                    if len({x for x in sets if x}) > 1:
+                        kinds.add("value")
+                    if any(not x and c in active for x, c in zip(sets, present)):
+                        kinds.add("boundary")
+            if len(active) < len(present):
+                kinds.add("missing")
+            if differing:
+                out.append((source, low, high, differing, tuple(k for k in ("value", "boundary", "missing") if k in kinds)))
+    return sorted(out)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(passages_data())
+def test_disagreement_passages_equal_a_character_by_character_reading(data):
+    texts, rows = data
+    study = build_study(texts, rows)
+    index = [d.dimension for d in study.dimensions].index("d")
+    got = sorted((p.source, p.start, p.end, p.differing, p.kinds) for p in span_disagreements(study, index))
+    assert got == passages_by_characters(study, index)

@@ -37,62 +37,73 @@ class SpanPassage:
     text: str
 
 
-def _passages(starts: np.ndarray, ends: np.ndarray) -> list:
-    """(first index, last index + 1) runs of intervals sorted by start that chain by overlapping."""
-    if len(starts) == 0:
+def _value_bits(n_values: int) -> np.ndarray:
+    """A code per value whose sums identify sets of values: powers of two (exact) for up to 63
+    values, else fixed random 64-bit numbers (a collision has odds of about 2^-64)."""
+    if n_values <= 63:
+        return (np.uint64(1) << np.arange(n_values, dtype=np.uint64)).astype(np.uint64)
+    return np.random.default_rng(0).integers(1, 2**63, n_values, dtype=np.uint64)
+
+
+def _source_passages(dim, s: int, present: list, bits: np.ndarray) -> list:
+    """(start, end, differing characters, kinds, span indices) of the passages of source s."""
+    mine = np.flatnonzero((dim.source == s) & np.isin(dim.coder, present))
+    if len(mine) == 0:
         return []
+    mine = mine[np.argsort(dim.start[mine], kind="stable")]
+    starts, ends = dim.start[mine], dim.end[mine]
     running = np.maximum.accumulate(ends)
-    breaks = np.flatnonzero(starts[1:] >= running[:-1]) + 1
-    edges = np.concatenate([[0], breaks, [len(starts)]])
-    return list(zip(edges[:-1], edges[1:]))
-
-
-def _compare(sets: list, lengths: np.ndarray) -> tuple:
-    """(differing characters, kinds) of a passage from each coder's value sets per piece."""
-    active = [any(coder_sets) for coder_sets in sets]
-    differing, kinds = 0, set()
-    for k, length in enumerate(lengths):
-        here = [coder_sets[k] for coder_sets in sets]
-        if all(h == here[0] for h in here):
-            continue
-        differing += int(length)
-        if len({frozenset(h) for h in here if h}) > 1:
-            kinds.add("value")
-        if any(not h and marked for h, marked in zip(here, active)):
-            kinds.add("boundary")
-    if not all(active):
-        kinds.add("missing")
-    return differing, tuple(k for k in KINDS if k in kinds)
+    first = np.concatenate([[0], np.flatnonzero(starts[1:] >= running[:-1]) + 1])
+    last = np.concatenate([first[1:], [len(mine)]])
+    passage_of_span = np.repeat(np.arange(len(first)), last - first)
+    cuts = np.unique(np.concatenate([starts, ends]))
+    lengths = np.diff(cuts)
+    row = np.searchsorted(present, dim.coder[mine])
+    # each coder's set of values on each piece between consecutive cuts, as a sum of value bits
+    change = np.zeros((len(present), len(cuts)), dtype=np.uint64)
+    code = bits[dim.value[mine]]
+    np.add.at(change, (row, np.searchsorted(cuts, starts)), code)
+    np.subtract.at(change, (row, np.searchsorted(cuts, ends)), code)
+    sets = np.cumsum(change, axis=1, dtype=np.uint64)[:, :-1]
+    passage = np.searchsorted(starts[first], cuts[:-1], side="right") - 1
+    differs = (sets != sets[0]).any(axis=0)
+    marked = sets != 0
+    lowest = np.where(marked, sets, np.iinfo(np.uint64).max).min(axis=0)
+    highest = sets.max(axis=0)
+    value_kind = differs & (marked.sum(axis=0) >= 2) & (lowest != highest)
+    active = np.zeros((len(present), len(first)), dtype=bool)
+    np.logical_or.at(active, (row, passage_of_span), True)
+    gap_kind = differs & (~marked & active[:, passage]).any(axis=0)
+    n = len(first)
+    differing = np.bincount(passage[differs], weights=lengths[differs], minlength=n)
+    has_value = np.bincount(passage[value_kind], minlength=n) > 0
+    has_boundary = np.bincount(passage[gap_kind], minlength=n) > 0
+    missing = ~active.all(axis=0)
+    out = []
+    for p in np.flatnonzero(differing > 0):
+        kinds = tuple(k for k, flag in zip(KINDS, (has_value[p], has_boundary[p], missing[p])) if flag)
+        out.append((int(starts[first[p]]), int(running[last[p] - 1]), int(differing[p]), kinds,
+                    mine[first[p]:last[p]]))
+    return out
 
 
 def span_disagreements(study: SpanStudy, index: int) -> list:
     """SpanPassages of `study.dimensions[index]` where coders differ, most differing characters first."""
     dim = study.dimensions[index]
     members = dim.coders()
+    bits = _value_bits(len(dim.values))
     out = []
     for s in range(len(study.sources)):
         present = [c for c in members if study.coded[c, s]]
         if len(present) < 2:
             continue
-        mine = (dim.source == s) & np.isin(dim.coder, present)
-        order = np.flatnonzero(mine)[np.argsort(dim.start[mine], kind="stable")]
-        starts, ends = dim.start[order], dim.end[order]
-        for first, last in _passages(starts, ends):
-            chosen = order[first:last]
-            low, high = int(starts[first:last].min()), int(ends[first:last].max())
-            cuts = np.unique(np.concatenate([dim.start[chosen], dim.end[chosen]]))
-            piece_starts, lengths = cuts[:-1], np.diff(cuts)
-            codes, sets = {}, []
-            for c in present:
-                spans_c = [i for i in chosen if dim.coder[i] == c]
-                codes[study.coders[c]] = tuple((dim.values[dim.value[i]], int(dim.start[i]), int(dim.end[i]))
-                                               for i in spans_c)
-                sets.append([{dim.values[dim.value[i]] for i in spans_c if dim.start[i] <= p < dim.end[i]}
-                             for p in piece_starts])
-            differing, kinds = _compare(sets, lengths)
-            if differing:
-                out.append(SpanPassage(dim.dimension, study.sources[s], low, high, kinds, differing, codes,
-                                       study.texts[s][low:high] if study.texts[s] else ""))
+        for low, high, differing, kinds, spans_in in _source_passages(dim, s, present, bits):
+            codes = {study.coders[c]: () for c in present}
+            for i in spans_in:
+                name = study.coders[dim.coder[i]]
+                codes[name] += ((dim.values[dim.value[i]], int(dim.start[i]), int(dim.end[i])),)
+            out.append(SpanPassage(dim.dimension, study.sources[s], low, high, kinds, differing, codes,
+                                   study.texts[s][low:high] if study.texts[s] else ""))
     out.sort(key=lambda p: (-p.differing, p.source, p.start))
     return out
 
