@@ -23,7 +23,7 @@ def _opt(x) -> Optional[float]:
 
 
 def _kappa_kind(result: SpanDimensionAgreement) -> str:
-    return "Cohen" if len(result.coders) == 2 else "Light (mean of the pairs' Cohen)"
+    return "Cohen" if len(result.coders) <= 2 else "Light (mean of the pairs' Cohen)"
 
 
 def dimension_to_json(result: SpanDimensionAgreement, passages=()) -> dict:
@@ -100,7 +100,7 @@ def _dimension_lines(r: SpanDimensionAgreement, passages, max_sources: int) -> l
     ci = _ci(r.interval)
     lines.append(f"  Krippendorff's alpha-U         {_num(r.alpha_u):>9}" + (f"   95% CI {ci}" if ci else "")
                  + (f"   {band}" if band else ""))
-    kind = "Cohen's kappa" if len(r.coders) == 2 else "Light's kappa"
+    kind = "Cohen's kappa" if len(r.coders) <= 2 else "Light's kappa"
     lines.append(f"  per value          alpha-U  95% CI            D_o / D_e           char. {kind:<14} "
                  "95% CI            char. agreement")
     for v in r.by_value:
