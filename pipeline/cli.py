@@ -430,11 +430,25 @@ def _refuse_as_without_predictions(predictions_path) -> None:
         raise click.UsageError("--as names the coder of the predictions: give --predictions FILE too.")
 
 
+def _refuse_for_spans(given: dict) -> None:
+    """Options of fragment mode that span mode has no use for: refused rather than ignored."""
+    for option, value in given.items():
+        if value is not None:
+            raise click.UsageError(f"{option} is for --unit fragment; span agreement compares the coders' own spans.")
+
+
 @cli.command("agreement", epilog="Manual: docs/agreement.md")
-@click.argument("coding_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("coding_files", nargs=-1, required=True, type=click.Path())
+@click.option("--unit", type=click.Choice(["fragment", "span"]), default="fragment", show_default=True,
+              help="fragment: codes per fragment (alpha, kappa, AC1); span: the coders' own text spans "
+                   "(alpha-U, character kappa), from span codings with --transcripts, a .qdpx or an import folder.")
 @click.option("--codebook", "codebook_name", default=None,
               help="Codebook name or YAML file: checks values, sets levels and conditions (default: none; "
                    "dimensions and values as coded).")
+@click.option("--transcripts", "transcripts", type=click.Path(file_okay=False), default=None,
+              help="--unit span: the transcripts folder (as given to 'capcode segment'); offsets refer to their text.")
+@click.option("--disagreements", "disagreements_path", type=click.Path(dir_okay=False), default=None,
+              help="--unit span: also write the passages where coders differ, with the text (.xlsx or .csv).")
 @click.option("--fragments", "fragments_path", type=click.Path(dir_okay=False), default=None,
               help="Fragments file (for span-form codings, fragment order and the text in the disagreements sheet).")
 @click.option("--level", type=click.Choice(["nominal", "ordinal", "interval"]), default=None,
@@ -450,8 +464,8 @@ def _refuse_as_without_predictions(predictions_path) -> None:
               help="table (readable), json, xlsx (figures + disagreements sheets) or csv (one figure per row); "
                    "default: from --out's extension, else table.")
 @click.pass_context
-def agreement_command(ctx, coding_files, codebook_name, fragments_path, level, predictions_path, as_name,
-                      merge_coders, out_path, fmt):
+def agreement_command(ctx, coding_files, unit, codebook_name, transcripts, disagreements_path, fragments_path, level,
+                      predictions_path, as_name, merge_coders, out_path, fmt):
     """Inter-coder agreement per dimension: Krippendorff's alpha (95% bootstrap CI), Fleiss',
     Cohen's (per pair) kappa, Gwet's AC1, Brennan-Prediger, percent and per-value agreement.
 
@@ -459,17 +473,38 @@ def agreement_command(ctx, coding_files, codebook_name, fragments_path, level, p
     coders are missing data, not disagreement. Bootstrap resamples and seed come from
     'agreement' in params.yaml.
 
+    With --unit span the coders' own spans are compared: Krippendorff's alpha-U per dimension
+    and value, and NVivo's character kappa and agreement, pooled and per source.
+
     Example:
 
     \b
         capcode agreement data/sample/codings/team.csv data/sample/codings/coder2.csv \\
             --codebook default --fragments fragments.jsonl
         capcode agreement team.csv --predictions predictions.jsonl --as model --out agreement.json
+        capcode agreement --unit span team.csv coder2.csv --transcripts transcripts --codebook default
+        capcode agreement --unit span project.qdpx --out agreement.xlsx
     """
+    params = get_params(ctx).agreement
+    if unit == "span":
+        from .agreement.span_run import run_span_agreement
+
+        as_given = ctx.get_parameter_source("as_name") is not click.core.ParameterSource.DEFAULT
+        _refuse_for_spans({"--fragments": fragments_path, "--level": level, "--predictions": predictions_path,
+                           "--as": as_name if as_given else None})
+        text = run_span_agreement(coding_files, transcripts, codebook_name, out_path, fmt, params.bootstrap,
+                                  params.seed, merge_coders, disagreements_path, get_params(ctx).codebook)
+        click.echo(text, nl=False)
+        return
     from .agreement.run import run_agreement
 
+    for option, given in (("--transcripts", transcripts), ("--disagreements", disagreements_path)):
+        if given is not None:
+            raise click.UsageError(f"{option} is for --unit span (fragment codes: 'capcode disagreements').")
+    folders = [f for f in coding_files if Path(f).is_dir()]
+    if folders:
+        raise click.UsageError(f"{folders[0]} is a folder; give coding files (a folder of spans needs --unit span).")
     _refuse_as_without_predictions(predictions_path)
-    params = get_params(ctx).agreement
     text = run_agreement(coding_files, codebook_name, fragments_path, level, predictions_path, as_name,
                          out_path, fmt, params.bootstrap, params.seed, merge_coders)
     click.echo(text, nl=False)

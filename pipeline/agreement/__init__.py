@@ -17,8 +17,16 @@ at the edge. Each module imports only those above it in this list:
                       consensus codings after it (`run_disagreements`, `run_merge`)
 - `run.py`            `capcode agreement` (`run_agreement`)
 
-Span-level agreement (coders' own text spans rather than capcode's fragments) will be
-`spans.py`, on top of `statistics.py`.
+Span-level agreement (`capcode agreement --unit span`: coders' own text spans rather than
+capcode's fragments), on top of `statistics.py` and `bootstrap.py`:
+
+- `spans.py`               Krippendorff's alpha-U on sorted interval arrays
+- `characters.py`          NVivo's coding comparison: kappa and agreement over characters
+- `span_units.py`          span codings (files, .qdpx, import folders) and texts -> SpanStudy
+- `span_results.py`        every span figure of a dimension, with the source bootstrap
+- `span_disagreements.py`  the passages where coders' spans differ, with the text
+- `span_formats.py`        the span report as table, JSON, CSV rows or workbook sheets
+- `span_run.py`            `capcode agreement --unit span` (`run_span_agreement`)
 
 A unit coded by fewer than two coders is missing data, not disagreement. A statistic that is
 undefined for the data at hand is None (null in JSON), never NaN, with a plain explanation.
