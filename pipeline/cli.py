@@ -89,13 +89,21 @@ def get_params(ctx):
     return obj["params"]
 
 
+def _limits(ctx):
+    """What a zip file may unpack to (params.yaml `limits`), for the readers."""
+    from .archives import ZipLimits
+
+    return ZipLimits.from_params(get_params(ctx).limits)
+
+
 # ---- commands are added below, one block per stage -------------------------
 
 # [text/segment commands]
 
 @cli.command("text", epilog="Manual: docs/reading-and-segmentation.md")
 @click.argument("file", type=click.Path(dir_okay=False))
-def text_command(file):
+@click.pass_context
+def text_command(ctx, file):
     """Print the plain text of a transcript exactly as capcode sees it.
 
     Every character offset capcode writes (start_char, end_char) refers to this
@@ -107,7 +115,7 @@ def text_command(file):
     """
     from .segment import run_text
 
-    text = run_text(file)
+    text = run_text(file, _limits(ctx))
     stream = getattr(sys.stdout, "buffer", None)
     if stream is None:
         sys.stdout.write(text)
@@ -142,7 +150,7 @@ def segment_command(ctx, inputs, out, unit, manifest, include_interviewer):
     from .segment import run_segment, with_interviewer
 
     params = with_interviewer(get_params(ctx).segment, include_interviewer)
-    count = run_segment(list(inputs), out, params, unit, manifest)
+    count = run_segment(list(inputs), out, params, unit, manifest, limits=_limits(ctx))
     click.echo(f"capcode: wrote {count} {unit}s to {out}", err=True)
 
 
@@ -560,7 +568,8 @@ def import_qdpx_command(ctx, project, out_dir, mapping_path, codebook, offsets):
     """
     from .qdpx.importing import run_import_qdpx
 
-    summary = run_import_qdpx(project, out_dir, codebook or get_params(ctx).codebook, mapping_path, offsets)
+    summary = run_import_qdpx(project, out_dir, codebook or get_params(ctx).codebook, mapping_path, offsets,
+                              _limits(ctx))
     coders = ", ".join(f"{name} ({count})" for name, count in summary["coders"].items()) or "none"
     click.echo(f"sources: {summary['sources']}\nselections: {summary['selections']}\n"
                f"codings: {summary['codings']} (mapped {summary['mapped_codings']}, unmapped "

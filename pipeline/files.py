@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from .errors import InputError, where
+from .errors import CapcodeError, InputError, where
 
 
 def _current_umask() -> int:
@@ -143,6 +143,20 @@ def _refuse_duplicate_columns(path, header) -> None:
                              "rename or remove the extra one.")
 
 
+def _checked_workbook(path):
+    """A workbook's bytes, checked as a zip within the default limits (archives.py) before openpyxl reads them."""
+    import io
+    import zipfile
+
+    from .archives import check_zip, load_zip_bytes
+
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"{path}: not an Excel workbook (.xlsx is a zip archive); save it again from Excel.")
+    data = load_zip_bytes(path)
+    check_zip(data, path, what="an Excel workbook")
+    return io.BytesIO(data)
+
+
 def read_table(path, sheet=None) -> tuple:
     """Read a .csv, .xlsx or .jsonl table as (header, rows of dicts with a 'row' number).
 
@@ -172,20 +186,30 @@ def read_table(path, sheet=None) -> tuple:
     if suffix == ".xlsx":
         from openpyxl import load_workbook
 
+        data = _checked_workbook(path)
         try:
-            book = load_workbook(path, read_only=True, data_only=True)
+            book = load_workbook(data, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many types for a damaged file
             raise InputError(f"{path}: cannot open as an Excel workbook ({exc}).") from None
-        chosen = book[sheet] if sheet in book.sheetnames else book.worksheets[0]
-        values = chosen.iter_rows(values_only=True)
-        header = [str(h).strip() if h is not None else "" for h in next(values, [])]
-        _refuse_duplicate_columns(path, header)
-        rows = []
-        for number, raw in enumerate(values, start=2):
-            if all(v is None for v in raw):
-                continue
-            rows.append({"row": number, **{h: ("" if v is None else str(v).strip()) for h, v in zip(header, raw)}})
-        book.close()
+        try:
+            if not book.worksheets:
+                raise InputError(f"{path}: the workbook has no worksheet.")
+            chosen = book[sheet] if sheet in book.sheetnames else book.worksheets[0]
+            values = chosen.iter_rows(values_only=True)
+            header = [str(h).strip() if h is not None else "" for h in next(values, [])]
+            _refuse_duplicate_columns(path, header)
+            rows = []
+            for number, raw in enumerate(values, start=2):
+                if all(v is None for v in raw):
+                    continue
+                rows.append({"row": number, **{h: ("" if v is None else str(v).strip()) for h, v in zip(header, raw)}})
+        except CapcodeError:
+            raise
+        except Exception as exc:  # a damaged sheet is only found while its rows are read
+            raise InputError(f"{path}: cannot read the workbook ({type(exc).__name__}: {exc}); "
+                             "open it in Excel and save it again.") from None
+        finally:
+            book.close()
         return header, rows
     if suffix in (".jsonl", ".json"):
         rows, header = [], []

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Optional
 
+from ..archives import DEFAULT_LIMITS, ZipLimits
 from ..errors import InputError
 from ..files import atomic_open, write_table
 from .codes import map_codes, read_mapping
-from .offsets import as_capcode_sees_it, detect_offsets, report_offsets, span_codings
+from .offsets import as_capcode_sees_it, detect_offsets, report_offsets, selection_positions, span_codings
 from .read import read_project
 from .records import QdaProject
 from .schema import MODEL_USER_PREFIX
@@ -116,8 +117,8 @@ def import_project(project: QdaProject, codebook, mapping: Optional[dict] = None
     skipped = dict(project.skipped)
     written = {}
     for source in project.sources:
-        if source.text.strip():
-            written[source.guid] = as_capcode_sees_it(source.text)
+        if source.text and not source.text.isspace():
+            written[source.guid] = as_capcode_sees_it(source.text, selection_positions(source, check.convention))
         else:
             key = "text sources with an empty plain text"
             skipped[key] = skipped.get(key, 0) + 1
@@ -191,15 +192,17 @@ def write_import(result: ImportResult, out_dir) -> None:
         handle.write(json.dumps(result.summary, ensure_ascii=False, indent=2) + "\n")
 
 
-def run_import_qdpx(project_path, out_dir, codebook, mapping_path=None, offsets: str = "auto") -> dict:
+def run_import_qdpx(project_path, out_dir, codebook, mapping_path=None, offsets: str = "auto",
+                    limits: ZipLimits = DEFAULT_LIMITS) -> dict:
     """Import a .qdpx into `out_dir`: sources/, sources.csv, codings.csv, codes.csv, unmapped_codes.csv.
 
-    Returns the summary (also written as qdpx_import.json).
+    Returns the summary (also written as qdpx_import.json). `limits` bounds what the
+    project's zip may unpack to (pipeline/archives.py).
     """
     from ..codebook.read import load_codebook
 
     codebook = load_codebook(codebook)
-    project = read_project(project_path)
+    project = read_project(project_path, limits)
     mapping = read_mapping(mapping_path, codebook) if mapping_path else {}
     result = import_project(project, codebook, mapping, offsets)
     result.summary["segment_command"] = (f"capcode segment {Path(out_dir) / 'sources'} "
