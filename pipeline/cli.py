@@ -18,8 +18,30 @@ from .errors import CapcodeError
 log = logging.getLogger("capcode")
 
 
+# options that name what a command writes: each is locked for the run (runs.output_lock)
+OUTPUT_OPTIONS = ("out", "out_dir", "out_path", "details", "thresholds_out", "plots")
+
+
+class CapcodeCommand(click.Command):
+    """A command that holds the lock of every output it writes while it runs."""
+
+    def invoke(self, ctx):
+        from .runs import output_locks
+
+        outputs = [ctx.params[name] for name in OUTPUT_OPTIONS if ctx.params.get(name)]
+        names, current = [], ctx
+        while current.parent is not None:
+            names.insert(0, current.info_name)
+            current = current.parent
+        with output_locks(outputs, command=" ".join(["capcode", *names])):
+            return super().invoke(ctx)
+
+
 class CapcodeGroup(click.Group):
     """A click group that turns CapcodeError into a one-line 'Error: ...' message."""
+
+    command_class = CapcodeCommand
+    group_class = type  # subgroups are CapcodeGroups too
 
     def invoke(self, ctx):
         try:
@@ -34,7 +56,7 @@ class CapcodeGroup(click.Group):
             if ctx.obj and ctx.obj.get("verbose"):
                 traceback.print_exc(file=sys.stderr)
             name = str(exc.filename)
-            if Path(name).name.startswith(".") and name.endswith(".tmp"):  # the temporary file of an atomic write
+            if Path(name).name.startswith(".") and name.endswith((".tmp", ".lock")):  # an atomic write's or lock's file
                 name = str(Path(name).parent)
             raise click.ClickException(f"{name}: {exc.strerror or exc}; check that the path is right and that "
                                        "you may read or write there.") from None
@@ -635,8 +657,17 @@ def export_qdc_command(ctx, codebook, out):
 
 
 def main():
-    """Console-script entry point."""
-    cli(obj={})
+    """Console-script entry point: SIGTERM, SIGINT and SIGHUP stop a run cleanly (runs.py)."""
+    from .runs import RunInterrupted, remove_live_temps, stop_on_signals
+
+    stop_on_signals()
+    try:
+        cli(obj={})
+    except RunInterrupted as stopped:
+        remove_live_temps()
+        click.echo(f"capcode: stopped by {stopped.name}; outputs not finished were not written "
+                   "(their temporary files are removed).", err=True)
+        sys.exit(128 + stopped.signum)
 
 
 if __name__ == "__main__":

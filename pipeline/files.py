@@ -6,6 +6,7 @@ place only when complete, so a failed run never leaves a half-written file.
 
 import contextlib
 import csv
+import errno
 import json
 import os
 import sys
@@ -13,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from .errors import CapcodeError, InputError, where
+from .errors import CapcodeError, InputError, OutputError, where
 
 
 def _current_umask() -> int:
@@ -24,20 +25,44 @@ def _current_umask() -> int:
 
 @contextlib.contextmanager
 def atomic_path(path):
-    """Yield a temporary path beside `path`; rename it to `path` on success only."""
+    """Yield a temporary path beside `path`; rename it to `path` on success only.
+
+    The temporary file is removed on any error or interruption (runs.py), and the
+    leftovers of runs that died are removed first. A write that fails without naming a
+    file (a full disk) is an OutputError naming `path`.
+    """
+    from .runs import forget_temp, register_temp, remove_stale_temps, temp_prefix
+
     path = Path(path)
     if path.parent and not path.parent.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp makes owner-only files; outputs follow the umask
+    remove_stale_temps(path)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent)
+    register_temp(tmp)
     try:
+        os.close(fd)
+        os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp makes owner-only files; outputs follow the umask
         yield Path(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and not exc.filename:
+            raise OutputError(unwritable_message(path, exc)) from exc
         raise
+    finally:
+        forget_temp(tmp)
+
+
+def unwritable_message(path, exc: OSError) -> str:
+    """Why `path` could not be written, for a researcher: a full disk says so."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (f"{path}: cannot be written, the disk is full ({reason}); nothing was written. "
+                "Free some space and run again.")
+    if exc.errno == errno.EFBIG:
+        return f"{path}: cannot be written, the file would be larger than this system allows ({reason})."
+    return f"{path}: cannot be written ({reason}); nothing was written."
 
 
 @contextlib.contextmanager

@@ -162,13 +162,18 @@ def import_project(project: QdaProject, codebook, mapping: Optional[dict] = None
 
 
 def check_output_folder(out_dir: Path, files) -> None:
-    """Refuse to mix an import with other texts in OUT/sources: `capcode segment` would read them all."""
+    """Refuse to mix an import with other texts in OUT/sources: `capcode segment` would read them all.
+
+    Hidden files (such as the temporary file a killed run left) and Word lock files do not
+    count: segment never reads them.
+    """
     sources_dir = out_dir / "sources"
     if not sources_dir.is_dir():
         return
     expected = {str(PurePosixPath(f)) for f in files}
     others = sorted(p.relative_to(sources_dir).as_posix() for p in sources_dir.rglob("*")
-                    if p.is_file() and p.relative_to(sources_dir).as_posix() not in expected)
+                    if p.is_file() and p.relative_to(sources_dir).as_posix() not in expected
+                    and not any(part.startswith((".", "~$")) for part in p.relative_to(sources_dir).parts))
     if others:
         shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
         raise InputError(f"{sources_dir}: holds files that are not in this project ({shown}); "
