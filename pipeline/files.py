@@ -304,6 +304,10 @@ def read_predictions(path):
         raise InputError(f"{path}: not a predictions file (missing column {', '.join(missing)}).")
     out = []
     for row in rows:
+        absent = [c for c in ("fragment_id", "dimension", "value", "probability") if c not in row]
+        if absent:  # a JSON Lines record can lack what others have
+            raise InputError(f"{where(path, row['row'])}: lacks {', '.join(absent)}; "
+                             "expected a predictions file as 'capcode predict' writes it.")
         try:
             probability = float(row["probability"])
             runner = row.get("runner_up") or None

@@ -269,8 +269,8 @@ def read_odt(path, limits: ZipLimits = DEFAULT_LIMITS) -> str:
         raise InputError(f"{path}: cannot open as an OpenDocument .odt file ({type(exc).__name__}); {hint}.") from None
     mimetype = str(getattr(document, "mimetype", "") or "")
     if not mimetype.startswith(_ODT_TEXT_MIMETYPE):
-        kind = {"spreadsheet": "a spreadsheet (.ods)", "presentation": "a presentation (.odp)",
-                "graphics": "a drawing (.odg)"}.get(mimetype.rpartition(".")[2], f"'{mimetype or 'unknown'}'")
+        kind = {"spreadsheet": "spreadsheet (.ods)", "presentation": "presentation (.odp)",
+                "graphics": "drawing (.odg)"}.get(mimetype.rpartition(".")[2], f"file of type '{mimetype or 'unknown'}'")
         raise InputError(f"{path}: an OpenDocument {kind}, not a text document; save the transcript as a "
                          "text document (.odt) in LibreOffice Writer.")
     body = getattr(document, "text", None)

@@ -157,7 +157,7 @@ def test_bzip2_members_are_refused(tmp_path, data_dir):
 def test_an_odt_spreadsheet_is_named(tmp_path, data_dir):
     path = rebuild(data_dir / "readers_interview.odt", tmp_path / "sheet.odt",
                    replace={"mimetype": b"application/vnd.oasis.opendocument.spreadsheet"})
-    with pytest.raises(InputError, match=r"sheet.odt: an OpenDocument a spreadsheet \(.ods\), not a text document"):
+    with pytest.raises(InputError, match=r"sheet.odt: an OpenDocument spreadsheet \(.ods\), not a text document"):
         read_document(path)
 
 
