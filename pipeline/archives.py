@@ -30,9 +30,6 @@ CHUNK = 256 * 1024
 READABLE_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 _METHOD_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA"}
 
-# single-byte encodings in which '<', '!' and letters are the ASCII bytes: scanned as Latin-1
-_ASCII_COMPATIBLE = {"us-ascii", "ascii", "iso-8859-1", "iso8859-1", "latin1", "latin-1", "iso-8859-15",
-                     "windows-1252", "cp1252"}
 _DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
@@ -99,7 +96,7 @@ class BoundedZip:
         return "export or save the file again."
 
     def infolist(self) -> list:
-        return [info for info in self.archive.infolist() if not info.is_dir()]
+        return [info for info in self.archive.infolist() if not info.filename.endswith("/")]  # "" is a file too
 
     def stream(self, info):
         """Yield the unpacked bytes of a member in pieces, counting them against both caps."""
@@ -162,6 +159,17 @@ def check_zip(data: bytes, origin, limits: ZipLimits = DEFAULT_LIMITS, what: str
         archive.check_all()
 
 
+def ascii_compatible(encoding: str) -> bool:
+    """Whether XML markup in `encoding` is the same bytes as in ASCII (not UTF-7, EBCDIC, ...)."""
+    probe = '<?xml version="1.0"?><!DOCTYPE a><a b="c"/>'
+    try:
+        if codecs.lookup(encoding).name == "utf-7":  # '+ADw-' is '<' there: a DOCTYPE could hide
+            return False
+        return probe.encode(encoding) == probe.encode("ascii") and probe.encode("ascii").decode(encoding) == probe
+    except (LookupError, UnicodeError, ValueError):
+        return False
+
+
 def looks_like_xml(head: bytes) -> bool:
     """Whether a member starts like an XML document (after a byte-order mark and white space)."""
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"<\x00", b"\x00<")):
@@ -180,6 +188,8 @@ class XmlScan:
 
     def __init__(self, origin: str, name: str, limits: ZipLimits):
         self.origin, self.name, self.limits = origin, name, limits
+        # an SVG picture often names its DTD; pictures are never parsed by the readers, only counted
+        self.doctype_allowed = name.lower().endswith(".svg")
         self.decoder = None
         self.tail = ""
         self.elements = 0
@@ -201,7 +211,7 @@ class XmlScan:
             return codecs.getincrementaldecoder("utf-8")("replace")
         if encoding in ("utf-16", "utf16"):
             return codecs.getincrementaldecoder("utf-16")("replace")
-        if encoding in _ASCII_COMPATIBLE:
+        if ascii_compatible(encoding):  # markup is the ASCII bytes: scanned as Latin-1
             return codecs.getincrementaldecoder("latin-1")("replace")
         self._refuse_encoding(encoding)
 
@@ -222,7 +232,7 @@ class XmlScan:
         if not text:
             return
         joined = self.tail + text
-        if "<!DOCTYPE" in joined:
+        if "<!DOCTYPE" in joined and not self.doctype_allowed:
             raise InputError(f"{self.origin}: '{self.name}' declares a DOCTYPE; files exported by Word, LibreOffice, "
                              "Excel and QDA software never do, and a DOCTYPE can make an XML reader fetch other "
                              "files or expand text without end. Refused; export the file again.")

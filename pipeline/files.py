@@ -204,6 +204,8 @@ def read_table(path, sheet=None) -> tuple:
                 for number, raw in enumerate(reader, start=2):
                     rows.append({"row": number,
                                  **{(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}})
+        except csv.Error as exc:  # e.g. a cell above the csv module's 128 KB field limit
+            raise InputError(f"{path}, line {reader.reader.line_num}: cannot be read as a table ({exc}).") from None
         except UnicodeDecodeError:  # Excel's plain "CSV" is Windows-1252, not UTF-8
             raise InputError(f"{path}: not UTF-8 text (accented letters such as 'é' cannot be read); in Excel "
                              "save it as 'CSV UTF-8 (comma delimited)', or give the .xlsx file.") from None

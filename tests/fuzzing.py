@@ -133,7 +133,7 @@ def mutate_bytes(data: bytes, rng: random.Random) -> bytes:
     data = bytearray(data)
     for _ in range(rng.randint(1, 4)):
         where = rng.randint(0, len(data))
-        action = rng.randrange(7)
+        action = rng.randrange(8)
         if action == 0 and data:
             data[min(where, len(data) - 1)] ^= 1 << rng.randrange(8)
         elif action == 1:
@@ -144,6 +144,8 @@ def mutate_bytes(data: bytes, rng: random.Random) -> bytes:
             data[where:where] = data[where:where + rng.randint(1, 256)] * rng.randint(1, 4)
         elif action == 4:
             del data[where:]
+        elif action == 5:  # a long run: a cell beyond the csv field limit, a line of 140,000 characters
+            data[where:where] = rng.choice([b"x", b"\xc3\xa9", b" ", b"<a>"]) * rng.choice([1000, 140_000])
         else:
             data[where:where + rng.randint(0, 4)] = rng.choice(INTERESTING)
     return bytes(data)

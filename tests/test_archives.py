@@ -249,3 +249,22 @@ def test_the_text_command_uses_the_limits_of_params_yaml(tmp_path, data_dir):
     result = CliRunner().invoke(cli, ["--params", str(params), "text", str(data_dir / "readers_interview.odt")])
     assert result.exit_code == 1
     assert "holds more than 10 XML elements (limits.xml_elements in params.yaml)" in result.stderr
+
+
+def test_an_svg_picture_may_name_its_dtd_but_still_counts(tmp_path, data_dir):
+    svg = (b'<?xml version="1.0" encoding="iso-8859-2"?>\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" '
+           b'"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n<svg xmlns="http://www.w3.org/2000/svg"/>')
+    path = rebuild(data_dir / "readers_interview.docx", tmp_path / "picture.docx", add={"word/media/image2.svg": svg})
+    assert read_document(path).text == read_document(data_dir / "readers_interview.docx").text
+    many = svg.replace(b"/>", b">" + b"<g/>" * 60_000 + b"</svg>")
+    path = rebuild(data_dir / "readers_interview.docx", tmp_path / "many.docx", add={"word/media/image2.svg": many})
+    with pytest.raises(InputError, match="'word/media/image2.svg' holds more than 50,000 XML elements"):
+        read_document(path, SMALL)
+
+
+def test_a_member_without_a_name_is_an_input_error(data_dir):
+    """Found by benchmarks/fuzz.py: zipfile's is_dir() fails on a member named ''."""
+    with zipfile.ZipFile(data_dir / "archives_unnamed_member.odt") as archive:
+        assert "" in archive.namelist()
+    with pytest.raises(InputError, match=r"archives_unnamed_member.odt: cannot read '' from the zip"):
+        read_document(data_dir / "archives_unnamed_member.odt")

@@ -118,3 +118,10 @@ def test_fragment_with_text_offset_is_named_with_its_line(tmp_path):
                     encoding="utf-8")
     with pytest.raises(InputError, match=r"f\.jsonl, line 2, column 'start_char': expected a whole number"):
         list(read_fragments(path))
+
+
+def test_a_table_cell_beyond_the_csv_field_limit_is_a_one_line_error(tmp_path):
+    path = tmp_path / "codings.csv"
+    path.write_text("fragment_id,coder,dimension,value\na,b,c,d\na,b,c," + "x" * 200_000 + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"codings.csv, line 3: cannot be read as a table \(field larger than field limit"):
+        read_table(path)
