@@ -19,11 +19,10 @@ import codecs
 import io
 import re
 import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputError
+from .errors import CapcodeError, InputError
 
 MB = 1024 * 1024
 CHUNK = 256 * 1024
@@ -80,7 +79,7 @@ class BoundedZip:
         self.unpacked = 0  # bytes unpacked so far, all members together
         try:
             self.archive = zipfile.ZipFile(io.BytesIO(data))
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        except Exception as exc:  # zipfile parses a hostile directory: any failure means a damaged file
             raise InputError(f"{self.origin}: damaged zip archive ({exc}); {self._again()}") from None
 
     def __enter__(self):
@@ -125,7 +124,9 @@ class BoundedZip:
                                          f"{self.limits.describe_archive()} together; refused as a possible zip "
                                          "bomb (raise the limit if the file is genuine).")
                     yield chunk
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        except CapcodeError:
+            raise
+        except Exception as exc:  # BadZipFile, zlib.error, EOFError, ...: a damaged member
             raise InputError(f"{self.origin}: cannot read '{name}' from the zip ({exc}); {self._again()}") from None
 
     def read(self, info, xml: bool = False) -> bytes:
@@ -170,13 +171,21 @@ def ascii_compatible(encoding: str) -> bool:
         return False
 
 
+# how XML starts in the encodings an XML parser recognises without a declaration (UTF-32/UCS-4 in its
+# four byte orders, UTF-16 without a byte-order mark, EBCDIC's '<?xm')
+_UCS4_STARTS = (b"<\x00\x00\x00", b"\x00\x00\x00<", b"\x00\x00<\x00", b"\x00<\x00\x00")
+_EBCDIC_START = b"\x4c\x6f\xa7\x94"
+
+
 def looks_like_xml(head: bytes) -> bool:
-    """Whether a member starts like an XML document (after a byte-order mark and white space)."""
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"<\x00", b"\x00<")):
+    """Whether a member may be XML: it starts with '<' after a byte-order mark and white space
+    (or with white space only), or like XML in UTF-16, UTF-32 or EBCDIC."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"<\x00", b"\x00<", _EBCDIC_START)):
         return True
     if head.startswith(codecs.BOM_UTF8):
         head = head[3:]
-    return head.lstrip(b" \t\r\n")[:1] == b"<"
+    rest = head.lstrip(b" \t\r\n")
+    return not rest or rest[:1] == b"<"
 
 
 class XmlScan:
@@ -197,8 +206,10 @@ class XmlScan:
     def _decoder_for(self, head: bytes):
         if head.startswith(codecs.BOM_UTF8):
             return codecs.getincrementaldecoder("utf-8-sig")("replace")
-        if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE) + _UCS4_STARTS):
             self._refuse_encoding("UTF-32")
+        if head.startswith(_EBCDIC_START):
+            self._refuse_encoding("EBCDIC")
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return codecs.getincrementaldecoder("utf-16")("replace")
         if head.startswith(b"<\x00"):

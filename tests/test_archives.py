@@ -4,6 +4,7 @@ Small limits keep these inputs tiny; tests/test_hostile_inputs.py runs the same 
 default limits in a real `capcode` process and measures its memory.
 """
 
+import re
 import struct
 import zipfile
 
@@ -268,3 +269,16 @@ def test_a_member_without_a_name_is_an_input_error(data_dir):
         assert "" in archive.namelist()
     with pytest.raises(InputError, match=r"archives_unnamed_member.odt: cannot read '' from the zip"):
         read_document(data_dir / "archives_unnamed_member.odt")
+
+
+@pytest.mark.parametrize("body,encoding", [
+    (b" " * 300_000 + b"<!DOCTYPE a [<!ENTITY x 'y'>]><a>&x;</a>", None),            # white space first
+    ('<?xml version="1.0" encoding="UTF-32LE"?><!DOCTYPE a><a/>'.encode("utf-32-le"), "UTF-32"),  # no BOM
+    ('<?xml version="1.0" encoding="cp500"?><!DOCTYPE a><a/>'.encode("cp500"), "EBCDIC"),
+])
+def test_xml_that_hides_its_start_is_still_checked(tmp_path, data_dir, body, encoding):
+    path = rebuild(data_dir / "readers_interview.docx", tmp_path / "hidden.docx", replace={"word/document.xml": body})
+    message = f"'word/document.xml' is XML in the text encoding {encoding}" if encoding else \
+        "'word/document.xml' declares a DOCTYPE"
+    with pytest.raises(InputError, match=re.escape(message)):
+        read_document(path)
