@@ -18,8 +18,30 @@ from .errors import CapcodeError
 log = logging.getLogger("capcode")
 
 
+# options that name what a command writes: each is locked for the run (runs.output_lock)
+OUTPUT_OPTIONS = ("out", "out_dir", "out_path", "details", "thresholds_out", "plots")
+
+
+class CapcodeCommand(click.Command):
+    """A command that holds the lock of every output it writes while it runs."""
+
+    def invoke(self, ctx):
+        from .runs import output_locks
+
+        outputs = [ctx.params[name] for name in OUTPUT_OPTIONS if ctx.params.get(name)]
+        names, current = [], ctx
+        while current.parent is not None:
+            names.insert(0, current.info_name)
+            current = current.parent
+        with output_locks(outputs, command=" ".join(["capcode", *names])):
+            return super().invoke(ctx)
+
+
 class CapcodeGroup(click.Group):
     """A click group that turns CapcodeError into a one-line 'Error: ...' message."""
+
+    command_class = CapcodeCommand
+    group_class = type  # subgroups are CapcodeGroups too
 
     def invoke(self, ctx):
         try:
@@ -34,7 +56,7 @@ class CapcodeGroup(click.Group):
             if ctx.obj and ctx.obj.get("verbose"):
                 traceback.print_exc(file=sys.stderr)
             name = str(exc.filename)
-            if Path(name).name.startswith(".") and name.endswith(".tmp"):  # the temporary file of an atomic write
+            if Path(name).name.startswith(".") and name.endswith((".tmp", ".lock")):  # an atomic write's or lock's file
                 name = str(Path(name).parent)
             raise click.ClickException(f"{name}: {exc.strerror or exc}; check that the path is right and that "
                                        "you may read or write there.") from None
@@ -92,13 +114,27 @@ def get_params(ctx):
     return obj["params"]
 
 
+def _limits(ctx):
+    """What a zip file may unpack to (params.yaml `limits`), for the readers."""
+    from .archives import ZipLimits
+
+    return ZipLimits.from_params(get_params(ctx).limits)
+
+
+_trust_model_option = click.option(
+    "--trust-model", "trust_model", is_flag=True,
+    help="Also open a pickle/joblib model file (capcode's older format). Such a file can run any code "
+         "when it is opened: only for a model you made yourself or fully trust.")
+
+
 # ---- commands are added below, one block per stage -------------------------
 
 # [text/segment commands]
 
 @cli.command("text", epilog="Manual: docs/reading-and-segmentation.md")
 @click.argument("file", type=click.Path(dir_okay=False))
-def text_command(file):
+@click.pass_context
+def text_command(ctx, file):
     """Print the plain text of a transcript exactly as capcode sees it.
 
     Every character offset capcode writes (start_char, end_char) refers to this
@@ -110,7 +146,7 @@ def text_command(file):
     """
     from .segment import run_text
 
-    text = run_text(file)
+    text = run_text(file, _limits(ctx))
     stream = getattr(sys.stdout, "buffer", None)
     if stream is None:
         sys.stdout.write(text)
@@ -151,7 +187,7 @@ def segment_command(ctx, inputs, out, unit, manifests, include_interviewer):
     from .segment import run_segment, with_interviewer
 
     params = with_interviewer(get_params(ctx).segment, include_interviewer)
-    count = run_segment(list(inputs), out, params, unit, list(manifests) or None)
+    count = run_segment(list(inputs), out, params, unit, list(manifests) or None, limits=_limits(ctx))
     click.echo(f"capcode: wrote {count} {unit}s to {out}", err=True)
 
 
@@ -284,13 +320,13 @@ def _all_codings(codings, more_codings) -> tuple:
 @_codings_option
 @_codebook_option
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False),
-              help="Model folder to write (model.joblib + manifest.json).")
+              help="Model folder to write (model.skops + manifest.json).")
 @click.pass_context
 def train_command(ctx, fragments, codings, more_codings, codebook, out):
     """Train one classifier per codebook dimension on hand-coded fragments.
 
     Settings come from params.yaml 'train' (features, classifier, disagreements:
-    majority or agreed). The folder gets model.joblib and manifest.json with the
+    majority or agreed). The folder gets model.skops and manifest.json with the
     codebook, data hash, counts per value, library versions and grouped
     cross-validated scores.
 
@@ -313,8 +349,9 @@ def train_command(ctx, fragments, codings, more_codings, codebook, out):
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
               help="Predictions file: .jsonl, .csv or .xlsx.")
 @_codebook_option
+@_trust_model_option
 @click.pass_context
-def predict_command(ctx, model_dir, fragments, out, codebook):
+def predict_command(ctx, model_dir, fragments, out, codebook, trust_model):
     """Suggest a value for every fragment and dimension, abstaining where unsure.
 
     .jsonl (the machine format): one line per fragment and dimension with fragment_id,
@@ -333,7 +370,7 @@ def predict_command(ctx, model_dir, fragments, out, codebook):
     """
     from .predict import run_predict
 
-    count = run_predict(model_dir, fragments, out, get_params(ctx), codebook)
+    count = run_predict(model_dir, fragments, out, get_params(ctx), codebook, trust_model)
     click.echo(f"capcode: wrote {count} predictions to {out}", err=True)
 
 
@@ -396,8 +433,9 @@ def evaluate_command(ctx, fragments, codings, more_codings, codebook, group_by, 
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Write the list as .csv, .xlsx or .jsonl instead of printing it.")
 @_codebook_option
+@_trust_model_option
 @click.pass_context
-def suggest_command(ctx, model_dir, fragments, n, strategy, codings, more_codings, out, codebook):
+def suggest_command(ctx, model_dir, fragments, n, strategy, codings, more_codings, out, codebook, trust_model):
     """List the fragments whose hand-coding would most help the model.
 
     Uncertainty sampling: the fragments the model is least sure about (smallest
@@ -414,7 +452,7 @@ def suggest_command(ctx, model_dir, fragments, n, strategy, codings, more_coding
     if more_codings and Path(fragments).suffix.lower() in (".csv", ".xlsx", ".tsv"):
         raise click.UsageError(f"{fragments} is a table, not a fragments file: give FRAGMENTS before --codings.")
     codings = _all_codings(codings, more_codings)
-    suggestions = run_suggest(model_dir, fragments, get_params(ctx), n, out, strategy, codings, codebook)
+    suggestions = run_suggest(model_dir, fragments, get_params(ctx), n, out, strategy, codings, codebook, trust_model)
     if out:
         click.echo(f"capcode: wrote {len(suggestions)} suggestions to {out}", err=True)
     else:
@@ -631,7 +669,8 @@ def import_qdpx_command(ctx, project, out_dir, mapping_path, codebook, offsets):
     """
     from .qdpx.importing import run_import_qdpx
 
-    summary = run_import_qdpx(project, out_dir, codebook or get_params(ctx).codebook, mapping_path, offsets)
+    summary = run_import_qdpx(project, out_dir, codebook or get_params(ctx).codebook, mapping_path, offsets,
+                              _limits(ctx))
     coders = ", ".join(f"{name} ({count})" for name, count in summary["coders"].items()) or "none"
     click.echo(f"sources: {summary['sources']}\nselections: {summary['selections']}\n"
                f"codings: {summary['codings']} (mapped {summary['mapped_codings']}, unmapped "
@@ -788,8 +827,17 @@ def if_coded_command(ctx, codings, outs, codebook, command):
 
 
 def main():
-    """Console-script entry point."""
-    cli(obj={})
+    """Console-script entry point: SIGTERM, SIGINT and SIGHUP stop a run cleanly (runs.py)."""
+    from .runs import RunInterrupted, remove_live_temps, stop_on_signals
+
+    stop_on_signals()
+    try:
+        cli(obj={})
+    except RunInterrupted as stopped:
+        remove_live_temps()
+        click.echo(f"capcode: stopped by {stopped.name}; outputs not finished were not written "
+                   "(their temporary files are removed).", err=True)
+        sys.exit(128 + stopped.signum)
 
 
 if __name__ == "__main__":

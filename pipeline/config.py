@@ -85,6 +85,15 @@ class ReportParams:
 
 
 @dataclass(frozen=True)
+class LimitParams:
+    """Caps for reading zip files (.docx, .odt, .xlsx, .qdpx, model files): see pipeline/archives.py."""
+
+    member_mb: int = 100          # one member unpacked (a text source, a document part, an image)
+    archive_mb: int = 1000        # all members of one file unpacked, together
+    xml_elements: int = 1_000_000  # elements in one XML member (parsed into memory whole)
+
+
+@dataclass(frozen=True)
 class Params:
     codebook: str = "default"
     segment: SegmentParams = field(default_factory=SegmentParams)
@@ -94,6 +103,7 @@ class Params:
     aggregate: AggregateParams = field(default_factory=AggregateParams)
     agreement: AgreementParams = field(default_factory=AgreementParams)
     report: ReportParams = field(default_factory=ReportParams)
+    limits: LimitParams = field(default_factory=LimitParams)
 
 
 def _build(cls, data, path: str, prefix: str = ""):
@@ -170,4 +180,8 @@ def load_params(path: Optional[str] = None) -> Params:
         mark = getattr(exc, "problem_mark", None)
         line = f", line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)}).") from None
-    return _build(Params, data, str(path))
+    params = _build(Params, data, str(path))
+    for name, value in vars(params.limits).items():
+        if value < 1:
+            raise ConfigError(f"{path}, setting 'limits.{name}': must be at least 1, got {value}.")
+    return params

@@ -28,6 +28,10 @@ class CodebookError(CapcodeError):
     """A codebook file is malformed, or a value is not in the codebook."""
 
 
+class OutputError(CapcodeError):
+    """An output cannot be written (a full disk, a size limit); nothing was written."""
+
+
 class ModelError(CapcodeError):
     """A model directory is missing, damaged or made for something else."""
 

@@ -188,7 +188,7 @@ def run_evaluate(fragments_path, codings_paths, out_path, params, group_by=None,
     if details_path:
         write_json(details_path, details)
     if predictions_out:
-        from .files import write_predictions
+        from .prediction_tables import write_predictions
 
         write_predictions(predictions_out, oof)
     if plots_dir:

@@ -7,6 +7,7 @@ place only when complete, so a failed run never leaves a half-written file.
 import contextlib
 import csv
 import io
+import errno
 import json
 import os
 import re
@@ -15,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from .errors import InputError, where
+from .errors import CapcodeError, InputError, OutputError, where
 
 
 def _current_umask() -> int:
@@ -26,20 +27,44 @@ def _current_umask() -> int:
 
 @contextlib.contextmanager
 def atomic_path(path):
-    """Yield a temporary path beside `path`; rename it to `path` on success only."""
+    """Yield a temporary path beside `path`; rename it to `path` on success only.
+
+    The temporary file is removed on any error or interruption (runs.py), and the
+    leftovers of runs that died are removed first. A write that fails without naming a
+    file (a full disk) is an OutputError naming `path`.
+    """
+    from .runs import forget_temp, register_temp, remove_stale_temps, temp_prefix
+
     path = Path(path)
     if path.parent and not path.parent.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp makes owner-only files; outputs follow the umask
+    remove_stale_temps(path)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent)
+    register_temp(tmp)
     try:
+        os.close(fd)
+        os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp makes owner-only files; outputs follow the umask
         yield Path(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and not exc.filename:
+            raise OutputError(unwritable_message(path, exc)) from exc
         raise
+    finally:
+        forget_temp(tmp)
+
+
+def unwritable_message(path, exc: OSError) -> str:
+    """Why `path` could not be written, for a researcher: a full disk says so."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (f"{path}: cannot be written, the disk is full ({reason}); nothing was written. "
+                "Free some space and run again.")
+    if exc.errno == errno.EFBIG:
+        return f"{path}: cannot be written, the file would be larger than this system allows ({reason})."
+    return f"{path}: cannot be written ({reason}); nothing was written."
 
 
 @contextlib.contextmanager
@@ -277,6 +302,20 @@ def _refuse_duplicate_columns(path, header) -> None:
                              "rename or remove the extra one.")
 
 
+def _checked_workbook(path):
+    """A workbook's bytes, checked as a zip within the default limits (archives.py) before openpyxl reads them."""
+    import io
+    import zipfile
+
+    from .archives import check_zip, load_zip_bytes
+
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"{path}: not an Excel workbook (.xlsx is a zip archive); save it again from Excel.")
+    data = load_zip_bytes(path)
+    check_zip(data, path, what="an Excel workbook")
+    return io.BytesIO(data)
+
+
 def read_table(path, sheet=None) -> tuple:
     """Read a .csv, .xlsx or .jsonl table as (header, rows of dicts with a 'row' number).
 
@@ -299,6 +338,8 @@ def read_table(path, sheet=None) -> tuple:
                 for number, raw in enumerate(reader, start=2):
                     rows.append({"row": number,
                                  **{csv_value(k or ""): csv_value(v or "") for k, v in raw.items() if k is not None}})
+        except csv.Error as exc:  # e.g. a cell above the csv module's 128 KB field limit
+            raise InputError(f"{path}, line {reader.reader.line_num}: cannot be read as a table ({exc}).") from None
         except UnicodeDecodeError:  # Excel's plain "CSV" is Windows-1252, not UTF-8
             raise InputError(f"{path}: not UTF-8 text (accented letters such as 'é' cannot be read); in Excel "
                              "save it as 'CSV UTF-8 (comma delimited)', or give the .xlsx file.") from None
@@ -306,20 +347,30 @@ def read_table(path, sheet=None) -> tuple:
     if suffix == ".xlsx":
         from openpyxl import load_workbook
 
+        data = _checked_workbook(path)
         try:
-            book = load_workbook(path, read_only=True, data_only=True)
+            book = load_workbook(data, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many types for a damaged file
             raise InputError(f"{path}: cannot open as an Excel workbook ({exc}).") from None
-        chosen = book[sheet] if sheet in book.sheetnames else book.worksheets[0]
-        values = chosen.iter_rows(values_only=True)
-        header = [str(h).strip() if h is not None else "" for h in next(values, [])]
-        _refuse_duplicate_columns(path, header)
-        rows = []
-        for number, raw in enumerate(values, start=2):
-            if all(v is None for v in raw):
-                continue
-            rows.append({"row": number, **{h: ("" if v is None else str(v).strip()) for h, v in zip(header, raw)}})
-        book.close()
+        try:
+            if not book.worksheets:
+                raise InputError(f"{path}: the workbook has no worksheet.")
+            chosen = book[sheet] if sheet in book.sheetnames else book.worksheets[0]
+            values = chosen.iter_rows(values_only=True)
+            header = [str(h).strip() if h is not None else "" for h in next(values, [])]
+            _refuse_duplicate_columns(path, header)
+            rows = []
+            for number, raw in enumerate(values, start=2):
+                if all(v is None for v in raw):
+                    continue
+                rows.append({"row": number, **{h: ("" if v is None else str(v).strip()) for h, v in zip(header, raw)}})
+        except CapcodeError:
+            raise
+        except Exception as exc:  # a damaged sheet is only found while its rows are read
+            raise InputError(f"{path}: cannot read the workbook ({type(exc).__name__}: {exc}); "
+                             "open it in Excel and save it again.") from None
+        finally:
+            book.close()
         return header, rows
     if suffix in (".jsonl", ".json"):
         rows, header = [], []
@@ -363,100 +414,3 @@ def read_fragments(path):
         defaults = {"case": UNKNOWN, "respondent": UNKNOWN, "role": UNKNOWN, "speaker": "", "turn": 0,
                     "context": "", "n_words": len(record["text"].split())}
         yield Fragment.from_dict({**defaults, **{k: v for k, v in record.items() if v is not None}})
-
-
-PREDICTION_COLUMNS = ("fragment_id", "dimension", "value", "probability", "runner_up",
-                      "runner_up_probability", "abstained", "model", "in_training")
-# The spreadsheet form (one row per fragment, `pipeline.prediction_tables`): per dimension the
-# suggestion in a column named after it, then these two.
-PROBABILITY_SUFFIX = "_probability"
-ABSTAINED_SUFFIX = "_abstained"
-
-
-def write_predictions(path, predictions) -> int:
-    """Write Prediction records in the long form, one line per fragment and dimension; returns the count.
-
-    .jsonl is the machine format `capcode predict` writes; .csv/.xlsx in this form are for
-    other programs (`capcode predict` writes spreadsheets one row per fragment, with
-    `pipeline.prediction_tables`). `read_predictions` reads every form.
-    """
-    rows = ([getattr(p, c) for c in PREDICTION_COLUMNS] for p in predictions)
-    if Path(path).suffix.lower() == ".jsonl":
-        return write_jsonl(path, (dict(zip(PREDICTION_COLUMNS, row)) for row in rows))
-    rows = list(rows)
-    write_table(path, PREDICTION_COLUMNS, rows, sheet="predictions")
-    return len(rows)
-
-
-def _probability(path, row, column):
-    """A probability cell as a float (None when empty); refused when not a number between 0 and 1."""
-    raw = row.get(column)
-    if raw in (None, ""):
-        return None
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise InputError(f"{where(path, row['row'])}, column '{column}': {raw!r} is not a number.") from None
-    if not 0.0 <= value <= 1.0:  # also refuses NaN
-        raise InputError(f"{where(path, row['row'])}, column '{column}': {value} is not a probability; "
-                         "it must lie between 0 and 1 (as 'capcode predict' writes it).")
-    return value
-
-
-def _flag(value) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "ja", "yes", "waar")
-    return bool(value)
-
-
-def wide_dimensions(header) -> list:
-    """The dimensions of a predictions table in the one-row-per-fragment form (a column X beside X_probability)."""
-    return [h for h in header if h and f"{h}{PROBABILITY_SUFFIX}" in header]
-
-
-def read_predictions(path):
-    """Read Prediction records from any file `capcode predict` writes: .jsonl (one line per fragment
-    and dimension) or a .csv/.xlsx table (one row per fragment, or one per fragment and dimension)."""
-    from .records import Prediction
-
-    header, rows = read_table(path)
-    if "dimension" not in header and "fragment_id" in header and wide_dimensions(header):
-        return _read_wide_predictions(path, header, rows)
-    missing = [c for c in ("fragment_id", "dimension", "value", "probability") if c not in header]
-    if missing:
-        raise InputError(f"{path}: not a predictions file (missing column {', '.join(missing)}).")
-    out = []
-    for row in rows:
-        probability = _probability(path, row, "probability")
-        if probability is None:
-            raise InputError(f"{where(path, row['row'])}, column 'probability': empty; give the probability.")
-        runner = row.get("runner_up") or None
-        runner_p = _probability(path, row, "runner_up_probability")
-        out.append(Prediction(str(row["fragment_id"]), str(row["dimension"]), str(row["value"]), probability,
-                              runner, runner_p, _flag(row.get("abstained", False)), str(row.get("model", "")),
-                              _flag(row.get("in_training", False))))
-    return out
-
-
-def _read_wide_predictions(path, header, rows) -> list:
-    """Predictions from the one-row-per-fragment table: a prediction where a dimension's cell has a value."""
-    from .records import Prediction
-
-    dimensions = wide_dimensions(header)
-    out = []
-    for row in rows:
-        fragment_id = str(row.get("fragment_id", "")).strip()
-        if not fragment_id:
-            raise InputError(f"{where(path, row['row'])}, column 'fragment_id': empty; give the fragment id.")
-        for dimension in dimensions:
-            value = str(row.get(dimension, "")).strip()
-            if not value:
-                continue
-            probability = _probability(path, row, dimension + PROBABILITY_SUFFIX)
-            if probability is None:
-                raise InputError(f"{where(path, row['row'])}, column '{dimension}{PROBABILITY_SUFFIX}': empty "
-                                 f"beside the suggestion '{value}'; give its probability.")
-            out.append(Prediction(fragment_id, dimension, value, probability, None, None,
-                                  _flag(row.get(dimension + ABSTAINED_SUFFIX, False)), str(row.get("model", "")),
-                                  _flag(row.get("in_training", False))))
-    return out

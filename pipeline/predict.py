@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .archives import ZipLimits
 from .errors import ConfigError
 from .features import fragment_matrix
 from .records import Prediction
@@ -130,22 +131,29 @@ def count_lines(path) -> int:
         return sum(1 for line in handle if line.strip())
 
 
-def open_model(model_dir, codebook_name):
-    """Load the codebook and the model made for it (the manifest is checked against it)."""
-    from .codebook import load_codebook
+def open_model(model_dir, codebook_name, trust_model: bool = False, limits=None):
+    """Load the codebook and the model made for it (the manifest is checked against it).
+
+    `trust_model` also opens a pickle/joblib model file (the older format, which can run code
+    when loaded); `limits`: what the model file may unpack to (params.yaml `limits`).
+    """
+    from .archives import DEFAULT_LIMITS
+    from .codebook.read import load_codebook
     from .learn.persist import load_model, read_manifest
 
     manifest = read_manifest(model_dir)
     codebook = load_codebook(codebook_name)
-    return load_model(model_dir, codebook), codebook, manifest
+    model = load_model(model_dir, codebook, trust_model=trust_model, limits=limits or DEFAULT_LIMITS)
+    return model, codebook, manifest
 
 
-def run_predict(model_dir, fragments_path, out_path, params, codebook_name=None) -> int:
+def run_predict(model_dir, fragments_path, out_path, params, codebook_name=None, trust_model: bool = False) -> int:
     """`capcode predict`: stream fragments through the model, write predictions; returns the count."""
     from .files import progress, read_fragments
     from .prediction_tables import write_prediction_file
 
-    model, codebook, _ = open_model(model_dir, codebook_name or params.codebook)
+    model, codebook, _ = open_model(model_dir, codebook_name or params.codebook, trust_model,
+                                    ZipLimits.from_params(params.limits))
     thresholds = model_thresholds(model, params.predict)
     unknown = set(params.predict.thresholds) - set(codebook.dimension_ids)
     if unknown:
@@ -221,11 +229,12 @@ def format_suggestions(suggestions, width: int = 60) -> str:
 
 
 def run_suggest(model_dir, fragments_path, params, n=20, out_path=None, strategy="margin", codings_paths=(),
-                codebook_name=None) -> list:
+                codebook_name=None, trust_model: bool = False) -> list:
     """`capcode suggest`: rank fragments for hand-coding; write them to `out_path` if given."""
     from .files import read_fragments, write_table
 
-    model, codebook, _ = open_model(model_dir, codebook_name or params.codebook)
+    model, codebook, _ = open_model(model_dir, codebook_name or params.codebook, trust_model,
+                                    ZipLimits.from_params(params.limits))
     exclude = ()
     if codings_paths:
         from .validation import read_checked_codings

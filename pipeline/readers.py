@@ -17,12 +17,14 @@ All text is put in Unicode NFC form, so the same word always has the same
 characters whatever program wrote the file.
 """
 
+import io
 import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .archives import DEFAULT_LIMITS, MB, ZipLimits, check_zip, load_zip_bytes
 from .errors import InputError
 from .turns import NOT_SPEAKERS
 
@@ -67,8 +69,12 @@ def read_plain_text(path) -> str:
     return read_document(path).text
 
 
-def read_document(path) -> Document:
-    """Read a supported transcript file into a Document; bad input raises InputError."""
+def read_document(path, limits: ZipLimits = DEFAULT_LIMITS) -> Document:
+    """Read a supported transcript file into a Document; bad input raises InputError.
+
+    `limits` caps what a file may unpack to (see pipeline/archives.py); a plain text or
+    subtitle file may be at most `limits.member_bytes` large.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if not path.exists():
@@ -81,13 +87,13 @@ def read_document(path) -> Document:
         raise EmptyTranscript(f"{path}: the file is empty (0 bytes); export the transcript again or remove the file.")
     speakers, warnings = (), ()
     if suffix in TEXT_SUFFIXES:
-        text, warnings = decode_text(path.read_bytes(), path)
+        text, warnings = decode_text(read_text_bytes(path, limits), path)
     elif suffix == ".docx":
-        text = read_docx(path)
+        text = read_docx(path, limits)
     elif suffix == ".odt":
-        text = read_odt(path)
+        text = read_odt(path, limits)
     else:
-        raw, warnings = decode_text(path.read_bytes(), path)
+        raw, warnings = decode_text(read_text_bytes(path, limits), path)
         text, speakers = (read_vtt if suffix == ".vtt" else read_srt)(raw, path)
     text = unicodedata.normalize("NFC", text)
     if not text.strip():
@@ -115,6 +121,15 @@ def long_line_warnings(text: str, path) -> tuple:
 
 
 # ---- plain text files -------------------------------------------------------
+
+def read_text_bytes(path, limits: ZipLimits = DEFAULT_LIMITS) -> bytes:
+    """The bytes of a text transcript, refused above the per-file cap (no interview comes near it)."""
+    size = Path(path).stat().st_size
+    if size > limits.member_bytes:
+        raise InputError(f"{path}: {size / MB:,.0f} MB is more than the limit of {limits.describe_member()} "
+                         "for one transcript; is this really an interview? Raise the limit if it is.")
+    return Path(path).read_bytes()
+
 
 # A complete UTF-8 multi-byte character (not followed by a further continuation byte).
 _UTF8_MULTIBYTE = re.compile(rb"(?:[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3})(?![\x80-\xbf])")
@@ -169,19 +184,28 @@ def decode_legacy(data: bytes, error: UnicodeDecodeError, path) -> str:
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
-def read_docx(path) -> str:
-    """Body paragraphs and table rows of a .docx, in order; headers and footers left out."""
+def checked_zip(path, limits: ZipLimits, what: str, hint: str) -> io.BytesIO:
+    """The bytes of a zipped document, checked within `limits` (archives.py), ready for its reader."""
     if not zipfile.is_zipfile(path):
-        raise InputError(f"{path}: not a Word .docx file (it is not a zip archive); "
-                         "open it in Word and save it as .docx.")
+        raise InputError(f"{path}: not {what} file (it is not a zip archive); {hint}.")
+    data = load_zip_bytes(path, limits)
+    check_zip(data, path, limits, what)
+    return io.BytesIO(data)
+
+
+def read_docx(path, limits: ZipLimits = DEFAULT_LIMITS) -> str:
+    """Body paragraphs and table rows of a .docx, in order; headers and footers left out."""
+    hint = "open it in Word and save it as .docx"
+    data = checked_zip(path, limits, "a Word .docx", hint)
     import docx
 
     try:
-        document = docx.Document(str(path))
+        document = docx.Document(data)
+        return "\n\n".join(_docx_blocks(document.element.body, document))
+    except RecursionError:
+        raise InputError(f"{path}: tables or content controls nested too deeply to read; {hint}.") from None
     except Exception as exc:  # python-docx raises several types for a zip that is no Word file
-        raise InputError(f"{path}: cannot open as a Word .docx file ({type(exc).__name__}); "
-                         "open it in Word and save it as .docx.") from None
-    return "\n\n".join(_docx_blocks(document.element.body, document))
+        raise InputError(f"{path}: cannot open as a Word .docx file ({type(exc).__name__}); {hint}.") from None
 
 
 def _docx_blocks(container, document):
@@ -228,19 +252,36 @@ _ODT_SKIP = {(_TEXT_NS, "note"), (_OFFICE_NS, "annotation"), (_TEXT_NS, "tracked
              (_TEXT_NS, "sequence-decls"), (_OFFICE_NS, "forms")}
 
 
-def read_odt(path) -> str:
+_ODT_TEXT_MIMETYPE = "application/vnd.oasis.opendocument.text"
+
+
+def read_odt(path, limits: ZipLimits = DEFAULT_LIMITS) -> str:
     """Paragraphs, headings, lists and table rows of an .odt body, in order."""
-    if not zipfile.is_zipfile(path):
-        raise InputError(f"{path}: not an OpenDocument .odt file (it is not a zip archive); "
-                         "open it in LibreOffice and save it as .odt.")
+    hint = "open it in LibreOffice and save it as .odt"
+    data = checked_zip(path, limits, "an OpenDocument .odt", hint)
     from odf.opendocument import load
 
     try:
-        document = load(str(path))
+        document = load(data)
+    except RecursionError:
+        raise InputError(f"{path}: sections or lists nested too deeply to read; {hint}.") from None
     except Exception as exc:  # odfpy raises KeyError, xml errors, ... for damaged files
-        raise InputError(f"{path}: cannot open as an OpenDocument .odt file ({type(exc).__name__}); "
-                         "open it in LibreOffice and save it as .odt.") from None
-    return "\n\n".join(_odt_blocks(document.text))
+        raise InputError(f"{path}: cannot open as an OpenDocument .odt file ({type(exc).__name__}); {hint}.") from None
+    mimetype = str(getattr(document, "mimetype", "") or "")
+    if not mimetype.startswith(_ODT_TEXT_MIMETYPE):
+        kind = {"spreadsheet": "spreadsheet (.ods)", "presentation": "presentation (.odp)",
+                "graphics": "drawing (.odg)"}.get(mimetype.rpartition(".")[2], f"file of type '{mimetype or 'unknown'}'")
+        raise InputError(f"{path}: an OpenDocument {kind}, not a text document; save the transcript as a "
+                         "text document (.odt) in LibreOffice Writer.")
+    body = getattr(document, "text", None)
+    if body is None:
+        raise InputError(f"{path}: an OpenDocument file without a text body; {hint}.")
+    try:
+        return "\n\n".join(_odt_blocks(body))
+    except RecursionError:
+        raise InputError(f"{path}: sections or lists nested too deeply to read; {hint}.") from None
+    except (ValueError, TypeError, AttributeError) as exc:  # e.g. <text:s text:c="x">
+        raise InputError(f"{path}: damaged OpenDocument text ({type(exc).__name__}); {hint}.") from None
 
 
 def _odt_blocks(element):
@@ -265,6 +306,17 @@ def _odt_blocks(element):
             yield from _odt_blocks(child)
 
 
+MAX_SPACES = 10_000  # one <text:s text:c="N"/>; a real document has a handful
+
+
+def _space_count(value) -> int:
+    """The number of spaces a <text:s> stands for; an absurd count would build a huge text from a tiny file."""
+    count = int(value or 1)
+    if count > MAX_SPACES:
+        raise ValueError(f"text:s with {count} spaces")
+    return max(count, 0)
+
+
 def _odt_inline(element) -> str:
     """The text of a paragraph: spans, links, spaces (text:s), tabs and line breaks."""
     parts = []
@@ -274,7 +326,7 @@ def _odt_inline(element) -> str:
         elif child.nodeType != child.ELEMENT_NODE or child.qname in _ODT_SKIP:
             continue
         elif child.qname == (_TEXT_NS, "s"):
-            parts.append(" " * int(child.getAttrNS(_TEXT_NS, "c") or 1))
+            parts.append(" " * _space_count(child.getAttrNS(_TEXT_NS, "c")))
         elif child.qname == (_TEXT_NS, "tab"):
             parts.append("\t")
         elif child.qname == (_TEXT_NS, "line-break"):

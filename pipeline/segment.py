@@ -23,6 +23,7 @@ import re
 from pathlib import Path
 from typing import Iterator, Optional
 
+from .archives import DEFAULT_LIMITS, ZipLimits
 from .config import SegmentParams
 from .dutch import build_nlp  # re-exported: the Dutch pipeline (tokenizer, sentence rules, lemmas)
 from .errors import NOTICE, ConfigError, InputError
@@ -100,7 +101,8 @@ def _is_transcript(path: Path, root: Path) -> bool:
             and not any(part.startswith((".", "~$")) for part in parts))
 
 
-def load_transcript(source: str, path, params: SegmentParams, manifest: Optional[Manifest] = None) -> Transcript:
+def load_transcript(source: str, path, params: SegmentParams, manifest: Optional[Manifest] = None,
+                    limits: ZipLimits = DEFAULT_LIMITS) -> Transcript:
     """Read one transcript: plain text, metadata and speaker turns; warnings go to the log.
 
     Who interviews is decided here (the manifest's `interviewer`, else the labels of
@@ -109,16 +111,17 @@ def load_transcript(source: str, path, params: SegmentParams, manifest: Optional
     row = manifest.lookup(source, path) if manifest is not None else None
     named = row.interviewer if row is not None else None
     origin = f"{manifest.origin(row)}, column 'interviewer'" if row is not None else "manifest"
-    text, turns, _ = read_turns(source, path, params, named, origin)
+    text, turns, _ = read_turns(source, path, params, named, origin, limits)
     return Transcript(source_info(source, path, manifest), text, turns)
 
 
-def read_turns(source: str, path, params: SegmentParams, named=None, origin: str = "manifest") -> tuple:
+def read_turns(source: str, path, params: SegmentParams, named=None, origin: str = "manifest",
+               limits: ZipLimits = DEFAULT_LIMITS) -> tuple:
     """(plain text, turns, interviewer Decision) of one transcript; notes and warnings go to the log.
 
     `named`: the interviewer label(s) the manifest gives (None: decide; (): none).
     """
-    document = read_document(path)
+    document = read_document(path, limits)
     for warning in document.warnings:
         log.warning(warning)
     split = parse_turns(document.text, source, params.interviewer_labels, document.speakers + tuple(named or ()))
@@ -137,7 +140,7 @@ def read_turns(source: str, path, params: SegmentParams, named=None, origin: str
 # ---- units ------------------------------------------------------------------------
 
 def iter_units(inputs, params: SegmentParams = SegmentParams(), unit: str = "fragment",
-               manifest=None, nlp=None) -> Iterator[Fragment]:
+               manifest=None, nlp=None, limits: ZipLimits = DEFAULT_LIMITS) -> Iterator[Fragment]:
     """Stream the units (fragments, sentences or turns) of all transcripts, file by file."""
     if unit not in UNITS:
         raise ConfigError(f"unknown unit '{unit}'; use one of {', '.join(UNITS)}.")
@@ -153,7 +156,7 @@ def iter_units(inputs, params: SegmentParams = SegmentParams(), unit: str = "fra
     with progress(transcripts, "Segmenting") as bar:
         for source, path in bar:
             try:
-                transcript = load_transcript(source, path, params, manifest)
+                transcript = load_transcript(source, path, params, manifest, limits)
             except EmptyTranscript as exc:
                 log.warning(f"{exc} Skipped.")
                 continue
@@ -364,7 +367,7 @@ def _fragment(transcript: Transcript, turn: Turn, context: str, start: int, end:
 # ---- the commands' work -----------------------------------------------------------
 
 def run_segment(inputs, out, params: SegmentParams = SegmentParams(), unit: str = "fragment",
-                manifest=None, nlp=None) -> int:
+                manifest=None, nlp=None, limits: ZipLimits = DEFAULT_LIMITS) -> int:
     """Write the units of all transcripts to `out` as JSON Lines (atomically); return how many."""
     out = Path(out)
     if out.is_dir():
@@ -372,7 +375,7 @@ def run_segment(inputs, out, params: SegmentParams = SegmentParams(), unit: str 
     if out.suffix.lower() in SUPPORTED_SUFFIXES:
         raise ConfigError(f"--out {out}: a transcript file type would be read as a transcript next time "
                           "(or overwrite one); give a .jsonl file name, e.g. fragments.jsonl.")
-    units = iter_units(inputs, params, unit, manifest, nlp)
+    units = iter_units(inputs, params, unit, manifest, nlp, limits)
 
     def records():
         count = 0
@@ -386,9 +389,9 @@ def run_segment(inputs, out, params: SegmentParams = SegmentParams(), unit: str 
     return write_jsonl(out, records())
 
 
-def run_text(path) -> str:
+def run_text(path, limits: ZipLimits = DEFAULT_LIMITS) -> str:
     """The plain text of one transcript, as every offset refers to it; warnings go to the log."""
-    document = read_document(path)
+    document = read_document(path, limits)
     for warning in document.warnings:
         log.warning(warning)
     return document.text

@@ -16,7 +16,7 @@ from .codebook.read import load_codebook
 from .codings import as_fragments, read_codings
 from .codings_check import check_codings
 from .errors import CapcodeError, InputError
-from .files import read_predictions
+from .prediction_tables import read_predictions
 
 log = logging.getLogger("capcode")
 

@@ -3,8 +3,8 @@
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.files import (atomic_open, read_jsonl, read_predictions, read_table, write_jsonl,
-                            write_predictions, write_table)
+from pipeline.files import atomic_open, read_jsonl, read_table, write_jsonl, write_table
+from pipeline.prediction_tables import read_predictions, write_predictions
 from pipeline.records import Prediction
 
 
@@ -198,3 +198,10 @@ def test_control_characters_do_not_break_a_workbook(tmp_path):
     path = tmp_path / "t.xlsx"
     write_table(path, ["text"], [["a\x0bb\x00c"]])
     assert read_table(path)[1][0]["text"] == "a\ufffdb\ufffdc"
+
+
+def test_a_table_cell_beyond_the_csv_field_limit_is_a_one_line_error(tmp_path):
+    path = tmp_path / "codings.csv"
+    path.write_text("fragment_id,coder,dimension,value\na,b,c,d\na,b,c," + "x" * 200_000 + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"codings.csv, line 3: cannot be read as a table \(field larger than field limit"):
+        read_table(path)

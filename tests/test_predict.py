@@ -9,7 +9,8 @@ from pipeline.cli import cli
 from pipeline.codebook import load_codebook
 from pipeline.config import Params, PredictParams, TrainParams
 from pipeline.errors import ConfigError
-from pipeline.files import read_fragments, read_predictions, read_table
+from pipeline.files import read_fragments, read_table
+from pipeline.prediction_tables import read_predictions
 from pipeline.predict import predict_fragments, round_robin, run_predict, suggest, uncertainty
 from pipeline.train import load_model, run_train
 

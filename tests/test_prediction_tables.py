@@ -10,7 +10,8 @@ from openpyxl import load_workbook
 from pipeline.cli import cli
 from pipeline.config import Params, TrainParams
 from pipeline.errors import InputError
-from pipeline.files import read_fragments, read_predictions, read_table
+from pipeline.files import read_fragments, read_table
+from pipeline.prediction_tables import read_predictions
 from pipeline.prediction_tables import table_header, write_prediction_file
 from pipeline.predict import run_predict
 from pipeline.records import Fragment, Prediction

@@ -6,6 +6,7 @@ import logging
 import unicodedata
 import zipfile
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -19,7 +20,8 @@ from pipeline.cli import cli
 from pipeline.codebook import load_codebook
 from pipeline.codings import read_codings
 from pipeline.errors import CodebookError, InputError
-from pipeline.files import read_fragments, read_predictions, write_predictions, write_table
+from pipeline.files import read_fragments, write_table
+from pipeline.prediction_tables import read_predictions, write_predictions
 from pipeline.readers import read_plain_text
 from pipeline.records import Coding, Prediction
 
@@ -618,20 +620,69 @@ def test_tool_offsets_map_back_to_code_points(text, data):
     if text[position - 1:position + 1] == "\r\n":
         position -= 1  # between CR and LF is not a position some tools can express
     for conv in offsets.CONVENTIONS:
-        mapping = offsets.tool_to_codepoint(text, conv)
-        assert mapping[_tool_length(text[:position], conv)] == position
+        tool_position = _tool_length(text[:position], conv)
+        mapping = offsets.tool_to_codepoints(text, conv, [tool_position, len(text) * 3 + 1])
+        assert mapping[tool_position] == position
+        assert len(text) * 3 + 1 not in mapping  # past the end: no position
+
+
+def test_a_position_between_the_halves_of_an_emoji_does_not_exist_for_utf16():
+    text = "a\U0001F642b"
+    mapping = offsets.tool_to_codepoints(text, offsets.convention("utf16"), range(6))
+    assert mapping == {0: 0, 1: 1, 3: 2, 4: 3}
+
+
+def _stable_bounds(text: str) -> list:
+    """Positions that are not inside a piece: not between CR and LF, not before a combining mark."""
+    return [i for i in range(len(text) + 1)
+            if i == len(text) or not (unicodedata.combining(text[i]) or text[i - 1:i + 1] == "\r\n")]
 
 
 @settings(max_examples=60, deadline=None)
 @given(TRICKY, st.data())
 def test_normalised_text_keeps_every_span(text, data):
-    new, moves = offsets.as_capcode_sees_it(text)
-    assert new == unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    bounds = [start for start, _ in offsets._chunks(text)] + [len(text)]
+    bounds = _stable_bounds(text)
     a, b = sorted(data.draw(st.lists(st.sampled_from(bounds), min_size=2, max_size=2)))
+    new, moves = offsets.as_capcode_sees_it(text, [a, b])
+    assert new == unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
     moves = moves or {i: i for i in range(len(text) + 1)}
     piece = unicodedata.normalize("NFC", text[a:b].replace("\r\n", "\n").replace("\r", "\n"))
     assert new[moves[a]:moves[b]] == piece
+
+
+# characters where NFC does more than compose a letter with its accents: Hangul jamo (two
+# starters composing), Kannada and Tamil vowel parts, a starter decomposing into marks (U+0F73),
+# singletons (U+212B), composition exclusions (U+FB1D), a mark decomposing into two (U+0344),
+# marks of different classes that get reordered
+HARD = ["a", "e", "\n", "\r", "\u0301", "\u0323", "\u0308", "\u1100", "\u1161", "\u11a8", "\uac00",
+        "\u0cc6", "\u0cd5", "\u0bc6", "\u0bbe", "\u0f71", "\u0f72", "\u0f73", "\u212b", "\ufb1d",
+        "\u05b4", "\u0344", "\u0345", "\u1e0b", "\U0001F642"]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(HARD), max_size=40).map("".join), st.data())
+def test_normalising_piece_by_piece_equals_normalising_the_whole(text, data):
+    positions = data.draw(st.lists(st.integers(0, len(text)), max_size=6))
+    with mock.patch.object(offsets, "_aligned_positions", side_effect=AssertionError("fell back")):
+        new, moves = offsets.as_capcode_sees_it(text, positions + [0, len(text)])
+    expected = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    assert new == expected
+    if moves is None:
+        return
+    assert moves[0] == 0 and moves[len(text)] == len(new)
+    ordered = [moves[p] for p in sorted(set(positions + [0, len(text)]))]
+    assert ordered == sorted(ordered) and all(0 <= m <= len(new) for m in ordered)
+
+
+def test_the_pieces_that_can_change_are_found_without_the_fallback(monkeypatch):
+    def no_fallback(*args):
+        raise AssertionError("fell back to aligning the whole line")
+
+    monkeypatch.setattr(offsets, "_aligned_positions", no_fallback)
+    for text in ["\u1100\u1161\u11a8x", "\u0cc6\u0cd5 \u0bc6\u0bbe", "a\u0f73\u0323", "e\u0323\u0301\u212b\ufb1d",
+                 "\u0344\u0345\r\n\uac00\u11a8"]:
+        new, _ = offsets.as_capcode_sees_it(text, range(len(text) + 1))
+        assert new == unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def test_cases_and_variables_become_a_manifest_and_come_back(tmp_path, data_dir):

@@ -11,7 +11,8 @@ from openpyxl import load_workbook
 from pipeline.aggregate import aggregate, run_aggregate
 from pipeline.cli import cli
 from pipeline.config import AggregateParams
-from pipeline.files import read_fragments, read_predictions
+from pipeline.files import read_fragments
+from pipeline.prediction_tables import read_predictions
 from pipeline.report import CSV_HEADER, cell_code, overview_text, sheet_name
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

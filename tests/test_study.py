@@ -267,7 +267,7 @@ def test_a_codings_file_has_codes_only_when_a_code_cell_is_filled(tmp_path):
 
 def test_placeholders_of_every_kind(tmp_path):
     (tmp_path / "model").mkdir()
-    (tmp_path / "model" / "model.joblib").write_bytes(b"old")
+    (tmp_path / "model" / "model.skops").write_bytes(b"old")
     for name in ("model", "p.jsonl", "m.json", "t.yaml", "sheet.xlsx"):
         write_placeholder(tmp_path / name, "codings/team.xlsx")
     assert [p.name for p in (tmp_path / "model").iterdir()] == ["WAITING-FOR-CODES.txt"]
@@ -344,7 +344,7 @@ def test_a_new_study_runs_with_dvc_repro_before_and_after_codes(study):
     predicted = {json.loads(line)["fragment_id"]
                  for line in (folder / "out" / "predictions.jsonl").read_text(encoding="utf-8").splitlines()}
     assert predicted == {json.loads(line)["id"] for line in fragments}
-    assert (folder / "model" / "model.joblib").exists() and not (folder / "model" / "WAITING-FOR-CODES.txt").exists()
+    assert (folder / "model" / "model.skops").exists() and not (folder / "model" / "WAITING-FOR-CODES.txt").exists()
     assert {"relevant", "impact"} <= set(json.loads((folder / "out" / "evaluate" / "metrics.json").read_text()))
     rows = read_csv(folder / "out" / "aggregate" / "aggregates.csv")
     assert {r["case"] for r in rows} == {"case7", "case8"}

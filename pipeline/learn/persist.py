@@ -1,27 +1,29 @@
-"""A model folder on disk: `model.joblib` (numbers only) and `manifest.json`. One save, one load.
+"""A model folder on disk: `model.skops` (numbers only) and `manifest.json`. One save, one load.
 
-`model.joblib` holds the shared feature step (hashers, the sentence encoder's settings,
+`model.skops` holds the shared feature step (hashers, the sentence encoder's settings,
 codebook prototypes), one pipeline per dimension (IDF weights and coefficients) and the
 digests of the training fragments' ids (8 bytes of sha256 each, to mark in-sample
-predictions): no text, no vocabulary, no cache. `manifest.json` holds the codebook it
-was made for, a hash of the training data, counts, library versions, parameters,
-cross-validated scores, per-dimension calibration and abstention thresholds, and the
-sha256 of `model.joblib`. `load_model` checks all of that before unpickling anything
-(joblib files run code when loaded: load only models you made or trust).
+predictions): no text, no vocabulary, no cache. It is a skops file (`pipeline/modelfile.py`):
+loading it checks every type it names against a trusted list, so a crafted file cannot run
+code. `manifest.json` holds the codebook it was made for, a hash of the training data,
+counts, library versions, parameters, cross-validated scores, per-dimension calibration and
+abstention thresholds, and the sha256 of the model file. `load_model` checks all of that on
+the very bytes it loads. A model of the previous format (`model.joblib`, a pickle) is opened
+only with `trust_model` (`--trust-model`), with a warning.
 """
 
 import hashlib
 import json
 from pathlib import Path
 
-import joblib
-
+from ..archives import DEFAULT_LIMITS, ZipLimits
 from ..errors import ModelError
 from .model import TrainedModel
 
-MODEL_FILE = "model.joblib"
+MODEL_FILE = "model.skops"
 MANIFEST_FILE = "manifest.json"
-FORMAT = 2
+FORMAT = 3
+READABLE_FORMATS = (2, 3)  # 2: model.joblib (pickle), opened only with --trust-model
 
 
 def file_sha256(path) -> str:
@@ -33,17 +35,19 @@ def file_sha256(path) -> str:
 
 
 def save_model(model: TrainedModel, directory, training_digests=None) -> Path:
-    """Write model.joblib and manifest.json (with the model file's sha256) atomically into `directory`."""
-    from ..files import atomic_open, atomic_path
+    """Write model.skops and manifest.json (with the model file's sha256) atomically into `directory`."""
+    from .. import modelfile
+    from ..files import atomic_open
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     stored = {"format": FORMAT, "features": model.features, "estimators": model.estimators,
               "training_digests": training_digests}
-    with atomic_path(directory / MODEL_FILE) as tmp:
-        joblib.dump(stored, tmp, compress=3)
-        digest = file_sha256(tmp)
-    manifest = {**model.manifest, "format": FORMAT, "model_file": {"name": MODEL_FILE, "sha256": digest}}
+    digest = modelfile.save_model(stored, directory / MODEL_FILE)
+    for old in (directory / "model.joblib",):  # a model of the previous format in the same folder
+        old.unlink(missing_ok=True)
+    manifest = {**model.manifest, "format": FORMAT,
+                "model_file": {"name": MODEL_FILE, "format": modelfile.MODEL_FORMAT, "sha256": digest}}
     with atomic_open(directory / MANIFEST_FILE) as handle:
         json.dump(manifest, handle, ensure_ascii=False, indent=2)
         handle.write("\n")
@@ -68,7 +72,7 @@ def read_manifest(directory) -> dict:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelError(f"{path}: damaged ({exc}); train the model again.") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") not in READABLE_FORMATS:
         raise ModelError(f"{path}: not a capcode model manifest of format {FORMAT} (made by an older capcode?); "
                          "train the model again.")
     return manifest
@@ -101,22 +105,23 @@ def check_manifest(manifest: dict, directory, codebook) -> None:
             f"{encoder}' or train the model again.")
 
 
-def load_model(directory, codebook) -> TrainedModel:
-    """Load a model folder after checking its manifest, codebook, library versions and file hash."""
+def load_model(directory, codebook, trust_model: bool = False, limits: ZipLimits = DEFAULT_LIMITS) -> TrainedModel:
+    """Load a model folder after checking its manifest, codebook, library versions, file hash and
+    the types inside (a pickle model only with `trust_model`)."""
+    from .. import modelfile
+
     directory = Path(directory)
     manifest = read_manifest(directory)
     check_manifest(manifest, directory, codebook)
-    path = directory / MODEL_FILE
+    model_file = manifest.get("model_file") if isinstance(manifest.get("model_file"), dict) else {}
+    name = Path(str(model_file.get("name") or MODEL_FILE)).name  # a name inside the folder, never a path
+    path = directory / name
     if not path.exists():
         raise ModelError(f"{path}: missing; train the model again.")
-    expected = manifest.get("model_file", {}).get("sha256")
-    if file_sha256(path) != expected:
-        raise ModelError(f"{path}: its sha256 does not match manifest.json (the file was changed or damaged); "
-                         "refusing to load it. Train the model again or restore the original file.")
-    try:
-        stored = joblib.load(path)
-        model = TrainedModel(stored["features"], stored["estimators"], manifest, directory)
-        model.training_digests = stored.get("training_digests")
-    except Exception as exc:  # unpickling raises many types for a damaged file
-        raise ModelError(f"{path}: cannot be loaded ({type(exc).__name__}); train the model again.") from None
+    stored = modelfile.load_model(path, trust_pickle=trust_model, sha256=model_file.get("sha256"), limits=limits)
+    estimators = modelfile.check_estimators(stored, path)
+    if "features" not in stored:
+        raise ModelError(f"{path}: not a capcode model of this version (no feature step inside); train the model again.")
+    model = TrainedModel(stored["features"], estimators, manifest, directory)
+    model.training_digests = stored.get("training_digests")
     return model

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Optional
 
+from ..archives import DEFAULT_LIMITS, ZipLimits
 from ..errors import InputError
 from ..files import atomic_open, write_table
 from .codes import map_codes, read_mapping
-from .offsets import as_capcode_sees_it, detect_offsets, report_offsets, span_codings
+from .offsets import as_capcode_sees_it, detect_offsets, report_offsets, selection_positions, span_codings
 from .read import read_project
 from .records import QdaProject
 from .schema import MODEL_USER_PREFIX
@@ -116,8 +117,8 @@ def import_project(project: QdaProject, codebook, mapping: Optional[dict] = None
     skipped = dict(project.skipped)
     written = {}
     for source in project.sources:
-        if source.text.strip():
-            written[source.guid] = as_capcode_sees_it(source.text)
+        if source.text and not source.text.isspace():
+            written[source.guid] = as_capcode_sees_it(source.text, selection_positions(source, check.convention))
         else:
             key = "text sources with an empty plain text"
             skipped[key] = skipped.get(key, 0) + 1
@@ -161,13 +162,18 @@ def import_project(project: QdaProject, codebook, mapping: Optional[dict] = None
 
 
 def check_output_folder(out_dir: Path, files) -> None:
-    """Refuse to mix an import with other texts in OUT/sources: `capcode segment` would read them all."""
+    """Refuse to mix an import with other texts in OUT/sources: `capcode segment` would read them all.
+
+    Hidden files (such as the temporary file a killed run left) and Word lock files do not
+    count: segment never reads them.
+    """
     sources_dir = out_dir / "sources"
     if not sources_dir.is_dir():
         return
     expected = {str(PurePosixPath(f)) for f in files}
     others = sorted(p.relative_to(sources_dir).as_posix() for p in sources_dir.rglob("*")
-                    if p.is_file() and p.relative_to(sources_dir).as_posix() not in expected)
+                    if p.is_file() and p.relative_to(sources_dir).as_posix() not in expected
+                    and not any(part.startswith((".", "~$")) for part in p.relative_to(sources_dir).parts))
     if others:
         shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
         raise InputError(f"{sources_dir}: holds files that are not in this project ({shown}); "
@@ -191,15 +197,17 @@ def write_import(result: ImportResult, out_dir) -> None:
         handle.write(json.dumps(result.summary, ensure_ascii=False, indent=2) + "\n")
 
 
-def run_import_qdpx(project_path, out_dir, codebook, mapping_path=None, offsets: str = "auto") -> dict:
+def run_import_qdpx(project_path, out_dir, codebook, mapping_path=None, offsets: str = "auto",
+                    limits: ZipLimits = DEFAULT_LIMITS) -> dict:
     """Import a .qdpx into `out_dir`: sources/, sources.csv, codings.csv, codes.csv, unmapped_codes.csv.
 
-    Returns the summary (also written as qdpx_import.json).
+    Returns the summary (also written as qdpx_import.json). `limits` bounds what the
+    project's zip may unpack to (pipeline/archives.py).
     """
     from ..codebook.read import load_codebook
 
     codebook = load_codebook(codebook)
-    project = read_project(project_path)
+    project = read_project(project_path, limits)
     mapping = read_mapping(mapping_path, codebook) if mapping_path else {}
     result = import_project(project, codebook, mapping, offsets)
     result.summary["segment_command"] = (f"capcode segment {Path(out_dir) / 'sources'} "

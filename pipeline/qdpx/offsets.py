@@ -7,10 +7,12 @@ clearly match) another, and `report_offsets` says so. `as_capcode_sees_it` gives
 `\n` line ends in Unicode NFC, as capcode's reader returns it, with every position moved along.
 """
 
+import bisect
 import logging
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Optional
 
 from ..errors import InputError, where
@@ -50,48 +52,91 @@ def convention(name: str) -> OffsetConvention:
     raise InputError(f"unknown offset convention '{name}'; use one of {', '.join(CONVENTION_NAMES)}.")
 
 
-def _width(text: str, index: int, conv: OffsetConvention) -> int:
-    char = text[index]
-    width = 2 if conv.utf16 and ord(char) > 0xFFFF else 1
-    if char == "\r" and conv.newline == "crlf-as-one" and text.startswith("\n", index + 1):
-        return 0
-    if char == "\n" and conv.newline == "lf-as-two" and not (index and text[index - 1] == "\r"):
-        return 2
-    return width
+# Where a convention counts a character other than once: each alternative's width.
+_ASTRAL = "[\U00010000-\U0010FFFF]"
+
+
+def _special_pattern(conv: OffsetConvention):
+    """A pattern for the characters `conv` does not count as one; None when it counts every one once."""
+    parts = []
+    if conv.utf16:
+        parts.append(_ASTRAL)                  # two UTF-16 units
+    if conv.newline == "crlf-as-one":
+        parts.append(r"\r(?=\n)")              # the CR of CR LF counts zero
+    elif conv.newline == "lf-as-two":
+        parts.append(r"(?<!\r)\n")              # a bare LF counts two
+    return re.compile("|".join(parts)) if parts else None
 
 
 def differs(text: str, conv: OffsetConvention) -> bool:
     """Whether `conv` counts this text differently from code points at all."""
-    if conv.utf16 and any(ord(c) > 0xFFFF for c in text):
-        return True
-    if conv.newline == "crlf-as-one" and "\r\n" in text:
-        return True
-    if conv.newline == "lf-as-two" and re.search(r"(?<!\r)\n", text):
-        return True
-    return False
+    pattern = _special_pattern(conv)
+    return pattern is not None and pattern.search(text) is not None
 
 
-def tool_to_codepoint(text: str, conv: OffsetConvention) -> dict:
-    """Map each position as the tool counts it to the code point position (the first one, if several)."""
-    mapping, offset = {}, 0
-    for index in range(len(text)):
-        mapping.setdefault(offset, index)
-        offset += _width(text, index, conv)
-    mapping.setdefault(offset, len(text))
-    return mapping
+def tool_to_codepoints(text: str, conv: OffsetConvention, positions) -> dict:
+    """{position as the tool counts it: code point position} for the given positions that exist.
+
+    A position the tool cannot express (between the two halves of a character it counts
+    twice) is left out; where several code points share a position (CR LF counted once)
+    the first is given. One pass over the characters `conv` counts differently, in the
+    order of the positions: time linear in the text, memory in the number of positions.
+    """
+    wanted = sorted({p for p in positions if p is not None and p >= 0})
+    found, at = {}, 0
+    if not wanted:
+        return found
+    pattern = _special_pattern(conv)
+    codepoint, counted = 0, 0  # where the current run of characters counted once begins
+    next_wanted = wanted[0]
+    for match in (pattern.finditer(text) if pattern is not None else ()):
+        run_end = counted + match.start() - codepoint
+        if next_wanted <= run_end:
+            while at < len(wanted) and wanted[at] <= run_end:
+                if wanted[at] >= counted:
+                    found[wanted[at]] = codepoint + wanted[at] - counted
+                at += 1
+            if at == len(wanted):
+                return found
+            next_wanted = wanted[at]
+        counted, codepoint = run_end + (0 if match.group() == "\r" else 2), match.start() + 1
+    run_end = counted + len(text) - codepoint
+    for position in wanted[at:]:
+        if counted <= position <= run_end:
+            found[position] = codepoint + position - counted
+    return found
 
 
 def _norm_space(text: str) -> str:
     return " ".join(text.split())
 
 
-def _name_matches(name: str, selected: str) -> bool:
-    """Whether a selection's name (many tools store the selected text there) agrees with the text."""
+_WORD = re.compile(r"\S+")
+
+
+def _name_matches(name: str, text: str, start: int, end: int) -> bool:
+    """Whether a selection's name (many tools store the selected text there) agrees with text[start:end].
+
+    Only as many words of the selection are looked at as the name can cover, so a
+    selection of a whole long interview costs no more than a short one.
+    """
     name = _norm_space(name).rstrip(".…").strip()
     if len(name) < 4:
         return False
-    selected = _norm_space(selected)
+    words, length = [], -1
+    for word in _WORD.finditer(text, start, end):
+        words.append(word.group())
+        length += len(word.group()) + 1
+        if length > len(name):
+            break
+    selected = " ".join(words)
     return selected == name or (len(name) >= 8 and selected.startswith(name))
+
+
+def selection_positions(source: QdaSource, conv: OffsetConvention) -> set:
+    """The code point positions where the selections of `source` start and end under `conv`."""
+    return {position for _, start, end in _map_source(source, conv) if start is not None
+            for position in (start, end)}
 
 
 def _map_source(source: QdaSource, conv: OffsetConvention):
@@ -99,7 +144,8 @@ def _map_source(source: QdaSource, conv: OffsetConvention):
     if conv.name == "codepoints" or not differs(source.text, conv):
         mapping = None
     else:
-        mapping = tool_to_codepoint(source.text, conv)
+        mapping = tool_to_codepoints(source.text, conv,
+                                     [p for s in source.selections for p in (s.start, s.end)])
     out = []
     for selection in source.selections:
         if mapping is None:
@@ -141,7 +187,7 @@ def detect_offsets(sources, forced: str = "auto", origin: str = "project.qde") -
                 if start is None:
                     continue
                 n_valid += 1
-                n_names += _name_matches(selection.name, source.text[start:end])
+                n_names += _name_matches(selection.name, source.text, start, end)
         valid[conv.name], names[conv.name] = n_valid, n_names
     fitting = [c for c in candidates if valid[c.name] == total]
     if not fitting:
@@ -159,8 +205,8 @@ def detect_offsets(sources, forced: str = "auto", origin: str = "project.qde") -
 
 def _selection_after_astral(source: QdaSource) -> bool:
     """Whether a selection ends after the first character beyond U+FFFF, where UTF-16 counting would shift it."""
-    first = next((i for i, c in enumerate(source.text) if ord(c) > 0xFFFF), None)
-    return first is not None and any(s.end > first for s in source.selections)
+    first = re.search(_ASTRAL, source.text)
+    return first is not None and any(s.end > first.start() for s in source.selections)
 
 
 def _raise_outside(sources, conv, origin) -> None:
@@ -197,58 +243,170 @@ def span_codings(project: QdaProject, check: OffsetCheck, files: dict, moves: Op
     return out
 
 
-def _chunks(text: str):
-    """Split text into (start, end) pieces that normalise independently: a line end, or a starter
-    character with the combining marks that follow it."""
-    index, length = 0, len(text)
-    while index < length:
-        if text.startswith("\r\n", index):
-            yield index, index + 2
-            index += 2
-            continue
-        end = index + 1
-        while end < length and unicodedata.combining(text[end]):
-            end += 1
-        yield index, end
-        index = end
-
-
-def as_capcode_sees_it(text: str) -> tuple:
-    """(text as capcode's reader returns it, old position -> new position).
+def as_capcode_sees_it(text: str, positions=()) -> tuple:
+    """(text as capcode's reader returns it, {old position: new position} for `positions`).
 
     capcode reads .txt with `\n` line ends in Unicode NFC (pipeline.readers), so the
-    imported text is written that way and every offset is moved with it. A position
-    inside a piece that changed (between CR and LF, before a combining mark) moves to
-    the piece's start.
+    imported text is written that way and every selection offset is moved with it. A
+    position inside a piece that changed (between CR and LF, before a combining mark)
+    moves to the piece's start. The map is None when the text needs no change. Time and
+    memory are linear in the text: only the given positions are mapped.
     """
     if "\r" not in text and unicodedata.is_normalized("NFC", text):
         return text, None
-    pieces, positions, new = [], {}, 0
-    for start, end in _chunks(text):
-        piece = text[start:end].replace("\r\n", "\n").replace("\r", "\n")
-        piece = unicodedata.normalize("NFC", piece)
-        for old in range(start, end):
-            positions[old] = new
-        pieces.append(piece)
-        new += len(piece)
-    positions[len(text)] = new
-    result = "".join(pieces)
-    expected = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    if result != expected:  # composition across starters (e.g. Hangul jamo): map by alignment
-        result, positions = expected, _aligned_positions(text, expected)
-    return result, positions
+    positions = sorted(set(positions))
+    text, line_ends = _lf_line_ends(text, positions)
+    if unicodedata.is_normalized("NFC", text):
+        return text, line_ends
+    result, moved = _normalise_blocks(text, sorted(set(line_ends.values())))
+    return result, {old: moved[middle] for old, middle in line_ends.items()}
 
 
-def _aligned_positions(old: str, new: str) -> dict:
+_LINE_END = re.compile(r"\r\n?")
+
+
+def _lf_line_ends(text: str, positions: list) -> tuple:
+    """(text with CR LF and CR made LF, {position: moved position}); `positions` sorted."""
+    moved, at, removed = {}, 0, 0
+    for match in _LINE_END.finditer(text):
+        while at < len(positions) and positions[at] <= match.start():
+            moved[positions[at]] = positions[at] - removed
+            at += 1
+        while at < len(positions) and positions[at] < match.end():  # between CR and LF
+            moved[positions[at]] = match.start() - removed
+            at += 1
+        removed += len(match.group()) - 1
+    for position in positions[at:]:
+        moved[position] = position - removed
+    return _LINE_END.sub("\n", text), moved
+
+
+BLOCK = 1 << 20  # characters; text is normalised in blocks that end at a line end
+
+
+def _normalise_blocks(text: str, positions: list) -> tuple:
+    """(text in NFC, {position: moved position}); `positions` sorted.
+
+    A line end never combines with anything, so blocks of whole lines normalise on their
+    own; most blocks are already NFC and are kept as they are.
+    """
+    moved, pieces, shift, start = {}, [], 0, 0
+    while start < len(text) or not pieces:
+        cut = text.find("\n", min(start + BLOCK, len(text)))
+        end = len(text) if cut < 0 else cut + 1
+        block = text[start:end]
+        first, last = bisect.bisect_left(positions, start), bisect.bisect_right(positions, end)
+        inside = [p - start for p in positions[first:last]]
+        if unicodedata.is_normalized("NFC", block):
+            new, inner = block, {p: p for p in inside}
+        else:
+            new, inner = _normalise_line(block, inside)
+        for position in inside:
+            moved.setdefault(position + start, inner[position] + start + shift)
+        pieces.append(new)
+        shift += len(new) - len(block)
+        start = end
+    return "".join(pieces), moved
+
+
+def _normalise_line(line: str, positions: list) -> tuple:
+    """(NFC of a block of lines, {position: moved position}) for sorted positions inside it.
+
+    A position inside a piece that NFC may rewrite as a whole (a character and the marks
+    that combine with it) moves to the piece's start. The text between two such starts
+    normalises on its own, so each moved position is the length of the normalised text
+    before it: every character is normalised once, by unicodedata, whatever the number
+    of positions.
+    """
+    expected = unicodedata.normalize("NFC", line)
+    starts = _piece_starts(line, positions)
+    moved, done, length, agrees = {}, 0, 0, True
+    for start in sorted(set(starts.values())) + [len(line)]:
+        piece = unicodedata.normalize("NFC", line[done:start])
+        agrees = agrees and expected.startswith(piece, length)
+        length += len(piece)
+        moved[start] = length
+        done = start
+    if not agrees or length != len(expected):  # not expected for any Unicode text; kept as a safety net
+        return expected, _aligned_positions(line, expected, positions)
+    return expected, {position: moved[start] for position, start in starts.items()}
+
+
+def _piece_starts(line: str, positions: list) -> dict:
+    """{position: the start of the piece it lies in}: itself, unless it lies before a combining character."""
+    joiner, runs = _joiners()
+    starts, inside = {}, []
+    for position in positions:
+        if position < len(line) and joiner.match(line, position):
+            inside.append(position)
+        else:
+            starts[position] = position
+    if inside:  # one pass over the runs of combining characters, from a position before the first one
+        pending = iter(inside)
+        position = next(pending)
+        before = max((p for p in starts if p < inside[0]), default=0)  # no run crosses it
+        for run in runs.finditer(line, before):
+            while position is not None and position < run.end():
+                starts[position] = max(run.start() - 1, 0) if run.start() <= position else position
+                position = next(pending, None)
+            if position is None:
+                break
+    return starts
+
+
+@lru_cache(maxsize=1)
+def _joiners() -> tuple:
+    """Patterns for one, and a run of, the characters NFC may combine with the character before them.
+
+    Those are: a non-zero combining class, a decomposition that starts with one, or the
+    second half of a canonical composition (Hangul vowels and final consonants, the vowel
+    parts of some Indic scripts). Built once, from the Unicode data of this Python.
+    """
+    seconds = set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))
+    decomposing = []
+    for code in range(0x110000):
+        decomposition = unicodedata.decomposition(chr(code))
+        if decomposition and not decomposition.startswith("<"):
+            decomposing.append(code)
+            parts = decomposition.split()
+            if len(parts) == 2 and not unicodedata.combining(chr(int(parts[1], 16))):
+                seconds.add(int(parts[1], 16))
+    joiners = {code for code in range(0x110000) if unicodedata.combining(chr(code))} | seconds
+    for code in decomposing:
+        first = unicodedata.normalize("NFD", chr(code))[0]
+        if unicodedata.combining(first) or ord(first) in seconds:
+            joiners.add(code)
+    join = _char_class(sorted(joiners))
+    return re.compile(f"[{join}]"), re.compile(f"[{join}]+")
+
+
+def _char_class(codes: list) -> str:
+    """A regular-expression character class body for sorted code points, as ranges."""
+    ranges, first = [], None
+    for code in codes:
+        if first is not None and code == last + 1:
+            last = code
+            continue
+        if first is not None:
+            ranges.append((first, last))
+        first = last = code
+    if first is not None:
+        ranges.append((first, last))
+    return "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
+
+
+def _aligned_positions(old: str, new: str, positions: list) -> dict:
     import difflib
 
-    positions = {}
+    moved = {}
     matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        for offset in range(i2 - i1):
-            positions[i1 + offset] = j1 + (offset if tag == "equal" else 0)
-    positions[len(old)] = len(new)
-    return positions
+        for position in positions:
+            if i1 <= position < i2:
+                moved[position] = j1 + (position - i1 if tag == "equal" else 0)
+    for position in positions:
+        moved.setdefault(position, len(new))
+    return moved
 
 
 def report_offsets(check: OffsetCheck, project: QdaProject) -> None:

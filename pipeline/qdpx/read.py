@@ -7,45 +7,40 @@ Pictures, audio, video and PDF sources are left out and counted (`QdaProject.ski
 """
 
 import zipfile
-import zlib
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Optional
 
 from lxml import etree
 
+from ..archives import DEFAULT_LIMITS, BoundedZip, ZipLimits, load_zip_bytes
 from ..errors import InputError, where
 from .records import QdaCode, QdaCoding, QdaProject, QdaSelection, QdaSource
 from .schema import (CODEBOOK_NS, PROJECT_NS, PROJECT_XSD, check_unique_guids, describe_element, norm_guid,
                      parse_xml, schema_problems, tag)
 
 
-MAX_MEMBER_BYTES = 200 * 1024 * 1024
+class ProjectZip(BoundedZip):
+    """A .qdpx read within the limits (archives.py); a damaged member asks for a new export."""
+
+    def _again(self) -> str:
+        return "export the project again."
 
 
-def _zip_members(archive: zipfile.ZipFile) -> dict:
+def _zip_members(archive: ProjectZip) -> dict:
     """Member names keyed by a normalised form (posix slashes, lower case) for lenient look-up."""
     members = {}
     for info in archive.infolist():
-        if info.is_dir():
-            continue
         members.setdefault(info.filename.replace("\\", "/").lstrip("/").lower(), info)
     return members
 
 
-def _read_member(archive, info, origin) -> bytes:
-    if info.file_size > MAX_MEMBER_BYTES:
-        raise InputError(f"{origin}: '{info.filename}' is larger than {MAX_MEMBER_BYTES // 2**20} MB; "
-                         "capcode reads text projects only.")
-    try:
-        return archive.read(info)
-    except (zipfile.BadZipFile, zlib.error, OSError) as exc:
-        raise InputError(f"{origin}: cannot read '{info.filename}' from the zip ({exc}); "
-                         "export the project again.") from None
+def read_project_xml(path, limits: ZipLimits = DEFAULT_LIMITS) -> tuple:
+    """Open a .qdpx and validate its project.qde; return (root, zip members, open archive, origin for messages).
 
-
-def read_project_xml(path) -> tuple:
-    """Open a .qdpx and validate its project.qde; return (root, zip members, open archive, origin for messages)."""
+    Members are read within `limits` (per member, per project, XML elements), never by
+    what the zip's header claims; a project.qde with a DOCTYPE is refused.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: file not found.")
@@ -57,10 +52,7 @@ def read_project_xml(path) -> tuple:
                              "QDA tool, code there, and export the project as .qdpx.")
         raise InputError(f"{path}: not a zip archive, so not a REFI-QDA project (.qdpx). "
                          "Export the project from your QDA software as 'REFI-QDA project'.")
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"{path}: damaged zip archive ({exc}); export the project again.") from None
+    archive = ProjectZip(load_zip_bytes(path, limits), path, limits, "a REFI-QDA project")
     try:
         members = _zip_members(archive)
         root, origin = _validated_root(archive, members, path)
@@ -80,7 +72,7 @@ def _validated_root(archive, members, path) -> tuple:
                              "Export the project from your QDA software as 'REFI-QDA project' (.qdpx).")
         info = members[candidates[0]]
     origin = f"{path}: {info.filename}"
-    tree = parse_xml(_read_member(archive, info, path), origin)
+    tree = parse_xml(archive.read(info, xml=True), origin)
     root = tree.getroot()
     if root.tag != tag("Project"):
         qname = etree.QName(root)
@@ -168,7 +160,7 @@ def source_text(element, archive, members, origin) -> Optional[str]:
     if info is None:
         raise InputError(f"{described} refers to '{path}', which is missing from the zip (expected "
                          f"sources/{name}); export the project again with its sources.")
-    return _decode_text(_read_member(archive, info, origin), f"{origin}: {info.filename}")
+    return _decode_text(archive.read(info), f"{origin}: {info.filename}")
 
 
 def parse_selection(element, default_user: str) -> QdaSelection:
@@ -226,9 +218,9 @@ def source_metadata(element, guid: str, cases: dict, variables: dict) -> dict:
             "respondent": pick(RESPONDENT_VARIABLES), "role": pick(ROLE_VARIABLES)}
 
 
-def read_project(path) -> QdaProject:
+def read_project(path, limits: ZipLimits = DEFAULT_LIMITS) -> QdaProject:
     """Read and validate a .qdpx: users, code tree and the text sources with their selections."""
-    root, members, archive, origin = read_project_xml(path)
+    root, members, archive, origin = read_project_xml(path, limits)
     with archive:
         users = parse_users(root)
         codes = parse_codes(root)

@@ -64,19 +64,28 @@ def _short(message: str) -> str:
 def schema_problems(tree, schema_path) -> list:
     """The schema violations of `tree` as (line, message), empty when it is valid."""
     schema = load_schema(schema_path)
-    if schema.validate(tree):
-        return []
+    try:
+        if schema.validate(tree):
+            return []
+    except etree.Error as exc:  # libxml2 gives up on nodes it cannot validate (e.g. unexpanded entities)
+        return [(None, f"cannot be checked ({_short(str(exc))})")]
     return [(error.line, _short(error.message)) for error in schema.error_log]
 
 
 def parse_xml(data: bytes, origin: str):
-    """Parse XML bytes; a syntax error names `origin` and the line."""
+    """Parse XML bytes; a syntax error names `origin` and the line. A DOCTYPE is refused."""
     try:
-        return etree.fromstring(data, xml_parser()).getroottree()
+        tree = etree.fromstring(data, xml_parser()).getroottree()
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else None
         raise InputError(f"{where(origin, line)}: not well-formed XML ({_short(exc.msg)}); "
                          "export the project again from your QDA software.") from None
+    except ValueError as exc:  # e.g. an encoding declaration lxml does not accept for bytes
+        raise InputError(f"{origin}: cannot be read as XML ({exc}); export the project again.") from None
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise InputError(f"{origin}: declares a DOCTYPE; REFI-QDA exports never do, and a DOCTYPE can make an "
+                         "XML reader fetch other files or expand text without end. Refused; export the project again.")
+    return tree
 
 
 def describe_element(element) -> str:

@@ -52,6 +52,9 @@ PARAM_NOTES = {
     "aggregate.quotes": "typical quotes per cell, each from another respondent",
     "aggregate.quote_words": "at most this many words per quote",
     "report.language": "language of report.html, summary.md and the sheets of aggregates.xlsx: nl or en",
+    "limits.member_mb": "reading zip files (.docx, .odt, .xlsx, .qdpx, models): MB one file inside may unpack to",
+    "limits.archive_mb": "MB all files inside one zip file may unpack to, together",
+    "limits.xml_elements": "XML elements one document part may hold (it is read into memory whole)",
     "agreement.bootstrap": "bootstrap samples for the confidence intervals of `capcode agreement`",
     "agreement.seed": "random seed of the bootstrap",
 }
