@@ -78,6 +78,12 @@ class AgreementParams:
 
 
 @dataclass(frozen=True)
+class ReviewParams:
+    retrain_every: int = 20          # decisions between background retrainings (0: never retrain)
+    context_fragments: int = 2       # fragments of the same transcript shown before and after a card
+
+
+@dataclass(frozen=True)
 class Params:
     codebook: str = "default"
     segment: SegmentParams = field(default_factory=SegmentParams)
@@ -86,6 +92,7 @@ class Params:
     evaluate: EvaluateParams = field(default_factory=EvaluateParams)
     aggregate: AggregateParams = field(default_factory=AggregateParams)
     agreement: AgreementParams = field(default_factory=AgreementParams)
+    review: ReviewParams = field(default_factory=ReviewParams)
 
 
 def _build(cls, data, path: str, prefix: str = ""):
