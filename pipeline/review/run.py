@@ -131,6 +131,8 @@ def serve(session, port=None, open_browser=True, echo=print) -> None:
         webbrowser.open(url)
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn stops cleanly on Ctrl-C, then passes the signal on
+        pass
     finally:
         if session.retrainer is not None:
             session.retrainer.close()
