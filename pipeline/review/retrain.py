@@ -115,6 +115,10 @@ def _worker(connection, warm_up: bool) -> None:
             embed(["warm"])
         except Exception:  # no encoder installed: designs without it do not need it
             pass
+    try:
+        connection.send("ready")
+    except (BrokenPipeError, OSError):
+        return
     while True:
         try:
             request = connection.recv()
@@ -147,6 +151,7 @@ class Retrainer:
         self._lock = threading.Lock()
         self._process = self._connection = None
         self._started_at = 0.0
+        self._ready = threading.Event()  # the worker has imported what it needs (and loaded the encoder)
         if self.every > 0:
             self._start_worker(warm_up)
 
@@ -161,6 +166,14 @@ class Retrainer:
         self._process.start()
         child.close()
         self._connection = parent
+        threading.Thread(target=self._wait_until_ready, name="capcode-retrain-ready", daemon=True).start()
+
+    def _wait_until_ready(self) -> None:
+        try:
+            self._connection.recv()  # "ready"
+        except (EOFError, OSError):
+            pass
+        self._ready.set()
 
     def decided(self, count: int = 1) -> bool:
         """Count decisions (negative for an undo); start a retraining when one is due. True if started."""
@@ -181,6 +194,7 @@ class Retrainer:
         return True
 
     def _run(self, request: RetrainRequest) -> None:
+        self._ready.wait()
         try:
             self._connection.send(request)
             result = self._connection.recv()
@@ -202,7 +216,7 @@ class Retrainer:
     def status(self) -> dict:
         with self._lock:
             status = {"enabled": self.enabled, "every": self.every, "since": self.since, "running": self.running,
-                      "version": self.version, "message": self.message}
+                      "version": self.version, "message": self.message, "ready": self._ready.is_set()}
             if self.running:
                 status["running_for"] = round(time.monotonic() - self._started_at, 1)
             if self.last is not None:

@@ -62,11 +62,7 @@ class ReviewSession:
         self._others_given = others or {}  # {fragment id: {coder: {dimension: value}}} from --train-codings
         self._neighbours = self._index_neighbours(fragments)
         done = store.coded_by(coder) | {fid for fid, coders in self._others_given.items() if coder in coders}
-        first = []
-        if blind:  # a second coding for agreement: fragments others coded come first (their codes stay hidden)
-            coded_by_others = {fid for fid, coders in self.others_all().items() if set(coders) - {coder}}
-            first = [fid for fid in ranking.order if fid in coded_by_others]
-        self.queue = ReviewQueue(ranking.order, done, first)
+        self.queue = ReviewQueue(self._ordered(ranking.order), done)
         self.done_before = len(done)
         self.progress = Progress(codebook)
         for decision in store.by(coder):
@@ -87,6 +83,17 @@ class ReviewSession:
             for position, fragment in enumerate(items):
                 index[fragment.id] = (items, position)
         return index
+
+    def _ordered(self, order) -> list:
+        """`suggest` order, with the fragments other coders coded last, or first when blind.
+
+        Coding anew what nobody coded is what the model learns most from; a blind coder makes a
+        second, independent coding, which agreement can only compare where others coded too.
+        """
+        coded = {fid for fid, coders in self.others_all().items() if set(coders) - {self.coder}}
+        theirs = [fid for fid in order if fid in coded]
+        fresh = [fid for fid in order if fid not in coded]
+        return theirs + fresh if self.blind else fresh + theirs
 
     def others_all(self) -> dict:
         """{fragment id: {coder: {dimension: value}}}: --train-codings plus other coders in the review file."""
@@ -228,4 +235,4 @@ class ReviewSession:
         with self.lock:
             self.ranking = result.ranking
             self.model_version = result.version
-            self.queue.reorder(result.ranking.order)
+            self.queue.reorder(self._ordered(result.ranking.order))
