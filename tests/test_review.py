@@ -2,6 +2,7 @@
 and retraining in the background, through Starlette's TestClient (the browser tests drive the page)."""
 
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -361,3 +362,20 @@ def test_session_errors_name_the_problem(fixture, tmp_path):
         session.decide(session.queue.head(), {"kleur": "rood"})
     with pytest.raises(ReviewError, match="nothing to undo"):
         session.undo()
+
+
+def test_review_settings_are_read_with_the_others_and_typos_are_refused(tmp_path):
+    from pipeline.config import load_params
+    from pipeline.errors import ConfigError
+
+    path = tmp_path / "params.yaml"
+    path.write_text("review:\n  retrain_every: 5\n  context_fragments: 1\n", encoding="utf-8")
+    assert load_params(path).review == ReviewParams(retrain_every=5, context_fragments=1)
+    path.write_text("review:\n  retrain_evry: 5\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="review.retrain_evry"):
+        load_params(path)
+    path.write_text("review:\n  retrain_every: often\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="whole number"):
+        load_params(path)
+    shipped = load_params(Path(__file__).parent.parent / "params.yaml").review
+    assert shipped == ReviewParams() and shipped.retrain_every == 20
