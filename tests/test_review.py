@@ -98,10 +98,11 @@ def test_every_value_gets_its_own_key():
 def test_decisions_are_appended_and_undo_rewrites_a_valid_file(tmp_path):
     out = tmp_path / "review.csv"
     store = DecisionStore(out)
-    assert out.read_text(encoding="utf-8") == ",".join(COLUMNS) + "\n"
+    assert not out.exists()  # made with the first decision
     store.append(Decision("f1", "anna", (("relevant", "ja"), ("impact", "positief")), "een, twee", "2024-01-01T10:00:00+01:00"))
     store.append(Decision("f2", "bert", (("relevant", "nee"),), "", "2024-01-01T10:00:05+01:00"))
     store.append(Decision("f3", "anna", (("relevant", "nee"),), "", "2024-01-01T10:00:09+01:00"))
+    assert out.read_text(encoding="utf-8").startswith(",".join(COLUMNS) + "\nf1,anna,relevant,ja,")
     assert [r["fragment_id"] for r in rows_of(out)] == ["f1", "f1", "f2", "f3"]
     assert rows_of(out)[0]["note"] == "een, twee"
 
@@ -131,6 +132,21 @@ def test_an_incomplete_last_line_is_dropped_and_a_foreign_file_is_refused(tmp_pa
         DecisionStore(other)
     with pytest.raises(Exception, match="ending in .csv"):
         DecisionStore(tmp_path / "review.xlsx")
+    with pytest.raises(Exception, match="does not exist"):
+        DecisionStore(tmp_path / "nowhere" / "review.csv")
+
+
+def test_a_decision_that_cannot_be_written_says_it_is_not_saved(fixture, tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    session = session_for(fixture, folder / "review.csv")
+    client = client_for(session)
+    state = client.get("/api/state").json()
+    folder.rmdir()  # the folder disappears (a USB stick pulled out)
+    answer = client.post("/api/decide", json={"fragment_id": state["card"]["fragment"]["id"],
+                                              "values": {"relevant": "nee"}})
+    assert answer.status_code == 500 and "NOT saved" in answer.json()["error"]
+    assert client.get("/api/state").json()["progress"]["coded"] == 0  # and nothing counts it as saved
 
 
 # ---- the app ----------------------------------------------------------------------------------
@@ -171,7 +187,7 @@ def test_decide_writes_at_once_skips_undoes_and_refuses_incomplete_codes(fixture
     assert refused.status_code == 400 and "Strategisch of operationeel" in refused.json()["error"]
     refused = client.post("/api/decide", json={"fragment_id": first, "values": {"relevant": "misschien"}})
     assert refused.status_code == 400 and "not a value" in refused.json()["error"]
-    assert rows_of(out) == []
+    assert not out.exists()  # nothing saved, nothing made
 
     # a full decision: written before the answer comes back
     state = client.post("/api/decide", json={"fragment_id": first, "values": choose(state), "note": "goed\nvoorbeeld"}).json()

@@ -119,6 +119,9 @@ def build_app(session, token: str) -> Starlette:
             return JSONResponse(call())
         except ReviewError as exc:
             return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        except OSError as exc:  # the codings file cannot be written (disk full, removed folder, ...)
+            return JSONResponse({"error": f"{session.store.path}: {exc.strerror or exc}; this decision is NOT "
+                                          "saved. Fix the problem, then save again."}, status_code=500)
 
     def state(request: Request) -> Response:
         return answer(lambda: session.state(request.query_params.get("fragment") or None))

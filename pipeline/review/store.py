@@ -85,8 +85,13 @@ class DecisionStore:
         self.decisions: list = []
         if self.path.exists() and self.path.stat().st_size > 0:
             self.decisions = self._read()
-        else:
-            self._rewrite([])
+        elif not self.path.parent.is_dir():
+            raise InputError(f"{self.path}: the folder {self.path.parent} does not exist; create it or give "
+                             "another place for the codings file.")
+        elif not os.access(self.path.parent, os.W_OK):
+            raise InputError(f"{self.path}: the folder {self.path.parent} may not be written to; give another "
+                             "place for the codings file.")
+        # a new file is made with the first decision: a review that never starts leaves nothing behind
 
     # ---- reading ----------------------------------------------------------------------------
 
@@ -123,6 +128,8 @@ class DecisionStore:
     def append(self, decision: Decision) -> None:
         """Write a decision's rows at the end of the file, flushed and synced to disk."""
         text = _csv_text(decision.rows())
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            text = _csv_text([COLUMNS]) + text
         with open(self.path, "a", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
