@@ -90,7 +90,7 @@ def setup_logging(verbose: bool) -> None:
 def cli(ctx, verbose, params_path):
     """capcode: suggest and check codes for interview fragments.
 
-    Stages: text, segment, codebook, codings, train, predict, evaluate, suggest,
+    Stages: text, segment, codebook, codings, train, predict, evaluate, suggest, review,
     agreement, disagreements, aggregate, import-qdpx, export-qdpx, export-qdc.
     A study of your own: init (then coding-sheet and if-coded run in its dvc.yaml).
 
@@ -457,6 +457,47 @@ def suggest_command(ctx, model_dir, fragments, n, strategy, codings, more_coding
         click.echo(f"capcode: wrote {len(suggestions)} suggestions to {out}", err=True)
     else:
         click.echo(format_suggestions(suggestions))
+
+
+@cli.command("review", epilog="Manual: docs/review.md")
+@click.option("--fragments", "fragments", required=True, type=click.Path(dir_okay=False),
+              help="Fragments file from 'capcode segment'.")
+@click.option("--model", "model_dir", required=True, type=click.Path(file_okay=False),
+              help="Model folder written by 'capcode train'.")
+@click.option("--codings", "out", required=True, type=click.Path(dir_okay=False),
+              help="Codings file (.csv) your decisions are written to, one at a time; an existing one is resumed.")
+@click.option("--coder", required=True, help="Your name as a coder (the 'coder' column).")
+@click.option("--train-codings", "train_codings", multiple=True, type=click.Path(dir_okay=False),
+              help="Coding file(s) the model learned from: retraining learns from these plus your decisions; "
+                   "other coders' codes in them show on the cards (repeat the option for several files).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Port on 127.0.0.1 (default: the first free one from 8765).")
+@click.option("--no-browser", is_flag=True, help="Only print the address; do not open a browser.")
+@click.option("--blind", is_flag=True,
+              help="Hide the model's suggestions and other coders' codes: an independent coding for 'capcode agreement'.")
+@_codebook_option
+@_trust_model_option
+@click.pass_context
+def review_command(ctx, fragments, model_dir, out, coder, train_codings, port, no_browser, blind, codebook,
+                   trust_model):
+    """Review suggestions in the browser, one fragment at a time, keyboard first.
+
+    Serves a page on 127.0.0.1 only and prints its address with a secret token. Every
+    decision is written at once to the codings file, which every other command reads
+    with --codings; starting again resumes where you stopped. Every 'review.retrain_every'
+    decisions (params.yaml) the model is retrained in the background. Stop with Ctrl-C.
+
+    Example:
+
+    \b
+        capcode review --fragments fragments.jsonl --model models/team --codings review_anna.csv \\
+            --coder anna --train-codings codings/team.csv
+    """
+    from .review.run import run_review
+
+    run_review(fragments, model_dir, out, coder, get_params(ctx), train_codings, port, not no_browser, blind,
+               codebook, echo=click.echo, trust_model=trust_model)
+
 
 # [agreement/disagreements commands]
 

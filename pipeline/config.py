@@ -94,6 +94,12 @@ class LimitParams:
 
 
 @dataclass(frozen=True)
+class ReviewParams:
+    retrain_every: int = 20          # decisions between background retrainings (0: never retrain)
+    context_fragments: int = 2       # fragments of the same transcript shown before and after a card
+
+
+@dataclass(frozen=True)
 class Params:
     codebook: str = "default"
     segment: SegmentParams = field(default_factory=SegmentParams)
@@ -104,6 +110,7 @@ class Params:
     agreement: AgreementParams = field(default_factory=AgreementParams)
     report: ReportParams = field(default_factory=ReportParams)
     limits: LimitParams = field(default_factory=LimitParams)
+    review: ReviewParams = field(default_factory=ReviewParams)
 
 
 def _build(cls, data, path: str, prefix: str = ""):

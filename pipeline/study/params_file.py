@@ -57,6 +57,8 @@ PARAM_NOTES = {
     "limits.xml_elements": "XML elements one document part may hold (it is read into memory whole)",
     "agreement.bootstrap": "bootstrap samples for the confidence intervals of `capcode agreement`",
     "agreement.seed": "random seed of the bootstrap",
+    "review.retrain_every": "capcode review: retrain in the background after this many decisions (0: never)",
+    "review.context_fragments": "capcode review: fragments of the same transcript shown before and after a card",
 }
 
 
