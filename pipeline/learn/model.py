@@ -5,7 +5,9 @@
 (nested cross-validation, so the scores it reports never saw the held-out case):
 
 1. out-of-fold probabilities under grouped folds for each C of the grid (or the fixed C);
-   the C with the best kappa wins (ties: the smaller C, the stronger regularisation);
+   the C with the lowest log loss wins (ties: the smaller C, the stronger regularisation).
+   Log loss, a proper scoring rule, judges every probability; kappa of the most probable
+   value changes in steps on a hundred fragments and picked C less reliably (docs/classifier.md);
 2. a temperature fitted on those held-out probabilities (`calibrate.fit_temperature`);
 3. the lowest threshold whose kept, calibrated suggestions reach the target precision on
    held-out cases (`calibrate.choose_threshold`; 1.0, review everything, where the evidence
@@ -29,7 +31,7 @@ from sklearn.svm import LinearSVC
 
 from .. import __version__
 from ..errors import ConfigError
-from .calibrate import choose_threshold, fit_temperature, scores, temper
+from .calibrate import choose_threshold, fit_temperature, log_loss, scores, temper
 from .crossval import folds_for, out_of_fold, predicted
 from .designs import Design, weighting_step
 
@@ -127,7 +129,7 @@ class DimensionFit:
     rule: Optional[dict] = None  # threshold, coverage, precision, n, note; None: no cross-validation
     cv: Optional[dict] = None  # scores of the out-of-fold suggestions (C chosen on the same folds)
     oof: Optional[np.ndarray] = field(default=None, repr=False)  # calibrated out-of-fold probabilities
-    tried: dict = field(default_factory=dict)  # C -> out-of-fold kappa
+    tried: dict = field(default_factory=dict)  # C -> {"log_loss", "kappa"} out of fold
 
 
 def fit_dimension(spec: ModelSpec, X, labels, groups, widths: dict, target: float = 0.8, n_folds: int = 5,
@@ -159,10 +161,11 @@ def fit_dimension(spec: ModelSpec, X, labels, groups, widths: dict, target: floa
                     return make_pipeline(spec, widths, c, y).fit(A, y)
 
                 oof = out_of_fold(fit_fold, X, labels, folds, classes, fold_matrix)
-                kappa = scores(labels, predicted(oof, classes), classes)["kappa"]
-                tried[c] = round(kappa, 4)
-                if best is None or kappa > best[0] + 1e-9:
-                    best = (kappa, c, oof)
+                loss = log_loss(labels, oof, classes)
+                tried[c] = {"log_loss": round(loss, 4),
+                            "kappa": round(scores(labels, predicted(oof, classes), classes)["kappa"], 4)}
+                if best is None or loss < best[0] - 1e-9:
+                    best = (loss, c, oof)
         _, c, oof = best
         temperature = fit_temperature(labels, oof, classes)
         calibrated = temper(oof, temperature)
