@@ -6,17 +6,24 @@
 
 1. out-of-fold probabilities under grouped folds for each C of the grid (or the fixed C);
    the C with the lowest log loss wins (ties: the smaller C, the stronger regularisation).
-   Log loss, a proper scoring rule, judges every probability; kappa of the most probable
-   value changes in steps on a hundred fragments and picked C less reliably (docs/classifier.md);
+   Log loss, a proper scoring rule, judges every probability, which calibration and the
+   threshold rest on; kappa of the most probable value moves in steps on a hundred
+   fragments (on the sample both rules give the same kappa within noise: docs/classifier.md);
 2. a temperature fitted on those held-out probabilities (`calibrate.fit_temperature`);
-3. the lowest threshold whose kept, calibrated suggestions reach the target precision on
-   held-out cases (`calibrate.choose_threshold`; 1.0, review everything, where the evidence
-   is too thin);
+3. the lowest threshold whose kept, calibrated suggestions on held-out cases show the
+   target precision with 95% confidence (`calibrate.choose_threshold`; 1.0, review
+   everything, where the evidence is too thin);
 4. the final pipeline (TF-IDF weighting of the hashed blocks, then the classifier) on all
    fragments with the chosen C.
+
+Steps 1-3 are kept in the study's cache (`cache.FeatureCache.result`) under a hash of the
+exact feature matrix, labels, cases and settings (`cv_key`), so a second run on the same
+study does only step 4.
 """
 
 import collections
+import hashlib
+import json
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,9 +38,10 @@ from sklearn.svm import LinearSVC
 
 from .. import __version__
 from ..errors import ConfigError
-from .calibrate import choose_threshold, fit_temperature, log_loss, scores, temper
+from .cache import active_cache
+from .calibrate import CONFIDENCE, MIN_KEPT, choose_threshold, fit_temperature, log_loss, scores, temper
 from .crossval import folds_for, out_of_fold, predicted
-from .designs import Design, weighting_step
+from .designs import KAPPA, Design, weighting_step
 
 C_GRID = (0.3, 1.0, 3.0, 10.0)
 MIN_THRESHOLD_FRAGMENTS = 20  # fewer held-out fragments than this: no threshold is estimated
@@ -69,11 +77,11 @@ class ModelSpec:
 
     @property
     def name(self) -> str:
-        c = "" if self.c == "auto" else f"/{float(self.c):g}"
+        c = "" if self.c == "auto" else f"/{KAPPA}" if self.c == KAPPA else f"/{float(self.c):g}"
         return f"{self.design.features}/{self.classifier}{c}"
 
     def grid(self) -> tuple:
-        return C_GRID if self.c == "auto" else (float(self.c),)
+        return C_GRID if self.c in ("auto", KAPPA) else (float(self.c),)
 
 
 def parse_c(value):
@@ -152,31 +160,69 @@ def fit_dimension(spec: ModelSpec, X, labels, groups, widths: dict, target: floa
                         "note": "fewer than two cases: no held-out case to set a threshold on, so every "
                                 "suggestion is left for review"}
     else:
-        best, tried = None, {}
-        with single_thread():
-            for c in grid:
-                def fit_fold(A, y, c=c):
-                    if len(set(y)) < 2:  # a fold whose training cases coded one value only
-                        return DummyClassifier(strategy="most_frequent").fit(A, y)
-                    return make_pipeline(spec, widths, c, y).fit(A, y)
-
-                oof = out_of_fold(fit_fold, X, labels, folds, classes, fold_matrix)
-                loss = log_loss(labels, oof, classes)
-                tried[c] = {"log_loss": round(loss, 4),
-                            "kappa": round(scores(labels, predicted(oof, classes), classes)["kappa"], 4)}
-                if best is None or loss < best[0] - 1e-9:
-                    best = (loss, c, oof)
-        _, c, oof = best
-        temperature = fit_temperature(labels, oof, classes)
-        calibrated = temper(oof, temperature)
-        fit = DimensionFit(None, classes, c, temperature, oof=calibrated)
-        fit.tried = tried
-        fit.rule = choose_threshold(labels, calibrated, classes, target, MIN_THRESHOLD_FRAGMENTS)
-        fit.cv = {**scores(labels, predicted(calibrated, classes), classes), "n": int(len(labels)),
-                  "folds": len(folds)}
+        key = cv_key(spec, X, labels, groups, n_folds, target) if fold_matrix is None else None
+        cache = active_cache() if key else None
+        stored = cache.result(key) if cache is not None else None
+        fit = from_record(stored, classes) if stored else choose_by_cv(spec, X, labels, classes, folds, widths,
+                                                                        target, fold_matrix)
+        if cache is not None and not stored:
+            cache.keep_result(key, {"c": fit.c, "temperature": fit.temperature, "rule": fit.rule, "cv": fit.cv,
+                                    "tried": {repr(c): t for c, t in fit.tried.items()}})
     with single_thread():
         fit.estimator = make_pipeline(spec, widths, fit.c, labels).fit(X, labels)
     return fit
+
+
+def choose_by_cv(spec, X, labels, classes, folds, widths, target, fold_matrix=None) -> DimensionFit:
+    """C by out-of-fold log loss (or kappa), the temperature and the threshold; no final fit yet."""
+    best, tried = None, {}
+    with single_thread():
+        for c in spec.grid():
+            def fit_fold(A, y, c=c):
+                if len(set(y)) < 2:  # a fold whose training cases coded one value only
+                    return DummyClassifier(strategy="most_frequent").fit(A, y)
+                return make_pipeline(spec, widths, c, y).fit(A, y)
+
+            oof = out_of_fold(fit_fold, X, labels, folds, classes, fold_matrix)
+            loss = log_loss(labels, oof, classes)
+            kappa = scores(labels, predicted(oof, classes), classes)["kappa"]
+            tried[c] = {"log_loss": round(loss, 4), "kappa": round(kappa, 4)}
+            criterion = -kappa if spec.c == KAPPA else loss  # lower is better
+            if best is None or criterion < best[0] - 1e-9:
+                best = (criterion, c, oof)
+    _, c, oof = best
+    temperature = fit_temperature(labels, oof, classes)
+    calibrated = temper(oof, temperature)
+    fit = DimensionFit(None, classes, c, temperature, oof=calibrated)
+    fit.tried = tried
+    fit.rule = choose_threshold(labels, calibrated, classes, target, MIN_THRESHOLD_FRAGMENTS)
+    fit.cv = {**scores(labels, predicted(calibrated, classes), classes), "n": int(len(labels)),
+              "folds": len(folds)}
+    return fit
+
+
+def from_record(record: dict, classes) -> DimensionFit:
+    """A DimensionFit from what an earlier run's cross-validation decided (`FeatureCache.result`)."""
+    fit = DimensionFit(None, classes, record["c"], record["temperature"], rule=record["rule"], cv=record["cv"])
+    fit.tried = {float(c): t for c, t in record["tried"].items()}
+    return fit
+
+
+def cv_key(spec, X, labels, groups, n_folds, target) -> str:
+    """sha256 of everything cross-validation decides from: features (exactly), labels, cases, settings, versions."""
+    import scipy.sparse as sp
+    import sklearn
+
+    digest = hashlib.sha256()
+    settings = ["cv-1", __version__, sklearn.__version__, spec.name, spec.seed, list(spec.grid()), n_folds, target,
+                CONFIDENCE, MIN_KEPT, MIN_THRESHOLD_FRAGMENTS, list(X.shape)]
+    digest.update(json.dumps(settings).encode("utf-8"))
+    matrix = sp.csr_matrix(X)
+    for array in (matrix.data, matrix.indices, matrix.indptr):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    for values in (labels, groups):
+        digest.update("\x00".join(map(str, values)).encode("utf-8") + b"\x01")
+    return digest.hexdigest()
 
 
 # ---- the trained model ---------------------------------------------------------------------
