@@ -108,6 +108,35 @@ def test_stored_threshold_needs_the_precisions_lower_bound_to_reach_the_target()
     assert few["threshold"] == 1.0 and "too few" in few["note"]
 
 
+def test_a_threshold_must_keep_its_promise_on_cases_it_was_not_set_on():
+    from pipeline.learn.calibrate import case_bootstrap_lower, choose_threshold
+
+    rng = np.random.default_rng(1)
+    top = rng.uniform(0.5, 1.0, 240)
+    proba = np.column_stack([top, 1 - top])
+    cases = np.repeat(["c1", "c2", "c3", "c4"], 60)
+    right = (top > 0.7) | (rng.random(240) < 0.5)  # the confident tail is right in every case
+    truth = np.where(right, "a", "b")
+    good = choose_threshold(truth, proba, ["a", "b"], 0.8, 20, groups=list(cases))
+    assert good["threshold"] < 1.0 and good["transfer"]["kept"] >= 10 and good["transfer"]["lower"] >= 0.8
+    # one municipality where the confident tail is wrong: the other three cannot vouch for a new one
+    truth_bad = truth.copy()
+    truth_bad[(cases == "c4") & (top > 0.7)] = "b"
+    bad = choose_threshold(truth_bad, proba, ["a", "b"], 0.8, 20, groups=list(cases))
+    assert bad["threshold"] == 1.0 and "every suggestion is left for review" in bad["note"]
+    from pipeline.learn.calibrate import transfer_check
+
+    held_out = transfer_check(truth_bad, proba, ["a", "b"], 0.8, 20, 0.95, list(cases))
+    assert held_out["lower"] < 0.8  # set on three cases, the threshold fails the fourth
+    # the case bootstrap is wider than Wilson when errors come in whole cases
+    from pipeline.learn.calibrate import THRESHOLDS, wilson_lower
+
+    at = THRESHOLDS.index(0.7)
+    kept = top >= 0.7
+    by_cases = case_bootstrap_lower(truth_bad == "a", top, cases)[at]
+    assert by_cases < wilson_lower(int((truth_bad[kept] == "a").sum()), int(kept.sum()))
+
+
 def test_c_is_chosen_by_out_of_fold_log_loss(data_dir):
     from pipeline.learn.blocks import FeatureStore
     from pipeline.learn.model import fit_dimension

@@ -163,8 +163,8 @@ def fit_dimension(spec: ModelSpec, X, labels, groups, widths: dict, target: floa
         key = cv_key(spec, X, labels, groups, n_folds, target) if fold_matrix is None else None
         cache = active_cache() if key else None
         stored = cache.result(key) if cache is not None else None
-        fit = from_record(stored, classes) if stored else choose_by_cv(spec, X, labels, classes, folds, widths,
-                                                                        target, fold_matrix)
+        fit = from_record(stored, classes) if stored else choose_by_cv(spec, X, labels, groups, classes, folds,
+                                                                        widths, target, fold_matrix)
         if cache is not None and not stored:
             cache.keep_result(key, {"c": fit.c, "temperature": fit.temperature, "rule": fit.rule, "cv": fit.cv,
                                     "tried": {repr(c): t for c, t in fit.tried.items()}})
@@ -173,7 +173,7 @@ def fit_dimension(spec: ModelSpec, X, labels, groups, widths: dict, target: floa
     return fit
 
 
-def choose_by_cv(spec, X, labels, classes, folds, widths, target, fold_matrix=None) -> DimensionFit:
+def choose_by_cv(spec, X, labels, groups, classes, folds, widths, target, fold_matrix=None) -> DimensionFit:
     """C by out-of-fold log loss (or kappa), the temperature and the threshold; no final fit yet."""
     best, tried = None, {}
     with single_thread():
@@ -195,7 +195,7 @@ def choose_by_cv(spec, X, labels, classes, folds, widths, target, fold_matrix=No
     calibrated = temper(oof, temperature)
     fit = DimensionFit(None, classes, c, temperature, oof=calibrated)
     fit.tried = tried
-    fit.rule = choose_threshold(labels, calibrated, classes, target, MIN_THRESHOLD_FRAGMENTS)
+    fit.rule = choose_threshold(labels, calibrated, classes, target, MIN_THRESHOLD_FRAGMENTS, groups=list(groups))
     fit.cv = {**scores(labels, predicted(calibrated, classes), classes), "n": int(len(labels)),
               "folds": len(folds)}
     return fit
@@ -214,7 +214,7 @@ def cv_key(spec, X, labels, groups, n_folds, target) -> str:
     import sklearn
 
     digest = hashlib.sha256()
-    settings = ["cv-1", __version__, sklearn.__version__, spec.name, spec.seed, list(spec.grid()), n_folds, target,
+    settings = ["cv-3", __version__, sklearn.__version__, spec.name, spec.seed, list(spec.grid()), n_folds, target,
                 CONFIDENCE, MIN_KEPT, MIN_THRESHOLD_FRAGMENTS, list(X.shape)]
     digest.update(json.dumps(settings).encode("utf-8"))
     matrix = sp.csr_matrix(X)
