@@ -178,6 +178,36 @@ class BlockTfidf(TransformerMixin, BaseEstimator):
         return sp.hstack(parts, format="csr", dtype=np.float32)
 
 
+class ActiveColumns(TransformerMixin, BaseEstimator):
+    """Keep the columns that are non-zero in some training row; drop the others.
+
+    Of the 150,000 hashed columns a hundred fragments fill a few thousand. A column that is
+    zero in every training row gets weight zero in an L2-regularised linear model, so
+    dropping it changes no prediction; it makes every fit two to three times faster. Holds
+    the kept column numbers (which hashed buckets occurred: what the IDF weights and the
+    coefficients reveal already), no text.
+    """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def fit(self, X, y=None):
+        X = validate_data(self, X, accept_sparse="csc", dtype=np.float64 if not sp.issparse(X) else None)
+        if sp.issparse(X):
+            self.columns_ = np.flatnonzero(np.diff(sp.csc_matrix(X).indptr)).astype(np.int64)
+        else:
+            self.columns_ = np.flatnonzero(np.any(np.asarray(X) != 0, axis=0)).astype(np.int64)
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", dtype=np.float64 if not sp.issparse(X) else None,
+                          reset=False)
+        return X[:, self.columns_]
+
+
 # ---- the codebook as prior knowledge -------------------------------------------------------
 
 

@@ -41,7 +41,7 @@ from ..errors import ConfigError
 from .cache import active_cache
 from .calibrate import CONFIDENCE, MIN_KEPT, choose_threshold, fit_temperature, log_loss, scores, temper
 from .crossval import folds_for, out_of_fold, predicted
-from .designs import KAPPA, Design, weighting_step
+from .designs import KAPPA, ActiveColumns, Design, weighting_step
 
 C_GRID = (0.3, 1.0, 3.0, 10.0)
 MIN_THRESHOLD_FRAGMENTS = 20  # fewer held-out fragments than this: no threshold is estimated
@@ -114,7 +114,7 @@ def build_classifier(classifier: str, c: float, labels, seed: int = 0):
 
 def make_pipeline(spec: ModelSpec, widths: dict, c: float, labels) -> Pipeline:
     """A dimension's pipeline on the raw blocks: weighting, then the classifier."""
-    return Pipeline([("weights", weighting_step(spec.design, widths)),
+    return Pipeline([("weights", weighting_step(spec.design, widths)), ("active", ActiveColumns()),
                      ("classifier", build_classifier(spec.classifier, c, labels, spec.seed))])
 
 
@@ -214,7 +214,7 @@ def cv_key(spec, X, labels, groups, n_folds, target) -> str:
     import sklearn
 
     digest = hashlib.sha256()
-    settings = ["cv-3", __version__, sklearn.__version__, spec.name, spec.seed, list(spec.grid()), n_folds, target,
+    settings = ["cv-4", __version__, sklearn.__version__, spec.name, spec.seed, list(spec.grid()), n_folds, target,
                 CONFIDENCE, MIN_KEPT, MIN_THRESHOLD_FRAGMENTS, list(X.shape)]
     digest.update(json.dumps(settings).encode("utf-8"))
     matrix = sp.csr_matrix(X)
