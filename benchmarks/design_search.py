@@ -255,8 +255,8 @@ def variants(data):
     grid = list(C_GRID)
     joint = joint_cells(data)
     return {
-        "default": ("default: C by inner kappa (capcode before this change)", chosen(grid, block_model(DEFAULT))),
-        "logloss": ("C by inner log loss (the new default)", chosen(grid, block_model(DEFAULT), "log_loss")),
+        "default": ("default: C by inner kappa (the default)", chosen(grid, block_model(DEFAULT))),
+        "logloss": ("C by inner log loss", chosen(grid, block_model(DEFAULT), "log_loss")),
         "wide-c": ("C grid 0.1-100", chosen([0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0], block_model(DEFAULT))),
         "use-x2": ("sentence-encoder blocks weighted x2", chosen(grid, block_model(DEFAULT, {"use": 2, "use_context": 2}))),
         "use-x4": ("sentence-encoder blocks weighted x4", chosen(grid, block_model(DEFAULT, {"use": 4, "use_context": 4}))),

@@ -150,7 +150,7 @@ def evaluate(fragments, codings, codebook, spec: ModelSpec, rule="majority", gro
         from .learn.simulate import simulate_effort
 
         log.info("simulating coding effort (capcode's order against random order)")
-        c = float(spec.c) if spec.c not in ("auto", "kappa") else 1.0
+        c = float(spec.c) if spec.c not in ("auto", "logloss") else 1.0
         details["simulation"] = simulate_effort(spec, store, data, codebook, group_by, n_folds, simulate["batch"],
                                                 simulate["repeats"], simulate.get("target_kappa", 0.6), c, spec.seed)
     return metrics, details, oof

@@ -137,7 +137,7 @@ def test_a_threshold_must_keep_its_promise_on_cases_it_was_not_set_on():
     assert by_cases < wilson_lower(int((truth_bad[kept] == "a").sum()), int(kept.sum()))
 
 
-def test_c_is_chosen_by_out_of_fold_log_loss(data_dir):
+def test_c_is_chosen_by_out_of_fold_kappa_or_log_loss(data_dir):
     from pipeline.learn.blocks import FeatureStore
     from pipeline.learn.model import fit_dimension
 
@@ -149,13 +149,15 @@ def test_c_is_chosen_by_out_of_fold_log_loss(data_dir):
     from pipeline.learn.labels import training_data
 
     item = training_data(fragments, codings, codebook)["thema"]
-    spec = ModelSpec(features="tfidf+lemma+char")
     store = FeatureStore(item.fragments)
-    fit = fit_dimension(spec, store.matrix(spec.design), item.labels, group_keys(item.fragments, "case"),
-                        store.widths(spec.design), n_folds=3)
-    assert set(fit.tried) == {0.3, 1.0, 3.0, 10.0}
-    assert fit.tried[fit.c]["log_loss"] == min(t["log_loss"] for t in fit.tried.values())
-    assert all(set(t) == {"log_loss", "kappa"} for t in fit.tried.values())
+    for c, criterion, best in (("auto", "kappa", max), ("logloss", "log_loss", min)):
+        spec = ModelSpec(features="tfidf+lemma+char", c=c)
+        fit = fit_dimension(spec, store.matrix(spec.design), item.labels, group_keys(item.fragments, "case"),
+                            store.widths(spec.design), n_folds=3)
+        assert set(fit.tried) == {0.3, 1.0, 3.0, 10.0}
+        assert all(set(t) == {"log_loss", "kappa"} for t in fit.tried.values())
+        assert fit.tried[fit.c][criterion] == best(t[criterion] for t in fit.tried.values())
+    assert ModelSpec.from_design("lemma/lr/logloss", ModelSpec()).name == "lemma/lr/logloss"
 
 
 def test_evaluate_reports_every_dimension_with_baselines(data_dir):

@@ -14,8 +14,8 @@ A design is written ``parts/classifier[/C]``, parts joined by ``+``:
 
 classifier is ``lr`` (class-balanced logistic regression) or ``svm`` (linear SVM, sigmoid
 calibrated); C is the inverse regularisation strength, or absent to use `train.c`
-(``auto``: chosen per dimension by the log loss of grouped cross-validation; ``kappa`` in
-its place chooses C by out-of-fold kappa instead, the earlier rule, kept for comparison). Examples:
+(``auto``: chosen per dimension by the kappa of grouped cross-validation; ``logloss`` in
+its place chooses C by out-of-fold log loss instead, for comparison: docs/classifier.md). Examples:
 ``lemma+char+context/lr/1`` (capcode's first default), ``tfidf+use+use_context+lemma+char+context/lr``.
 
 The model input is raw blocks side by side (`raw_step`), computed once per fragment and
@@ -44,7 +44,7 @@ HASHED = ("lemma", "char", "context")
 ENCODED = ("use", "use_context", "codebook")
 MODIFIERS = ("tfidf",)
 CLASSIFIERS = ("lr", "svm")
-KAPPA = "kappa"  # in place of C: C chosen by out-of-fold kappa instead of log loss (for comparison)
+LOG_LOSS = "logloss"  # in place of C: C chosen by out-of-fold log loss instead of kappa (for comparison)
 SHINGLE = 5  # words: a codebook example sharing this many words in a row with a fragment quotes it
 
 
@@ -71,14 +71,14 @@ class Design:
         if classifier and classifier not in CLASSIFIERS:
             raise ConfigError(f"train.classifier: unknown classifier {classifier!r}; use 'lr' or 'svm'.")
         value = None
-        if c == KAPPA:
-            value = KAPPA
+        if c == LOG_LOSS:
+            value = LOG_LOSS
         elif c:
             try:
                 value = float(c)
             except ValueError:
                 raise ConfigError(f"{setting}: {text!r}: the part after the classifier is C, a number "
-                                  f"(or '{KAPPA}': C chosen by out-of-fold kappa, capcode 0.x's rule).") from None
+                                  f"(or '{LOG_LOSS}': C chosen by out-of-fold log loss instead of kappa).") from None
         return cls(blocks, "tfidf" in parts, classifier or "lr", value)
 
     @property

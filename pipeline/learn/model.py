@@ -5,10 +5,9 @@
 (nested cross-validation, so the scores it reports never saw the held-out case):
 
 1. out-of-fold probabilities under grouped folds for each C of the grid (or the fixed C);
-   the C with the lowest log loss wins (ties: the smaller C, the stronger regularisation).
-   Log loss, a proper scoring rule, judges every probability, which calibration and the
-   threshold rest on; kappa of the most probable value moves in steps on a hundred
-   fragments (on the sample both rules give the same kappa within noise: docs/classifier.md);
+   the C with the best kappa wins (ties: the smaller C, the stronger regularisation). A
+   design ending in ``/logloss`` chooses by log loss instead; on the sample that gave the
+   same kappa for the default design and a lower one for others (docs/classifier.md);
 2. a temperature fitted on those held-out probabilities (`calibrate.fit_temperature`);
 3. the lowest threshold whose kept, calibrated suggestions on held-out cases show the
    target precision with 95% confidence (`calibrate.choose_threshold`; 1.0, review
@@ -41,7 +40,7 @@ from ..errors import ConfigError
 from .cache import active_cache
 from .calibrate import CONFIDENCE, MIN_KEPT, choose_threshold, fit_temperature, log_loss, scores, temper
 from .crossval import folds_for, out_of_fold, predicted
-from .designs import KAPPA, ActiveColumns, Design, weighting_step
+from .designs import LOG_LOSS, ActiveColumns, Design, weighting_step
 
 C_GRID = (0.3, 1.0, 3.0, 10.0)
 MIN_THRESHOLD_FRAGMENTS = 20  # fewer held-out fragments than this: no threshold is estimated
@@ -77,11 +76,11 @@ class ModelSpec:
 
     @property
     def name(self) -> str:
-        c = "" if self.c == "auto" else f"/{KAPPA}" if self.c == KAPPA else f"/{float(self.c):g}"
+        c = "" if self.c == "auto" else f"/{LOG_LOSS}" if self.c == LOG_LOSS else f"/{float(self.c):g}"
         return f"{self.design.features}/{self.classifier}{c}"
 
     def grid(self) -> tuple:
-        return C_GRID if self.c in ("auto", KAPPA) else (float(self.c),)
+        return C_GRID if self.c in ("auto", LOG_LOSS) else (float(self.c),)
 
 
 def parse_c(value):
@@ -174,7 +173,7 @@ def fit_dimension(spec: ModelSpec, X, labels, groups, widths: dict, target: floa
 
 
 def choose_by_cv(spec, X, labels, groups, classes, folds, widths, target, fold_matrix=None) -> DimensionFit:
-    """C by out-of-fold log loss (or kappa), the temperature and the threshold; no final fit yet."""
+    """C by out-of-fold kappa (or log loss), the temperature and the threshold; no final fit yet."""
     best, tried = None, {}
     with single_thread():
         for c in spec.grid():
@@ -187,7 +186,7 @@ def choose_by_cv(spec, X, labels, groups, classes, folds, widths, target, fold_m
             loss = log_loss(labels, oof, classes)
             kappa = scores(labels, predicted(oof, classes), classes)["kappa"]
             tried[c] = {"log_loss": round(loss, 4), "kappa": round(kappa, 4)}
-            criterion = -kappa if spec.c == KAPPA else loss  # lower is better
+            criterion = loss if spec.c == LOG_LOSS else -kappa  # lower is better
             if best is None or criterion < best[0] - 1e-9:
                 best = (criterion, c, oof)
     _, c, oof = best
@@ -214,7 +213,7 @@ def cv_key(spec, X, labels, groups, n_folds, target) -> str:
     import sklearn
 
     digest = hashlib.sha256()
-    settings = ["cv-4", __version__, sklearn.__version__, spec.name, spec.seed, list(spec.grid()), n_folds, target,
+    settings = ["cv-5", __version__, sklearn.__version__, spec.name, spec.seed, list(spec.grid()), n_folds, target,
                 CONFIDENCE, MIN_KEPT, MIN_THRESHOLD_FRAGMENTS, list(X.shape)]
     digest.update(json.dumps(settings).encode("utf-8"))
     matrix = sp.csr_matrix(X)
