@@ -9,7 +9,7 @@ feature cache), with columns that are zero in every fragment dropped: an exact s
 such columns get zero weight. Prints kappa per content dimension and their mean.
 
 Usage:
-  python benchmarks/design_search.py                       # every variant (about 15 min on one core)
+  python benchmarks/design_search.py                       # every variant (about 6 min on one core)
   python benchmarks/design_search.py --only default logloss --partition-seed 3
 """
 
