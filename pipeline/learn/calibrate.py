@@ -212,7 +212,7 @@ def choose_threshold(y_true, proba, classes, target: float, min_fragments: int,
         best = max((p["lower"] for p in curve if p["lower"] is not None and p["n"] >= min(MIN_KEPT, n)), default=0.0)
         cases = f" from {len(set(groups))} cases" if groups is not None else ""
         return {**empty, "note": f"on {n} held-out fragments{cases} no threshold shows a precision of at least {target:.2f} "
-                                 f"with {confidence:.0%} confidence (best lower bound {best:.2f}), so every "
+                                 f"with {confidence:.0%} confidence (best lower bound {floor2(best)}), so every "
                                  "suggestion is left for review"}
     rule = {"threshold": point["threshold"], "coverage": point["coverage"], "precision": point["precision"],
             "lower": point["lower"], "kept": point["n"], "n": n, "confidence": confidence, "note": ""}
@@ -220,12 +220,18 @@ def choose_threshold(y_true, proba, classes, target: float, min_fragments: int,
         transfer = transfer_check(y_true, proba, classes, target, min_fragments, confidence, groups)
         rule["transfer"] = transfer
         if transfer["kept"] < MIN_KEPT or transfer["lower"] < target:
-            found = (f"kept {transfer['kept']} suggestions of that case, {transfer['precision']:.0%} right "
-                     f"(lower bound {transfer['lower']:.2f})" if transfer["kept"] else "kept none of its suggestions")
+            found = (f"kept {transfer['kept']} suggestions of the case left out, {transfer['precision']:.0%} right "
+                     f"(lower bound {floor2(transfer['lower'])})" if transfer["kept"] else
+                     "kept none of the suggestions of the case left out")
             return {**empty, "transfer": transfer,
-                    "note": f"a threshold set without one case {found}: it does not show precision {target:.2f} "
-                            "on cases it was not set on, so every suggestion is left for review"}
+                    "note": f"thresholds set each without one case {found}: that does not show precision "
+                            f"{target:.2f} on cases a threshold was not set on, so every suggestion is left for review"}
     return rule
+
+
+def floor2(value: float) -> str:
+    """A bound with two decimals, rounded down (0.797 is '0.79', not a '0.80' that failed)."""
+    return f"{math.floor(value * 100 + 1e-9) / 100:.2f}"
 
 
 def transfer_check(y_true, proba, classes, target, min_fragments, confidence, groups) -> dict:
