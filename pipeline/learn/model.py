@@ -21,6 +21,7 @@ study does only step 4.
 """
 
 import collections
+import functools
 import hashlib
 import json
 import platform
@@ -207,14 +208,24 @@ def from_record(record: dict, classes) -> DimensionFit:
     return fit
 
 
+@functools.lru_cache(maxsize=1)
+def procedure_digest() -> str:
+    """sha256 of the code that decides C, temperature and threshold: any change to it is a new cache key."""
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in ("model.py", "calibrate.py", "crossval.py", "designs.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()
+
+
 def cv_key(spec, X, labels, groups, n_folds, target) -> str:
     """sha256 of everything cross-validation decides from: features (exactly), labels, cases, settings, versions."""
     import scipy.sparse as sp
     import sklearn
 
     digest = hashlib.sha256()
-    settings = ["cv-5", __version__, sklearn.__version__, spec.name, spec.seed, list(spec.grid()), n_folds, target,
-                CONFIDENCE, MIN_KEPT, MIN_THRESHOLD_FRAGMENTS, list(X.shape)]
+    settings = ["cv-5", __version__, procedure_digest(), sklearn.__version__, spec.name, spec.seed,
+                list(spec.grid()), n_folds, target, CONFIDENCE, MIN_KEPT, MIN_THRESHOLD_FRAGMENTS, list(X.shape)]
     digest.update(json.dumps(settings).encode("utf-8"))
     matrix = sp.csr_matrix(X)
     for array in (matrix.data, matrix.indices, matrix.indptr):
