@@ -51,7 +51,7 @@ def evaluate_dimension(store, item, dimension, spec: ModelSpec, folds, group_by,
     kappa_spread = spread(result["folds"])
     summary = {**model_scores, "kappa_sd": kappa_spread["sd"], "n": len(item.labels), "brier": calib["brier"],
                "ece": calib["ece"], "coverage_at_threshold": stored["coverage"],
-               "precision_at_threshold": stored["precision"]}
+               "precision_at_threshold": stored["precision"], "precision_at_threshold_lower": stored["lower"]}
     for name, guess in baselines.items():
         key = name.replace("-", "_")
         baseline_scores = scores(item.labels, guess, labels)
@@ -150,7 +150,7 @@ def evaluate(fragments, codings, codebook, spec: ModelSpec, rule="majority", gro
         from .learn.simulate import simulate_effort
 
         log.info("simulating coding effort (capcode's order against random order)")
-        c = float(spec.c) if spec.c != "auto" else 1.0
+        c = float(spec.c) if spec.c not in ("auto", "logloss") else 1.0
         details["simulation"] = simulate_effort(spec, store, data, codebook, group_by, n_folds, simulate["batch"],
                                                 simulate["repeats"], simulate.get("target_kappa", 0.6), c, spec.seed)
     return metrics, details, oof
@@ -201,12 +201,18 @@ def run_evaluate(fragments_path, codings_paths, out_path, params, group_by=None,
 def format_metrics(metrics: dict, details: dict) -> str:
     """Tables for stdout: the default design per dimension, then kappa of every design and baseline."""
     lines = [f"{'dimension':<26}{'n':>5}{'kappa':>7}{'±sd':>6}{'macroF1':>8}{'ECE':>6}{'cover':>7}{'prec':>6}"
-             f"  kappa of majority / keywords / char-tfidf"]
+             f"{'(low)':>7}  kappa of majority / keywords / char-tfidf"]
     for dimension, m in metrics.items():
         precision = f"{m['precision_at_threshold']:.2f}" if m.get("precision_at_threshold") is not None else "-"
+        lower = f"({m['precision_at_threshold_lower']:.2f})" if m.get("precision_at_threshold_lower") is not None \
+            else ""
         lines.append(f"{dimension:<26}{m['n']:>5}{m['kappa']:>7.2f}{m['kappa_sd']:>6.2f}{m['macro_f1']:>8.2f}"
-                     f"{m['ece']:>6.2f}{m['coverage_at_threshold']:>7.2f}{precision:>6}"
+                     f"{m['ece']:>6.2f}{m['coverage_at_threshold']:>7.2f}{precision:>6}{lower:>7}"
                      f"  {m['majority_kappa']:.2f} / {m['keywords_kappa']:.2f} / {m['char_tfidf_kappa']:.2f}")
+    target = details.get("target_precision")
+    if target is not None:
+        lines.append(f"cover/prec: share of held-out fragments kept by each fold's stored threshold and their "
+                     f"precision (low: its one-sided 95% Wilson bound; target {target:.2f}); cover 0: abstains on all")
     lines += ["", "kappa by design (nested grouped CV; mean and sd over folds of the mean kappa):"]
     lines += design_table(metrics, details)
     simulation = details.get("simulation")

@@ -58,7 +58,7 @@ def train_model(fragments, codings, codebook, spec: ModelSpec, rule: str = "majo
                                     "condition": str(dimension.condition) if dimension.condition else None}
         if fit.cv is not None:
             metrics[dimension.id] = {**fit.cv, "group_by": group_by}
-        calibration[dimension.id] = {"c": fit.c, "c_tried": {f"{c:g}": k for c, k in fit.tried.items()},
+        calibration[dimension.id] = {"c": fit.c, "c_tried": {f"{c:g}": t for c, t in fit.tried.items()},
                                      "temperature": fit.temperature, "abstain": fit.rule}
         if fit.rule and fit.rule.get("note"):
             log.warning("dimension '%s': %s.", dimension.id, fit.rule["note"])

@@ -16,7 +16,7 @@ from pipeline.records import Coding, Fragment
 from pipeline.train import ModelSpec
 
 METRIC_KEYS = {"accuracy", "macro_f1", "kappa", "kappa_sd", "majority_kappa", "keywords_kappa", "char_tfidf_kappa",
-               "ece", "coverage_at_threshold", "precision_at_threshold", "n"}
+               "ece", "coverage_at_threshold", "precision_at_threshold", "precision_at_threshold_lower", "n"}
 
 
 def _fragment(text, case="1", respondent="1", index=0):
@@ -77,6 +77,87 @@ def test_threshold_is_the_lowest_reaching_the_target_precision():
     assert point["threshold"] == pytest.approx(0.56)
     assert point["coverage"] == pytest.approx(0.75) and point["precision"] == pytest.approx(1.0)
     assert threshold_for(precision_coverage(["a"], ["b"], np.array([0.9])), 0.8) is None
+
+
+def test_wilson_lower_bound():
+    from pipeline.learn.calibrate import wilson_lower
+
+    assert wilson_lower(10, 10) == pytest.approx(0.787, abs=0.001)  # ten right out of ten: not yet 0.8 for sure
+    assert wilson_lower(45, 50) == pytest.approx(0.808, abs=0.001)
+    assert wilson_lower(0, 0) == 0.0 and wilson_lower(0, 5) == 0.0
+    assert wilson_lower(45, 50, 0.99) < wilson_lower(45, 50, 0.95) < wilson_lower(45, 50, 0.80) < 0.9
+    assert wilson_lower(90, 100) > wilson_lower(9, 10)  # more evidence, tighter bound
+
+
+def test_stored_threshold_needs_the_precisions_lower_bound_to_reach_the_target():
+    from pipeline.learn.calibrate import choose_threshold
+
+    # 100 held-out fragments: the 40 surest all right, the others right 3 times in 4
+    top = np.linspace(0.99, 0.5, 100)
+    truth = np.where((np.arange(100) < 40) | (np.arange(100) % 4 != 0), "a", "b")
+    proba = np.column_stack([top, 1 - top])
+    plain = threshold_for(precision_coverage(truth, np.full(100, "a", dtype=object), top), 0.8)
+    rule = choose_threshold(truth, proba, ["a", "b"], 0.8, 20)
+    assert plain["precision"] >= 0.8 and rule["threshold"] > plain["threshold"]  # the bound asks for more
+    assert rule["lower"] >= 0.8 and rule["kept"] < plain["n"] and rule["note"] == ""
+    assert rule["coverage"] == pytest.approx(rule["kept"] / 100)
+    # a precision of 0.85 on 20 fragments cannot show 0.8 with 95% confidence: abstain on all, and say why
+    thin = choose_threshold(np.array(["a"] * 17 + ["b"] * 3), np.tile([0.9, 0.1], (20, 1)), ["a", "b"], 0.8, 20)
+    assert thin["threshold"] == 1.0 and "95% confidence" in thin["note"] and "20 held-out fragments" in thin["note"]
+    few = choose_threshold(np.array(["a"] * 12), np.tile([0.9, 0.1], (12, 1)), ["a", "b"], 0.8, 20)
+    assert few["threshold"] == 1.0 and "too few" in few["note"]
+
+
+def test_a_threshold_must_keep_its_promise_on_cases_it_was_not_set_on():
+    from pipeline.learn.calibrate import case_bootstrap_lower, choose_threshold
+
+    rng = np.random.default_rng(1)
+    top = rng.uniform(0.5, 1.0, 240)
+    proba = np.column_stack([top, 1 - top])
+    cases = np.repeat(["c1", "c2", "c3", "c4"], 60)
+    right = (top > 0.7) | (rng.random(240) < 0.5)  # the confident tail is right in every case
+    truth = np.where(right, "a", "b")
+    good = choose_threshold(truth, proba, ["a", "b"], 0.8, 20, groups=list(cases))
+    assert good["threshold"] < 1.0 and good["transfer"]["kept"] >= 10 and good["transfer"]["lower"] >= 0.8
+    # one municipality where the confident tail is wrong: the other three cannot vouch for a new one
+    truth_bad = truth.copy()
+    truth_bad[(cases == "c4") & (top > 0.7)] = "b"
+    bad = choose_threshold(truth_bad, proba, ["a", "b"], 0.8, 20, groups=list(cases))
+    assert bad["threshold"] == 1.0 and "every suggestion is left for review" in bad["note"]
+    from pipeline.learn.calibrate import transfer_check
+
+    held_out = transfer_check(truth_bad, proba, ["a", "b"], 0.8, 20, 0.95, list(cases))
+    assert held_out["lower"] < 0.8  # set on three cases, the threshold fails the fourth
+    # the case bootstrap is wider than Wilson when errors come in whole cases
+    from pipeline.learn.calibrate import THRESHOLDS, wilson_lower
+
+    at = THRESHOLDS.index(0.7)
+    kept = top >= 0.7
+    by_cases = case_bootstrap_lower(truth_bad == "a", top, cases)[at]
+    assert by_cases < wilson_lower(int((truth_bad[kept] == "a").sum()), int(kept.sum()))
+
+
+def test_c_is_chosen_by_out_of_fold_kappa_or_log_loss(data_dir):
+    from pipeline.learn.blocks import FeatureStore
+    from pipeline.learn.model import fit_dimension
+
+    fragments = list(read_fragments(data_dir / "classifier_fragments.jsonl"))
+    from pipeline.codings import read_codings
+
+    codebook = load_codebook(data_dir / "classifier_codebook_two.yaml")
+    codings = read_codings([str(data_dir / "classifier_codings_two.csv")], codebook=codebook)
+    from pipeline.learn.labels import training_data
+
+    item = training_data(fragments, codings, codebook)["thema"]
+    store = FeatureStore(item.fragments)
+    for c, criterion, best in (("auto", "kappa", max), ("logloss", "log_loss", min)):
+        spec = ModelSpec(features="tfidf+lemma+char", c=c)
+        fit = fit_dimension(spec, store.matrix(spec.design), item.labels, group_keys(item.fragments, "case"),
+                            store.widths(spec.design), n_folds=3)
+        assert set(fit.tried) == {0.3, 1.0, 3.0, 10.0}
+        assert all(set(t) == {"log_loss", "kappa"} for t in fit.tried.values())
+        assert fit.tried[fit.c][criterion] == best(t[criterion] for t in fit.tried.values())
+    assert ModelSpec.from_design("lemma/lr/logloss", ModelSpec()).name == "lemma/lr/logloss"
 
 
 def test_evaluate_reports_every_dimension_with_baselines(data_dir):

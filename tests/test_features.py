@@ -8,7 +8,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from pipeline.errors import ConfigError
 from pipeline.features import CONTEXT, TEXT, TextHasher, fragment_matrix, lemmatise
-from pipeline.learn.designs import Design, raw_step
+from pipeline.learn.designs import ActiveColumns, BlockTfidf, Design, raw_step
 from pipeline.learn.encoder import SentenceEncoder
 from pipeline.records import Fragment
 
@@ -22,7 +22,7 @@ def _fragment(text, context=""):
 
 
 @parametrize_with_checks([TextHasher(), TextHasher(analyzer="char", ngram_range=(2, 3), n_features=2**10, norm=None),
-                          SentenceEncoder()],
+                          SentenceEncoder(), BlockTfidf(), ActiveColumns()],
                          expected_failed_checks=lambda estimator: {
                              "check_methods_subset_invariance": "the encoder embeds in micro-batches, so a row can "
                                                                 "differ in the last float32 digits by batch"}
@@ -30,6 +30,40 @@ def _fragment(text, context=""):
 def test_text_hasher_follows_the_scikit_learn_estimator_rules(estimator, check, monkeypatch):
     monkeypatch.setenv("SCIPY_ARRAY_API", "1")  # lets sklearn run its numpy array-API check instead of skipping it
     check(estimator)
+
+
+def test_block_tfidf_weights_each_hashed_block_as_a_matrix_of_its_own():
+    from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(0.4, (30, 25)).astype(np.float32)
+    counts[:, 20:] = rng.random((30, 5))  # an embedding block: left as it is
+    spans = ((0, 12, True), (12, 20, True), (20, 25, False))
+    reference = ColumnTransformer([("a", TfidfTransformer(sublinear_tf=True), slice(0, 12)),
+                                   ("b", TfidfTransformer(sublinear_tf=True), slice(12, 20)),
+                                   ("c", "passthrough", slice(20, 25))], sparse_threshold=1.0).fit(counts[:20])
+    weights = BlockTfidf(spans).fit(counts[:20])
+    assert np.allclose(weights.transform(counts[20:]).toarray(), reference.transform(counts[20:]).toarray(), atol=1e-6)
+    # a saved model keeps three small arrays, not a Python number per input column (slow to load)
+    assert len(pickle.dumps(weights)) < 2_000
+    with pytest.raises(ValueError, match="spans must cover the 25 columns"):
+        BlockTfidf(((0, 12, True),)).fit(counts)
+
+
+def test_dropping_empty_columns_changes_no_prediction():
+    import scipy.sparse as sp
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    X = sp.random(60, 400, density=0.02, random_state=1, format="csr", dtype=np.float32)
+    y = (X[:, :200].sum(axis=1).A1 > X[:, 200:].sum(axis=1).A1).astype(int)
+    train, test = slice(0, 40), slice(40, 60)
+    full = LogisticRegression(C=1.0, solver="newton-cg", class_weight="balanced").fit(X[train], y[train])
+    slim = make_pipeline(ActiveColumns(), LogisticRegression(C=1.0, solver="newton-cg", class_weight="balanced"))
+    slim.fit(X[train], y[train])
+    assert slim[0].columns_.size < 400 and slim[0].columns_.size == len(set(X[train].indices))
+    assert np.allclose(slim.predict_proba(X[test]), full.predict_proba(X[test]), atol=1e-5)
 
 
 def test_lemmatise_drops_punctuation_lowercases_and_caches():

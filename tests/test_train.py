@@ -198,3 +198,32 @@ def test_cli_train_reports_a_missing_codings_file_in_one_line(data_dir, tmp_path
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert result.output.startswith("Error: ") and "none.csv" in result.output
+
+
+def test_a_second_train_reuses_the_cross_validation_it_would_repeat(data_dir, tmp_path, monkeypatch):
+    import shutil
+
+    import pipeline.learn.model as model_module
+
+    study = tmp_path / "study"
+    study.mkdir()
+    shutil.copy(data_dir / "classifier_fragments.jsonl", study / "fragments.jsonl")
+    codings = study / "codings.csv"
+    shutil.copy(data_dir / "classifier_codings.csv", codings)
+    params = _params(cv_folds=2, features="tfidf+lemma+char+context")
+    run_train(study / "fragments.jsonl", [codings], tmp_path / "first", params)
+    results = json.loads((study / ".capcode-cache" / "results.json").read_text(encoding="utf-8"))
+    assert len(results) == 5  # one record per dimension: numbers and notes only
+    assert RARE_TEXT_WORD not in json.dumps(results)
+
+    def no_cv(*args, **kwargs):
+        raise AssertionError("cross-validation ran again on unchanged inputs")
+
+    monkeypatch.setattr(model_module, "choose_by_cv", no_cv)
+    run_train(study / "fragments.jsonl", [codings], tmp_path / "second", params)
+    first, second = (json.loads((tmp_path / d / MANIFEST_FILE).read_text(encoding="utf-8")) for d in ("first", "second"))
+    assert first["calibration"] == second["calibration"] and first["cv_metrics"] == second["cv_metrics"]
+    # other settings (here the target precision) are another key: cross-validation runs again
+    with pytest.raises(AssertionError, match="ran again"):
+        run_train(study / "fragments.jsonl", [codings], tmp_path / "third",
+                  Params(train=params.train, evaluate=type(params.evaluate)(target_precision=0.9)))

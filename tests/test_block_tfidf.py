@@ -1,0 +1,45 @@
+"""BlockTfidf: the same numbers as scikit-learn's ColumnTransformer of TfidfTransformers, kept small."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfTransformer
+
+from pipeline.learn.designs import BlockTfidf
+
+
+def counts(rows: int, columns: int, seed: int):
+    rng = np.random.default_rng(seed)
+    dense = rng.poisson(0.3, size=(rows, columns)).astype(np.float64)
+    return sp.csr_matrix(dense)
+
+
+@pytest.mark.parametrize("weighted", [(True, True, False), (False, True, True), (True, False, False)])
+def test_block_tfidf_equals_a_column_transformer_of_tfidf_steps(weighted):
+    widths = (7, 11, 5)
+    X, Y = counts(40, sum(widths), 1), counts(15, sum(widths), 2)
+    transformers, start = [], 0
+    for index, (width, weigh) in enumerate(zip(widths, weighted)):
+        step = TfidfTransformer(sublinear_tf=True) if weigh else "passthrough"
+        transformers.append((f"b{index}", step, slice(start, start + width)))
+        start += width
+    reference = ColumnTransformer(transformers, sparse_threshold=1.0).fit(X)
+    spans, start = [], 0
+    for width, weigh in zip(widths, weighted):
+        spans.append((start, start + width, weigh))
+        start += width
+    ours = BlockTfidf(tuple(spans)).fit(X)
+    np.testing.assert_allclose(ours.transform(Y).toarray(), reference.transform(Y).toarray(), rtol=1e-6, atol=1e-6)
+
+
+def test_block_tfidf_keeps_no_column_lists_and_refuses_spans_that_do_not_cover_the_matrix():
+    width = 2 ** 18 + 512
+    X = sp.random(5, width, density=0.001, format="csr", random_state=0)
+    ours = BlockTfidf(((0, 2 ** 18, True), (2 ** 18, width, False))).fit(X)
+    assert [tuple(s) for s in ours.spans_] == [(0, 2 ** 18, True), (2 ** 18, width, False)]
+    assert all(not isinstance(v, (list, tuple)) or len(v) < 10 for v in vars(ours).values())
+    with pytest.raises(ValueError):
+        ours.transform(sp.csr_matrix((1, 10)))
+    with pytest.raises(ValueError, match="cover"):
+        BlockTfidf(((0, 3, True),)).fit(sp.csr_matrix((2, 4)))
