@@ -2,13 +2,15 @@
 
 The work is in `pipeline.learn`: labels from one or more coders (`learn.labels`), the
 feature blocks computed once and shared by every dimension (`learn.blocks`), and per
-dimension the procedure of `learn.model.fit_dimension` (C by grouped cross-validation,
+dimension the procedure of `learn.model.fit_dimensions` (C by grouped cross-validation,
 temperature calibration and an abstention threshold on held-out cases, then the final
 fit). This module puts them together and writes the model folder (`learn.persist`).
 """
 
 import logging
 from pathlib import Path
+
+import numpy as np
 
 from .errors import InputError
 from .features import fragment_matrix
@@ -19,7 +21,8 @@ from .learn.designs import raw_step
 from .learn.encoder import encoder_version, require_encoder
 from .learn.honesty import id_digests
 from .learn.labels import agreed_labels, data_hash, training_data, used_fragments  # noqa: F401 (agreed_labels: API)
-from .learn.model import ModelSpec, TrainedModel, conditions_first, fit_dimension, library_versions
+from .learn.model import (ModelSpec, Task, TrainedModel, conditions_first, fit_dimensions, library_versions,
+                          single_thread)
 from .learn.persist import FORMAT, MANIFEST_FILE, MODEL_FILE, load_model, read_manifest, save_model  # noqa: F401
 
 log = logging.getLogger("capcode")
@@ -31,11 +34,17 @@ def train_model(fragments, codings, codebook, spec: ModelSpec, rule: str = "majo
     design = spec.design  # refuses a bad design or classifier before any work
     if design.uses_encoder:
         require_encoder()
+    with single_thread():
+        return _train_model(fragments, codings, codebook, spec, design, rule, cv_folds, group_by, name, target)
+
+
+def _train_model(fragments, codings, codebook, spec, design, rule, cv_folds, group_by, name, target):
     data = training_data(list(fragments), codings, codebook, rule)
     used = used_fragments(data)
     store = FeatureStore(used, spec.spacy_model, codebook)
     widths = store.widths(design)
     estimators, dimensions, metrics, calibration = {}, {}, {}, {}
+    tasks = []
     for dimension in codebook.dimensions:
         if dimension.id not in data:
             log.warning("dimension '%s' has no coded fragments; no model for it.", dimension.id)
@@ -47,8 +56,12 @@ def train_model(fragments, codings, codebook, spec: ModelSpec, rule: str = "majo
         if "codebook" in design.blocks:
             def fold_matrix(test, rows=rows, item=item):
                 return store.matrix(design, rows, [item.fragments[i] for i in test])
-        fit = fit_dimension(spec, store.matrix(design, rows), item.labels, group_keys(item.fragments, group_by),
-                            widths, target, cv_folds, fold_matrix)
+        tasks.append(Task(dimension.id, rows, np.asarray(item.labels, dtype=object),
+                          group_keys(item.fragments, group_by), fold_matrix))
+    fits = fit_dimensions(spec, store.matrix(design), tasks, widths, target, cv_folds)
+    for task in tasks:
+        fit, item = fits[task.name], data[task.name]
+        dimension = codebook.dimension(task.name)
         estimators[dimension.id] = fit.estimator
         kind = "classifier" if len(fit.classes) > 1 else "constant"
         if kind == "constant":

@@ -38,6 +38,7 @@ from ..features import CHAR_FEATURES, CONTEXT, CONTEXT_FEATURES, LEMMA_FEATURES,
 from .cache import cached_rows
 from .encoder import DIMENSIONS, SentenceEncoder, embed
 from .encoder import block_key as use_key
+from .linear import keep_columns
 
 BLOCKS = ("lemma", "char", "context", "use", "use_context", "codebook")
 HASHED = ("lemma", "char", "context")
@@ -157,10 +158,11 @@ class BlockTfidf(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         X = sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float32))
         self.spans_ = self._checked_spans(X.shape[1])
-        if any(weighted and X[:, start:end].min() < 0 for start, end, weighted in self.spans_):
+        if X.nnz and any(weighted and X.data[(X.indices >= start) & (X.indices < end)].min(initial=0) < 0
+                         for start, end, weighted in self.spans_):
             raise ValueError("Negative values in data passed to BlockTfidf: it weights term counts")
-        self.weights_ = [TfidfTransformer(sublinear_tf=True).fit(X[:, start:end]) if weighted else None
-                         for start, end, weighted in self.spans_]
+        self.weights_ = [TfidfTransformer(sublinear_tf=True).fit(keep_columns(X, np.arange(start, end)))
+                         if weighted else None for start, end, weighted in self.spans_]
         return self
 
     def _checked_spans(self, n_columns) -> tuple:
@@ -171,11 +173,38 @@ class BlockTfidf(TransformerMixin, BaseEstimator):
         return spans
 
     def transform(self, X):
+        """In one pass over the non-zeros: 1 + log(count) and the IDF weight on the weighted ranges,
+        then each weighted range of each row scaled to unit length (what TfidfTransformer does per range)."""
         check_is_fitted(self)
-        X = sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=False))
-        parts = [X[:, start:end] if weights is None else weights.transform(X[:, start:end])
-                 for (start, end, _), weights in zip(self.spans_, self.weights_)]
-        return sp.hstack(parts, format="csr", dtype=np.float32)
+        X = sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=False), copy=True)
+        X.sum_duplicates()
+        idf, block = self._column_weights(X.shape[1])
+        columns = X.indices
+        weighted = block[columns] >= 0
+        data = X.data
+        np.log(data, out=data, where=weighted)
+        data += weighted
+        data *= idf[columns]
+        if weighted.any():
+            n_blocks = len(self.spans_)
+            rows = np.repeat(np.arange(X.shape[0], dtype=np.int64), np.diff(X.indptr))
+            key = rows * n_blocks + np.where(weighted, block[columns], 0)
+            squares = np.bincount(key[weighted], weights=np.square(data[weighted], dtype=np.float64),
+                                  minlength=X.shape[0] * n_blocks)
+            norms = np.sqrt(squares)
+            norms[norms == 0.0] = 1.0
+            data[weighted] /= norms[key[weighted]].astype(np.float32)
+        return X
+
+    def _column_weights(self, n_columns):
+        """Per column: its IDF weight (1 outside weighted ranges) and its weighted range's number (-1: none)."""
+        idf = np.ones(n_columns, dtype=np.float32)
+        block = np.full(n_columns, -1, dtype=np.int64)
+        for number, ((start, end, _), weights) in enumerate(zip(self.spans_, self.weights_)):
+            if weights is not None:
+                idf[start:end] = weights.idf_
+                block[start:end] = number
+        return idf, block
 
 
 class ActiveColumns(TransformerMixin, BaseEstimator):
@@ -205,7 +234,9 @@ class ActiveColumns(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", dtype=np.float64 if not sp.issparse(X) else None,
                           reset=False)
-        return X[:, self.columns_]
+        if not sp.issparse(X):
+            return X[:, self.columns_]
+        return keep_columns(sp.csr_matrix(X), self.columns_)
 
 
 # ---- the codebook as prior knowledge -------------------------------------------------------
