@@ -58,7 +58,9 @@ def _train_model(fragments, codings, codebook, spec, design, rule, cv_folds, gro
                 return store.matrix(design, rows, [item.fragments[i] for i in test])
         tasks.append(Task(dimension.id, rows, np.asarray(item.labels, dtype=object),
                           group_keys(item.fragments, group_by), fold_matrix))
-    fits = fit_dimensions(spec, store.matrix(design), tasks, widths, target, cv_folds)
+    matrix = store.matrix(design, keep_blocks="codebook" in design.blocks)
+    fits = fit_dimensions(spec, matrix, tasks, widths, target, cv_folds)
+    del matrix
     for task in tasks:
         fit, item = fits[task.name], data[task.name]
         dimension = codebook.dimension(task.name)

@@ -47,6 +47,7 @@ MODIFIERS = ("tfidf",)
 CLASSIFIERS = ("lr", "svm")
 LOG_LOSS = "logloss"  # in place of C: C chosen by out-of-fold log loss instead of kappa (for comparison)
 SHINGLE = 5  # words: a codebook example sharing this many words in a row with a fragment quotes it
+ROWS_AT_ONCE = 4096  # BlockTfidf weighs a large matrix this many rows at a time
 
 
 @dataclass(frozen=True)
@@ -179,21 +180,24 @@ class BlockTfidf(TransformerMixin, BaseEstimator):
         X = sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=False), copy=True)
         X.sum_duplicates()
         idf, block = self._column_weights(X.shape[1])
-        columns = X.indices
-        weighted = block[columns] >= 0
-        data = X.data
-        np.log(data, out=data, where=weighted)
-        data += weighted
-        data *= idf[columns]
-        if weighted.any():
-            n_blocks = len(self.spans_)
-            rows = np.repeat(np.arange(X.shape[0], dtype=np.int64), np.diff(X.indptr))
-            key = rows * n_blocks + np.where(weighted, block[columns], 0)
-            squares = np.bincount(key[weighted], weights=np.square(data[weighted], dtype=np.float64),
-                                  minlength=X.shape[0] * n_blocks)
-            norms = np.sqrt(squares)
+        n_blocks = len(self.spans_)
+        for start in range(0, X.shape[0], ROWS_AT_ONCE):  # in slices of rows: temporaries stay small
+            stop = min(X.shape[0], start + ROWS_AT_ONCE)
+            low, high = X.indptr[start], X.indptr[stop]
+            data, columns = X.data[low:high], X.indices[low:high]  # views: changed in place
+            numbers = block[columns]
+            weighted = np.flatnonzero(numbers >= 0)
+            if not len(weighted):
+                continue
+            values = np.log(data[weighted]) + np.float32(1.0)
+            values *= idf[columns[weighted]]
+            rows = np.searchsorted(X.indptr[start:stop + 1], weighted + low, side="right") - 1
+            key = rows * n_blocks + numbers[weighted]
+            norms = np.sqrt(np.bincount(key, weights=np.square(values, dtype=np.float64),
+                                        minlength=(stop - start) * n_blocks))
             norms[norms == 0.0] = 1.0
-            data[weighted] /= norms[key[weighted]].astype(np.float32)
+            values /= norms[key].astype(np.float32)
+            data[weighted] = values
         return X
 
     def _column_weights(self, n_columns):

@@ -98,14 +98,25 @@ def row_space(X):
     return RowSpace(X) if use_row_space(X) else None
 
 
-def keep_columns(X, columns) -> sp.csr_matrix:
-    """X[:, columns] of a CSR matrix for increasing `columns`, in one pass over the non-zeros
-    (scipy's column indexing goes through a matrix product)."""
+def keep_columns(X, columns, rows_at_once: int = 4096) -> sp.csr_matrix:
+    """X[:, columns] of a CSR matrix for increasing `columns`, in one pass over the non-zeros, a
+    slice of rows at a time (scipy's column indexing goes through a matrix product and copies)."""
     position = np.full(X.shape[1], -1, dtype=np.int64)
     position[columns] = np.arange(len(columns))
-    new_column = position[X.indices]
-    kept = new_column >= 0
-    rows = np.repeat(np.arange(X.shape[0], dtype=np.int64), np.diff(X.indptr))
+    data, indices, counts = [], [], []
+    for start in range(0, X.shape[0], rows_at_once):
+        stop = min(X.shape[0], start + rows_at_once)
+        low, high = X.indptr[start], X.indptr[stop]
+        new_column = position[X.indices[low:high]]
+        kept = np.flatnonzero(new_column >= 0)
+        data.append(X.data[low:high][kept])
+        indices.append(new_column[kept].astype(np.int32 if len(columns) < 2**31 else np.int64))
+        rows = np.searchsorted(X.indptr[start:stop + 1], kept + low, side="right") - 1
+        counts.append(np.bincount(rows, minlength=stop - start))
     indptr = np.zeros(X.shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows[kept], minlength=X.shape[0]), out=indptr[1:])
-    return sp.csr_matrix((X.data[kept], new_column[kept], indptr), shape=(X.shape[0], len(columns)))
+    if counts:
+        np.cumsum(np.concatenate(counts), out=indptr[1:])
+    empty = np.zeros(0, dtype=X.dtype)
+    return sp.csr_matrix((np.concatenate(data) if data else empty,
+                          np.concatenate(indices) if indices else np.zeros(0, dtype=np.int32), indptr),
+                         shape=(X.shape[0], len(columns)))

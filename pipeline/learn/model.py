@@ -168,7 +168,7 @@ def fit_dimensions(spec: ModelSpec, X, tasks, widths: dict, target: float = 0.8,
         labels = np.asarray(task.labels, dtype=object)
         classes = sorted(set(labels))
         if len(classes) < 2:
-            constant = DummyClassifier(strategy="most_frequent").fit(X[task.rows], labels)
+            constant = DummyClassifier(strategy="most_frequent").fit(sp.csr_matrix((len(labels), X.shape[1])), labels)
             rule = {"threshold": 1.0, "coverage": 0.0, "precision": None, "n": len(labels),
                     "note": f"the coders used only '{classes[0]}': every suggestion is left for review"}
             fits[task.name] = DimensionFit(constant, classes, rule=rule if n_folds >= 2 else None)
@@ -186,7 +186,7 @@ def fit_dimensions(spec: ModelSpec, X, tasks, widths: dict, target: float = 0.8,
         if task.fold_matrix is None and cache is not None:
             rows_key = np.asarray(task.rows).tobytes()
             if rows_key not in digests:
-                digests[rows_key] = matrix_digest(X[task.rows])
+                digests[rows_key] = matrix_digest(take_rows(X, task.rows))
             key = cv_key(spec, digests[rows_key], labels, task.groups, n_folds, target)
         stored = cache.result(key) if key else None
         if stored:
@@ -202,7 +202,7 @@ def fit_dimensions(spec: ModelSpec, X, tasks, widths: dict, target: float = 0.8,
                                         "tried": {repr(c): t for c, t in fit.tried.items()}})
     unfitted = [task for task in tasks if fits[task.name].estimator is None]
     for group in same_rows(unfitted, lambda task: task):
-        pipelines = fit_pipelines(spec, widths, X[group[0].rows],
+        pipelines = fit_pipelines(spec, widths, take_rows(X, group[0].rows),
                                   [(np.asarray(t.labels, dtype=object), fits[t.name].c) for t in group])
         for task, pipeline in zip(group, pipelines):
             fits[task.name].estimator = pipeline
@@ -222,11 +222,9 @@ def same_rows(entries, task_of) -> list:
 def fold_design(spec: ModelSpec, widths: dict, matrix, train, test=None):
     """(weighting, kept columns, training rows, test rows, row span) of a fold: all that its fits share."""
     weights = weighting_step(spec.design, widths)
+    A = sp.csr_matrix(take_rows(matrix, train), dtype=np.float32)
     if weights != "passthrough":
-        weights = weights.fit(matrix[train])
-        A = weights.transform(matrix[train])
-    else:
-        A = sp.csr_matrix(matrix[train], dtype=np.float32)
+        A = weights.fit(A).transform(A)
     active = ActiveColumns().fit(A)
     A = active.transform(A)
     B = None
@@ -235,6 +233,14 @@ def fold_design(spec: ModelSpec, widths: dict, matrix, train, test=None):
         B = active.transform(sp.csr_matrix(B, dtype=np.float32))
     space = row_space(A) if spec.classifier == "lr" else None
     return weights, active, A, B, space
+
+
+def take_rows(X, rows):
+    """X[rows], or X itself when `rows` are all its rows in order (no copy)."""
+    rows = np.asarray(rows)
+    if len(rows) == X.shape[0] and (len(rows) == 0 or (rows[0] == 0 and np.all(np.diff(rows) == 1))):
+        return X
+    return X[rows]
 
 
 def fit_classifier(spec: ModelSpec, c: float, A, y, space=None):
@@ -261,7 +267,7 @@ def choose_by_cv(spec, X, tasks, folds, widths, target) -> dict:
     first = tasks[0]
     classes = {t.name: sorted(set(t.labels)) for t in tasks}
     oof = {t.name: {c: np.zeros((len(t.labels), len(classes[t.name]))) for c in grid} for t in tasks}
-    matrix = X[first.rows] if first.fold_matrix is None else None
+    matrix = take_rows(X, first.rows) if first.fold_matrix is None else None
     with single_thread():
         for train, test in folds:
             fold = matrix if matrix is not None else first.fold_matrix(test)
