@@ -48,6 +48,17 @@ class FeatureStore:
             self._blocks[key] = sp.csr_matrix(transformer.fit(columns).transform(columns), dtype=np.float32)
         return self._blocks[key]
 
+    def rows_matrix(self, design: Design, rows):
+        """The design's raw blocks for some rows only, computed (or read from the study's cache)
+        without keeping them: what out-of-core training reads a chunk at a time."""
+        prior = self.prior() if "codebook" in design.blocks else None
+        parts = []
+        for name in design.blocks:
+            transformer, column = block_transformer(name, design, self.spacy_model, prior)
+            columns = self._input[rows][:, [column]]
+            parts.append(sp.csr_matrix(transformer.fit(columns).transform(columns), dtype=np.float32))
+        return sp.hstack(parts, format="csr", dtype=np.float32)
+
     def widths(self, design: Design) -> dict:
         n_codebook = len(self.prior().columns) if "codebook" in design.blocks else 0
         return {b: block_width(b, n_codebook) for b in design.blocks}

@@ -153,10 +153,9 @@ def case_bootstrap_lower(correct, top_probability, groups, confidence: float = C
     cases, index = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
     thresholds = np.asarray(THRESHOLDS)
     keep = top[:, None] >= thresholds[None, :]
-    kept = np.zeros((len(cases), len(thresholds)))
-    right = np.zeros((len(cases), len(thresholds)))
-    np.add.at(kept, index, keep)
-    np.add.at(right, index, keep & correct[:, None])
+    by_case = (index[None, :] == np.arange(len(cases))[:, None]).astype(np.float64)  # cases x fragments
+    kept = by_case @ keep.astype(np.float64)  # per case and threshold: suggestions kept (whole numbers)
+    right = by_case @ (keep & correct[:, None]).astype(np.float64)
     draws = np.random.default_rng(seed).multinomial(len(cases), np.full(len(cases), 1 / len(cases)), size=repeats)
     kept_b, right_b = draws @ kept, draws @ right
     precision = np.divide(right_b, kept_b, out=np.zeros_like(right_b), where=kept_b > 0)

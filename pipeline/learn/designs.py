@@ -180,24 +180,13 @@ class BlockTfidf(TransformerMixin, BaseEstimator):
         X = sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=False), copy=True)
         X.sum_duplicates()
         idf, block = self._column_weights(X.shape[1])
-        n_blocks = len(self.spans_)
         for start in range(0, X.shape[0], ROWS_AT_ONCE):  # in slices of rows: temporaries stay small
             stop = min(X.shape[0], start + ROWS_AT_ONCE)
             low, high = X.indptr[start], X.indptr[stop]
-            data, columns = X.data[low:high], X.indices[low:high]  # views: changed in place
-            numbers = block[columns]
-            weighted = np.flatnonzero(numbers >= 0)
-            if not len(weighted):
-                continue
-            values = np.log(data[weighted]) + np.float32(1.0)
-            values *= idf[columns[weighted]]
-            rows = np.searchsorted(X.indptr[start:stop + 1], weighted + low, side="right") - 1
-            key = rows * n_blocks + numbers[weighted]
-            norms = np.sqrt(np.bincount(key, weights=np.square(values, dtype=np.float64),
-                                        minlength=(stop - start) * n_blocks))
-            norms[norms == 0.0] = 1.0
-            values /= norms[key].astype(np.float32)
-            data[weighted] = values
+            rows = sp.csr_matrix((X.data[low:high], X.indices[low:high], X.indptr[start:stop + 1] - low),
+                                 shape=(stop - start, X.shape[1]))
+            counts = TermCounts(rows, block, len(self.spans_))
+            X.data[low:high][counts.weighted] = counts.weigh(idf)  # a view: X changes in place
         return X
 
     def _column_weights(self, n_columns):
@@ -209,6 +198,32 @@ class BlockTfidf(TransformerMixin, BaseEstimator):
                 idf[start:end] = weights.idf_
                 block[start:end] = number
         return idf, block
+
+
+class TermCounts:
+    """The hashed counts of some rows, ready to be TF-IDF weighted with any IDF vector.
+
+    `weigh(idf)` gives, for the weighted non-zeros (`weighted`, positions in the rows' data),
+    1 + log(count) times the column's IDF, each weighted range of each row scaled to unit
+    length: what BlockTfidf does. Out-of-core training weighs one chunk with the IDF of
+    every fold, so the work that does not depend on the IDF is done once here.
+    """
+
+    def __init__(self, rows, block, n_blocks: int):
+        numbers = block[rows.indices]
+        self.weighted = np.flatnonzero(numbers >= 0)
+        self.columns = rows.indices[self.weighted]
+        self.log_counts = np.log(rows.data[self.weighted]) + np.float32(1.0)
+        row_of = np.repeat(np.arange(rows.shape[0], dtype=np.int64), np.diff(rows.indptr))[self.weighted]
+        self.key = row_of * n_blocks + numbers[self.weighted]
+        self.size = rows.shape[0] * n_blocks
+
+    def weigh(self, idf) -> np.ndarray:
+        values = self.log_counts * idf[self.columns]
+        norms = np.sqrt(np.bincount(self.key, weights=np.square(values, dtype=np.float64), minlength=self.size))
+        norms[norms == 0.0] = 1.0
+        values /= norms[self.key].astype(np.float32)
+        return values
 
 
 class ActiveColumns(TransformerMixin, BaseEstimator):

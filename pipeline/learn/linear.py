@@ -111,7 +111,7 @@ def keep_columns(X, columns, rows_at_once: int = 4096) -> sp.csr_matrix:
         kept = np.flatnonzero(new_column >= 0)
         data.append(X.data[low:high][kept])
         indices.append(new_column[kept].astype(np.int32 if len(columns) < 2**31 else np.int64))
-        rows = np.searchsorted(X.indptr[start:stop + 1], kept + low, side="right") - 1
+        rows = np.repeat(np.arange(stop - start, dtype=np.int64), np.diff(X.indptr[start:stop + 1]))[kept]
         counts.append(np.bincount(rows, minlength=stop - start))
     indptr = np.zeros(X.shape[0] + 1, dtype=np.int64)
     if counts:
