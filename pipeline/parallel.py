@@ -29,6 +29,7 @@ module level (or a functools.partial of one) with plain arguments. State a worke
 made once per worker process, not once per item.
 """
 
+import contextlib
 import logging
 import os
 import threading
@@ -74,12 +75,13 @@ class Workers:
     `min_work`: the least work (in the units of `ordered_map`'s weights, e.g. bytes of input)
     that makes starting one more local process worth it; a worker process first has to import
     and build what it needs (about two seconds for spaCy), so small inputs run in this process.
+    None: the stage's own figure (0 where it has none).
     """
 
     jobs: int = 1
     backend: str = "local"
     scheduler: Optional[str] = None
-    min_work: float = 0.0
+    min_work: Optional[float] = None
 
     def __post_init__(self):
         if self.backend not in BACKENDS:
@@ -90,7 +92,7 @@ class Workers:
     def local_jobs(self, n_items: int, total_work: Optional[float]) -> int:
         """How many local processes to use for this much work (1: in this process)."""
         jobs = min(self.jobs, n_items)
-        if total_work is not None and self.min_work > 0:
+        if total_work is not None and self.min_work:
             jobs = min(jobs, int(total_work // self.min_work))
         return max(1, jobs)
 
@@ -108,21 +110,29 @@ def ordered_map(function: Callable, items: Sequence, workers: Workers = Workers(
     items = list(items)
     total = float(sum(weights)) if weights is not None else None
     if workers.backend == "local" and workers.local_jobs(len(items), total) == 1:
-        with progress(items, label or "Working") if label else _nothing(items) as bar:
+        with progress(items, label) if label else _nothing(items) as bar:
             for item in bar:
                 yield function(item)
         return
-    jobs = workers.local_jobs(len(items), None) if workers.backend == "local" else workers.jobs
-    chunks = list(_chunks(items, jobs, weights))
-    answers = _remote_answers(function, chunks, workers, jobs)
-    with progress(answers, label, length=len(chunks)) if label else _nothing(answers) as bar:
-        for answer in bar:
-            for records, outcome, failed in answer:
-                for level, message in records:
-                    log.log(level, message)
-                if failed:
-                    raise outcome
-                yield outcome
+    with _executor(workers, len(items)) as (run, jobs):
+        chunks = list(_chunks(items, jobs, weights))
+        level = log.getEffectiveLevel()
+        answers = run(delayed_chunk(function, chunk, level) for chunk in chunks)
+        with progress(answers, label, length=len(chunks)) if label else _nothing(answers) as bar:
+            for answer in bar:
+                for records, outcome, failed in answer:
+                    for record_level, message in records:
+                        log.log(record_level, message)
+                    if failed:
+                        raise outcome
+                    yield outcome
+
+
+def delayed_chunk(function, chunk, level):
+    """The joblib task of one chunk (run_chunk in a worker)."""
+    from joblib import delayed
+
+    return delayed(run_chunk)(function, chunk, level, os.getpid())
 
 
 class _nothing:
@@ -159,28 +169,33 @@ def _chunks(items: list, jobs: int, weights=None) -> Iterator[list]:
         yield chunk
 
 
-def _remote_answers(function, chunks, workers: Workers, jobs: int) -> Iterator[list]:
-    """The answers of run_chunk for each chunk, in order, from loky processes or a Dask cluster."""
-    from joblib import Parallel, delayed, parallel_config
+@contextlib.contextmanager
+def _executor(workers: Workers, n_items: int):
+    """(run, jobs): `run(tasks)` yields the tasks' answers in order; `jobs` is how many run at once."""
+    from joblib import Parallel, parallel_config
 
-    level = log.getEffectiveLevel()
-    tasks = (delayed(run_chunk)(function, chunk, level, os.getpid()) for chunk in chunks)
     if workers.backend == "dask":
-        yield from _dask_answers(tasks, workers, level)
+        with _dask_client(workers) as client:
+            jobs = max(1, sum(client.nthreads().values()))
+            with client.as_current(), parallel_config(backend="dask", n_jobs=jobs, wait_for_workers_timeout=60):
+                yield (lambda tasks: Parallel(return_as="generator", pre_dispatch=f"{IN_FLIGHT_PER_JOB}*n_jobs",
+                                              batch_size=1)(tasks)), jobs
         return
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
+    jobs = workers.local_jobs(n_items, None)
     try:
         with parallel_config(backend="loky", n_jobs=jobs):
-            yield from Parallel(return_as="generator", pre_dispatch=f"{IN_FLIGHT_PER_JOB}*n_jobs",
-                                batch_size=1)(tasks)
+            yield (lambda tasks: Parallel(return_as="generator", pre_dispatch=f"{IN_FLIGHT_PER_JOB}*n_jobs",
+                                          batch_size=1)(tasks)), jobs
     except TerminatedWorkerError as exc:
         raise WorkerError(f"a worker process ended unexpectedly ({_first_line(exc)}); nothing was written. "
                           "Run again with --jobs 1 to do the work in one process.") from None
 
 
-def _dask_answers(tasks, workers: Workers, level) -> Iterator[list]:
-    """run_chunk answers from an existing Dask cluster (joblib's dask backend)."""
+@contextlib.contextmanager
+def _dask_client(workers: Workers):
+    """A client of the Dask cluster at workers.scheduler (or DASK_SCHEDULER_ADDRESS), closed afterwards."""
     address = workers.scheduler or os.environ.get(SCHEDULER_VARIABLE)
     if not address:
         raise ConfigError(f"--backend dask needs the scheduler's address: --scheduler tcp://HOST:8786, or "
@@ -190,17 +205,13 @@ def _dask_answers(tasks, workers: Workers, level) -> Iterator[list]:
     except ImportError:
         raise ConfigError("--backend dask needs Dask: pip install 'capcode[cluster]' "
                           "(dask and distributed).") from None
-    from joblib import Parallel, parallel_config
-
     try:
         client = Client(address, timeout="20s", set_as_default=False)
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:
         raise ConfigError(f"cannot reach the Dask scheduler at {address} ({_first_line(exc)}); check the "
                           "address and that the cluster is running.") from None
     try:
-        with client.as_current(), parallel_config(backend="dask", n_jobs=-1, wait_for_workers_timeout=60):
-            yield from Parallel(return_as="generator", pre_dispatch=f"{max(1, workers.jobs) * IN_FLIGHT_PER_JOB}",
-                                batch_size=1)(tasks)
+        yield client
     finally:
         client.close()
 

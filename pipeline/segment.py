@@ -27,7 +27,6 @@ from typing import Iterator, Optional
 
 from .archives import DEFAULT_LIMITS, ZipLimits
 from .config import SegmentParams
-from .dutch import build_nlp  # re-exported: the Dutch pipeline (tokenizer, sentence rules, lemmas)
 from .errors import NOTICE, ConfigError, InputError
 from .files import atomic_open, progress
 from .interviewer import decide, is_backchannel
@@ -35,12 +34,24 @@ from .metadata import Manifest, as_manifest, info_from_name, info_from_row, real
 from .parallel import Workers, ordered_map
 from .readers import SUPPORTED_SUFFIXES, EmptyTranscript, read_document, unsupported_message
 from .records import UNKNOWN, Fragment, SourceInfo, Transcript
+from .shards import ShardWriter
 from .turns import parse_turns
-from .units import group_sentences, paragraphs, sentence_spans, word_counts  # noqa: F401 (re-exported)
 
 log = logging.getLogger("capcode")
 
 UNITS = ("fragment", "sentence", "turn")
+# Imported when segmenting starts, not with this module: the main process of a parallel run
+# never loads spaCy (its workers do). Still importable from here (module __getattr__).
+_LATER = {"build_nlp": "dutch", "group_sentences": "units", "paragraphs": "units", "sentence_spans": "units",
+          "word_counts": "units"}
+
+
+def __getattr__(name):
+    if name in _LATER:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LATER[name]}", __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---- finding and reading transcripts -----------------------------------------------
@@ -191,6 +202,8 @@ def _check_settings(params: SegmentParams, unit: str) -> None:
 
 def segmenting_nlp(params: SegmentParams):
     """The spaCy pipeline segmenting needs: tokens and sentences, no lemmas."""
+    from .dutch import build_nlp
+
     return build_nlp(params.spacy_model, lemmas=False)
 
 
@@ -289,6 +302,8 @@ def transcripts_records(transcripts, nlp, params: SegmentParams, unit: str = "fr
     `maker` (default `record_maker`) makes what each unit becomes from a transcript; `line_maker`
     gives the unit's line of fragments.jsonl.
     """
+    from .units import group_sentences, paragraphs, sentence_spans, word_counts
+
     transcripts = list(transcripts)
     maker = maker or record_maker
     selected = [_selected_turns(transcript, params) for transcript in transcripts]
@@ -378,40 +393,80 @@ def segment_group(group: list, params: SegmentParams, unit: str, limits: ZipLimi
 
 
 def run_segment(inputs, out, params: SegmentParams = SegmentParams(), unit: str = "fragment",
-                manifest=None, nlp=None, limits: ZipLimits = DEFAULT_LIMITS, workers: Workers = Workers()) -> int:
+                manifest=None, nlp=None, limits: ZipLimits = DEFAULT_LIMITS, workers: Workers = Workers(),
+                shard_size: Optional[int] = None) -> int:
     """Write the units of all transcripts to `out` as JSON Lines (atomically); return how many.
 
-    `workers` spreads the transcripts over processes or a Dask cluster (parallel.py); the file
-    is the same byte for byte whatever it says. `nlp` (a pipeline to use in this process)
-    only applies to work done in this process.
+    `workers` spreads the transcripts over processes or a Dask cluster (parallel.py); the output
+    is the same byte for byte whatever it says. With `shard_size`, `out` is a folder of shards:
+    one file per `shard_size` transcripts and a manifest (shards.py). `nlp` (a pipeline object
+    of this process) keeps the work in this process.
     """
-    out = Path(out)
-    if out.is_dir():
-        raise InputError(f"{out}: is a folder; give a file name for --out, e.g. fragments.jsonl.")
-    if out.suffix.lower() in SUPPORTED_SUFFIXES:
-        raise ConfigError(f"--out {out}: a transcript file type would be read as a transcript next time "
-                          "(or overwrite one); give a .jsonl file name, e.g. fragments.jsonl.")
+    out = _checked_out(Path(out), shard_size)
     _check_settings(params, unit)
     jobs = file_jobs(inputs, manifest)
     work = functools.partial(segment_group, params=params, unit=unit, limits=limits, nlp=nlp)
     if nlp is not None:  # a pipeline object of this process: the work stays here
         workers = Workers()
-    elif not workers.min_work:
+    elif workers.min_work is None:
         workers = dataclasses.replace(workers, min_work=MIN_BYTES_PER_WORKER)
-    groups = job_groups(jobs)
+    shards = [jobs[i:i + shard_size] for i in range(0, len(jobs), shard_size)] if shard_size else [jobs]
+    groups, shard_of = [], []
+    for number, shard in enumerate(shards):
+        for group in job_groups(shard):
+            groups.append(group)
+            shard_of.append(number)
+    results = ordered_map(work, groups, workers, weights=[sum(_size(job.path) for job in group) for group in groups],
+                          label="Segmenting")
     count = 0
-    with atomic_open(out) as handle:
-        for results in ordered_map(work, groups, workers, weights=[sum(_size(job.path) for job in group)
-                                                                   for group in groups], label="Segmenting"):
-            for result in results:
-                if result is not None:
-                    handle.write(result[0])
-                    count += result[1]
-        if not count:
-            raise InputError(f"no {unit}s found in {', '.join(map(str, _as_list(inputs)))}: "
-                             "no respondent text (use --include-interviewer to keep interviewer turns).")
+    if shard_size:
+        writer = ShardWriter(out, unit)
+        try:
+            current, texts, units = 0, [], 0
+            for number, group_results in zip(shard_of, results):
+                if number != current:  # the shard before is complete: written now, not kept
+                    writer.add([job.source for job in shards[current]], "".join(texts), units)
+                    count, current, texts, units = count + units, number, [], 0
+                for text, found in filter(None, group_results):
+                    texts.append(text)
+                    units += found
+            writer.add([job.source for job in shards[current]], "".join(texts), units)
+            count += units
+            _refuse_nothing(count, unit, inputs)
+            writer.close()
+        except BaseException:
+            writer.abort()
+            raise
+    else:
+        with atomic_open(out) as handle:
+            for group_results in results:
+                for text, units in filter(None, group_results):
+                    handle.write(text)
+                    count += units
+            _refuse_nothing(count, unit, inputs)
     _warn_unknown(jobs)
     return count
+
+
+def _checked_out(out: Path, shard_size) -> Path:
+    if shard_size is not None:
+        if shard_size < 1:
+            raise ConfigError(f"--shard-size: at least 1 transcript per shard, got {shard_size}.")
+        if out.exists() and not out.is_dir():
+            raise InputError(f"{out}: is a file; with --shard-size, --out names a folder (e.g. fragments/).")
+        return out
+    if out.is_dir():
+        raise InputError(f"{out}: is a folder; give a file name for --out, e.g. fragments.jsonl.")
+    if out.suffix.lower() in SUPPORTED_SUFFIXES:
+        raise ConfigError(f"--out {out}: a transcript file type would be read as a transcript next time "
+                          "(or overwrite one); give a .jsonl file name, e.g. fragments.jsonl.")
+    return out
+
+
+def _refuse_nothing(count: int, unit: str, inputs) -> None:
+    if not count:
+        raise InputError(f"no {unit}s found in {', '.join(map(str, _as_list(inputs)))}: "
+                         "no respondent text (use --include-interviewer to keep interviewer turns).")
 
 
 def _size(path) -> int:
