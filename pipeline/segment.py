@@ -235,18 +235,19 @@ GROUP_BYTES = 256 * 1024  # transcripts segmented together: about this many byte
 GROUP_FILES = 64
 
 
-def job_groups(jobs) -> list:
-    """Consecutive groups of FileJobs of about GROUP_BYTES (at most GROUP_FILES files)."""
+def job_groups(jobs, sizes=None) -> list:
+    """Consecutive groups of FileJobs of about GROUP_BYTES (at most GROUP_FILES files);
+    `sizes`: the files' sizes, when known."""
     groups, group, size = [], [], 0
-    for job in jobs:
-        group.append(job)
-        size += _size(job.path)
+    for job, job_size in zip(jobs, sizes or [_size(job.path) for job in jobs]):
+        group.append((job, job_size))
+        size += job_size
         if size >= GROUP_BYTES or len(group) >= GROUP_FILES:
             groups.append(group)
             group, size = [], 0
     if group:
         groups.append(group)
-    return groups
+    return [[job for job, _ in group] for group in groups] if sizes is None else groups
 
 
 def iter_units(inputs, params: SegmentParams = SegmentParams(), unit: str = "fragment",
@@ -382,8 +383,9 @@ def _paragraph_sentences(pieces, found):
 # ---- the commands' work -----------------------------------------------------------
 
 # Work worth a worker process of its own: one must first import and build the spaCy pipeline
-# (about 2 CPU seconds), the time segmenting about 4 MB of transcripts takes (benchmarks/scale.py).
-MIN_BYTES_PER_WORKER = 4 * 1024 * 1024
+# (about 1.3 s of wall time), which pays only when each worker gets several seconds of work:
+# about 8 MB of transcripts (benchmarks/scale.py, docs/scale.md).
+MIN_BYTES_PER_WORKER = 8 * 1024 * 1024
 
 
 def segment_group(group: list, params: SegmentParams, unit: str, limits: ZipLimits, nlp=None) -> list:
@@ -411,13 +413,13 @@ def run_segment(inputs, out, params: SegmentParams = SegmentParams(), unit: str 
     elif workers.min_work is None:
         workers = dataclasses.replace(workers, min_work=MIN_BYTES_PER_WORKER)
     shards = [jobs[i:i + shard_size] for i in range(0, len(jobs), shard_size)] if shard_size else [jobs]
-    groups, shard_of = [], []
+    groups, shard_of, weights = [], [], []
     for number, shard in enumerate(shards):
-        for group in job_groups(shard):
-            groups.append(group)
+        for group in job_groups(shard, [_size(job.path) for job in shard]):
+            groups.append([job for job, _ in group])
+            weights.append(sum(size for _, size in group))
             shard_of.append(number)
-    results = ordered_map(work, groups, workers, weights=[sum(_size(job.path) for job in group) for group in groups],
-                          label="Segmenting")
+    results = ordered_map(work, groups, workers, weights=weights, label="Segmenting")
     count = 0
     if shard_size:
         writer = ShardWriter(out, unit)
