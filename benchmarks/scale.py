@@ -101,10 +101,11 @@ def segment_cpu(args, corpora, out: Path) -> list:
     segmenting_nlp(params)  # start-up: spaCy and the pipeline, built before timing
     rows = []
     for name, folder in corpora.items():
-        # a tokenizer of its own per corpus, warmed by one untimed pass: spaCy caches the tokens of
-        # each white-space-separated chunk, but stops caching in a Doc once a special case (an
-        # abbreviation such as 'bv.') occurred in it, so its speed depends on what it saw before
-        tokenizer = spacy.blank("nl").tokenizer
+        # a tokenizer of its own per corpus and reference, warmed by one untimed pass: spaCy caches
+        # the tokens of each white-space-separated chunk, but stops caching within a Doc once a
+        # special case (an abbreviation such as 'bv.') occurred in it, so its speed depends on what
+        # it saw before (long texts seen whole cache little; the same texts seen in paragraphs do)
+        whole, pieces = spacy.blank("nl").tokenizer, spacy.blank("nl").tokenizer
         texts = [read_plain_text(path) for _, path in find_transcripts([folder])]
         words = sum(len(text.split()) for text in texts)
         cut = []  # the paragraphs segment cuts into sentences: respondent turns, split at blank lines
@@ -113,10 +114,10 @@ def segment_cpu(args, corpora, out: Path) -> list:
                 if not turn.is_interviewer:
                     cut.extend(text[a:b] for a, b, _ in paragraphs(text, turn.start_char, turn.end_char))
         times = {"segment": [], "tokenizer A": [], "tokenizer B": []}
-        [tokenizer(t) for t in texts], [tokenizer(t) for t in cut], run_segment([folder], out, params)  # warm-up
+        [whole(t) for t in texts], [pieces(t) for t in cut], run_segment([folder], out, params)  # warm-up
         for _ in range(args.runs):
-            for key, work in (("tokenizer A", lambda: [tokenizer(t) for t in texts]),
-                              ("tokenizer B", lambda: [tokenizer(t) for t in cut]),
+            for key, work in (("tokenizer A", lambda: [whole(t) for t in texts]),
+                              ("tokenizer B", lambda: [pieces(t) for t in cut]),
                               ("segment", lambda: run_segment([folder], out, params))):
                 start = time.process_time()
                 work()

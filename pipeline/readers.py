@@ -192,7 +192,6 @@ def decode_legacy(data: bytes, error: UnicodeDecodeError, path) -> str:
 
 # ---- Word (.docx) -----------------------------------------------------------
 
-_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
 def checked_zip(path, limits: ZipLimits, what: str, hint: str) -> io.BytesIO:

@@ -10,7 +10,6 @@ from click.testing import CliRunner
 
 import pipeline.segment as segment
 from pipeline.cli import cli
-from pipeline.config import SegmentParams
 from pipeline.errors import CapcodeError, ConfigError, InputError
 from pipeline.parallel import WorkerError, Workers, ordered_map, resolve_jobs
 from pipeline.segment import run_segment
