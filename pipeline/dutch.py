@@ -40,6 +40,12 @@ def build_nlp(spacy_model: str = "blank", lemmas: bool = True) -> Language:
     return nlp
 
 
+def new_nlp(spacy_model: str = "blank", lemmas: bool = True) -> Language:
+    """A pipeline of its own (not shared), as build_nlp makes it: for a thread that runs spaCy
+    while others do (a Dask worker's threads); spaCy's objects are not made for concurrent use."""
+    return _cached_nlp.__wrapped__(spacy_model or "blank", lemmas or spacy_model not in ("blank", "", None))[0]
+
+
 @lru_cache(maxsize=None)
 def _cached_nlp(spacy_model: str, lemmas: bool = True) -> tuple:
     """(pipeline, names of its enabled components when built)."""

@@ -20,6 +20,7 @@ import dataclasses
 import functools
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from pathlib import Path
@@ -32,9 +33,10 @@ from .files import atomic_open, progress
 from .interviewer import decide, is_backchannel
 from .metadata import Manifest, as_manifest, info_from_name, info_from_row, real_paths
 from .parallel import Workers, ordered_map
-from .readers import SUPPORTED_SUFFIXES, EmptyTranscript, read_document, unsupported_message
+from .readers import SUPPORTED_SUFFIXES, EmptyTranscript, read_document
 from .records import UNKNOWN, Fragment, SourceInfo, Transcript
 from .shards import ShardWriter
+from .transcripts import find_transcripts
 from .turns import parse_turns
 
 log = logging.getLogger("capcode")
@@ -54,76 +56,7 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-# ---- finding and reading transcripts -----------------------------------------------
-
-def find_transcripts(inputs) -> list:
-    """(source, path) for every transcript in `inputs` (files or folders, searched recursively).
-
-    `source` is the path relative to the folder given (posix slashes) or the
-    file name when a file is given. Hidden files and Word lock files (~$...) are skipped.
-    """
-    if isinstance(inputs, (str, Path)):
-        inputs = [inputs]
-    found, seen = [], {}
-    for given in inputs:
-        given = Path(given)
-        if not given.exists():
-            raise InputError(f"{given}: no such file or folder.")
-        if given.is_dir():
-            files, left_out = _listing(given)
-            if not files:
-                raise InputError(f"{given}: no transcripts in this folder (looked for "
-                                 f"{', '.join(SUPPORTED_SUFFIXES)}, also in subfolders).")
-            _warn_left_out(given, left_out)
-            pairs = [(source, Path(path)) for source, path in sorted(files)]
-        else:
-            if given.suffix.lower() not in SUPPORTED_SUFFIXES:
-                raise InputError(unsupported_message(given))
-            pairs = [(given.name, given)]
-        for source, path in pairs:
-            if source in seen and seen[source].resolve() != path.resolve():
-                raise InputError(f"{path}: has the same source name '{source}' as {seen[source]}; "
-                                 "fragment ids would clash. Rename one, or give their common folder.")
-            if source not in seen:
-                seen[source] = path
-                found.append((source, path))
-    return found
-
-
-# Documents that look like transcripts but cannot be read: an interview must not drop out unnoticed.
-LEFT_OUT_SUFFIXES = (".doc", ".rtf", ".pdf", ".pages", ".odf")
-HIDDEN = (".", "~$")  # hidden files and folders, Word's lock files
-
-
-def _listing(folder: Path) -> tuple:
-    """([(source, path)] of the transcripts, [source] of the files left out) in a folder and its
-    subfolders, in one walk; hidden files and folders are skipped, symbolic links to folders not
-    followed."""
-    transcripts, left_out = [], []
-    root = str(folder)
-    for directory, subfolders, names in os.walk(root):
-        subfolders[:] = [name for name in subfolders if not name.startswith(HIDDEN)]
-        relative = os.path.relpath(directory, root)
-        prefix = "" if relative == os.curdir else relative.replace(os.sep, "/") + "/"
-        for name in names:
-            if name.startswith(HIDDEN):
-                continue
-            suffix = os.path.splitext(name)[1].lower()
-            if suffix in SUPPORTED_SUFFIXES or suffix in LEFT_OUT_SUFFIXES:
-                path = os.path.join(directory, name)
-                if os.path.isfile(path):
-                    (transcripts.append((prefix + name, path)) if suffix in SUPPORTED_SUFFIXES
-                     else left_out.append(prefix + name))
-    return transcripts, left_out
-
-
-def _warn_left_out(folder: Path, left_out: list) -> None:
-    if left_out:
-        left_out = sorted(left_out)
-        shown = ", ".join(left_out[:5]) + (" ..." if len(left_out) > 5 else "")
-        log.warning(f"{folder}: left out {len(left_out)} file(s) capcode cannot read ({shown}); save them as "
-                    ".docx or .txt to include them.")
-
+# ---- reading transcripts ----------------------------------------------------------
 
 def load_transcript(source: str, path, params: SegmentParams, manifest: Optional[Manifest] = None,
                     limits: ZipLimits = DEFAULT_LIMITS) -> Transcript:
@@ -201,10 +134,22 @@ def _check_settings(params: SegmentParams, unit: str) -> None:
 
 
 def segmenting_nlp(params: SegmentParams):
-    """The spaCy pipeline segmenting needs: tokens and sentences, no lemmas."""
-    from .dutch import build_nlp
+    """The spaCy pipeline segmenting needs: tokens and sentences, no lemmas.
 
-    return build_nlp(params.spacy_model, lemmas=False)
+    One per process, built once; a thread other than the main one (a Dask worker may run
+    several at once in one process) gets one of its own, kept for the thread's lifetime.
+    """
+    from .dutch import build_nlp, new_nlp
+
+    if threading.current_thread() is threading.main_thread():
+        return build_nlp(params.spacy_model, lemmas=False)
+    pipelines = _THREAD.__dict__.setdefault("pipelines", {})
+    if params.spacy_model not in pipelines:
+        pipelines[params.spacy_model] = new_nlp(params.spacy_model, lemmas=False)
+    return pipelines[params.spacy_model]
+
+
+_THREAD = threading.local()
 
 
 def group_records(jobs, params: SegmentParams, unit: str, limits: ZipLimits, nlp=None, maker=None) -> list:

@@ -171,3 +171,27 @@ def test_the_dask_backend_needs_an_address(monkeypatch, tmp_path):
     result = CliRunner().invoke(cli, ["segment", "data/sample/transcripts", "--out", str(tmp_path / "f.jsonl"),
                                       "--scheduler", "tcp://127.0.0.1:1"])
     assert result.exit_code == 2 and "--scheduler is for --backend dask" in result.stderr
+
+
+def test_each_worker_thread_segments_with_a_pipeline_of_its_own():
+    """A Dask worker may run several threads in one process; spaCy's objects are not shared between them."""
+    import threading
+
+    from pipeline.config import SegmentParams
+    from pipeline.segment import segmenting_nlp
+
+    main = segmenting_nlp(SegmentParams())
+    seen = {}
+
+    def work(name):
+        seen[name] = (segmenting_nlp(SegmentParams()), segmenting_nlp(SegmentParams()))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in "ab"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert main is segmenting_nlp(SegmentParams())
+    assert all(first is second for first, second in seen.values())      # kept for the thread's lifetime
+    assert len({id(main), id(seen["a"][0]), id(seen["b"][0])}) == 3       # one per thread
+    assert seen["a"][0].pipe_names == main.pipe_names == ["capcode_sentences"]
