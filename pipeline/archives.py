@@ -141,17 +141,25 @@ class BoundedZip:
             scan.close()
         return b"".join(parts)
 
-    def check_all(self) -> None:
-        """Unpack every member once (keeping nothing), checking sizes and every XML member."""
+    def check_all(self, keep=()) -> dict:
+        """Unpack every member once, checking sizes and every XML member; return the bytes of the
+        members named in `keep` (so that a reader need not unpack them a second time)."""
+        kept = {}
         for info in self.infolist():
             scan = None
+            parts = [] if info.filename in keep else None
             for chunk in self.stream(info):
                 if scan is None:
                     scan = XmlScan(self.origin, info.filename, self.limits) if looks_like_xml(chunk) else False
                 if scan:
                     scan.feed(chunk)
+                if parts is not None:
+                    parts.append(chunk)
             if scan:
                 scan.close()
+            if parts is not None:
+                kept[info.filename] = b"".join(parts)
+        return kept
 
 
 def check_zip(data: bytes, origin, limits: ZipLimits = DEFAULT_LIMITS, what: str = "a zip archive") -> None:
@@ -188,6 +196,9 @@ def looks_like_xml(head: bytes) -> bool:
     return not rest or rest[:1] == b"<"
 
 
+_LT, _SLASH, _QUESTION, _BANG = b"</?!"
+
+
 class XmlScan:
     """Checks an XML member while it streams: its encoding, no DOCTYPE, not too many elements.
 
@@ -202,10 +213,11 @@ class XmlScan:
         self.decoder = None
         self.tail = ""
         self.elements = 0
+        self.raw = False  # markup is its ASCII bytes: scanned without decoding
 
     def _decoder_for(self, head: bytes):
         if head.startswith(codecs.BOM_UTF8):
-            return codecs.getincrementaldecoder("utf-8-sig")("replace")
+            return self._bytes()
         if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE) + _UCS4_STARTS):
             self._refuse_encoding("UTF-32")
         if head.startswith(_EBCDIC_START):
@@ -219,12 +231,35 @@ class XmlScan:
         declared = _DECLARED_ENCODING.match(head.lstrip(b" \t\r\n"))
         encoding = declared.group(1).decode("ascii").lower() if declared else "utf-8"
         if encoding in ("utf-8", "utf8"):
-            return codecs.getincrementaldecoder("utf-8")("replace")
+            return self._bytes()
         if encoding in ("utf-16", "utf16"):
             return codecs.getincrementaldecoder("utf-16")("replace")
-        if ascii_compatible(encoding):  # markup is the ASCII bytes: scanned as Latin-1
-            return codecs.getincrementaldecoder("latin-1")("replace")
+        if ascii_compatible(encoding):  # markup is the ASCII bytes
+            return self._bytes()
         self._refuse_encoding(encoding)
+
+    def _bytes(self):
+        """Scan the bytes themselves: in UTF-8 and the ASCII-compatible encodings every byte of
+        '<', '!', '?', '/' and 'DOCTYPE' is that ASCII character and no other character contains
+        those bytes, so counting and searching bytes finds exactly what the decoded text shows."""
+        self.raw, self.tail = True, b""
+        return True
+
+    def _raw_counts(self, data: bytes) -> tuple:
+        """(DOCTYPE seen, '<' in `data`, '</', '<?' and '<!' ending in `data`) of a piece of bytes,
+        each counted in one vectorised pass (a Word file's styles are most of its XML)."""
+        import numpy
+
+        doctype = b"<!DOCTYPE" in data or b"<!DOCTYPE" in self.tail + data[:8]
+        codes = numpy.frombuffer(data, dtype=numpy.uint8)
+        opens = numpy.flatnonzero(codes == _LT)
+        after = opens + 1
+        after = codes[after[after < len(codes)]]
+        closing = int(numpy.count_nonzero((after == _SLASH) | (after == _QUESTION) | (after == _BANG)))
+        if self.tail.endswith(b"<") and data[:1] in (b"/", b"?", b"!"):
+            closing += 1
+        self.tail = (self.tail + data[:8])[-8:] if len(data) < 8 else data[-8:]
+        return doctype, len(opens), closing
 
     def _refuse_encoding(self, encoding: str):
         raise InputError(f"{self.origin}: '{self.name}' is XML in the text encoding {encoding}, which capcode "
@@ -233,26 +268,31 @@ class XmlScan:
     def feed(self, chunk: bytes) -> None:
         if self.decoder is None:
             self.decoder = self._decoder_for(chunk[:200])
-        self._check(self.decoder.decode(chunk))
+        self._check(chunk if self.raw else self.decoder.decode(chunk))
 
     def close(self) -> None:
-        if self.decoder is not None:
+        if self.decoder is not None and not self.raw:
             self._check(self.decoder.decode(b"", final=True))
 
-    def _check(self, text: str) -> None:
+    def _check(self, text) -> None:
+        """Look at the next piece of the member (text, or bytes when `raw`)."""
         if not text:
             return
-        joined = self.tail + text
-        if "<!DOCTYPE" in joined and not self.doctype_allowed:
+        if self.raw:
+            doctype, opened, closing = self._raw_counts(text)
+        else:
+            joined = self.tail + text
+            doctype = "<!DOCTYPE" in joined
+            # tags opened in `text` (a '<' at the end of the tail was counted with the piece before it)
+            opened = text.count("<")
+            closing = joined.count("</") + joined.count("<?") + joined.count("<!")
+            closing -= self.tail.count("</") + self.tail.count("<?") + self.tail.count("<!")
+            self.tail = joined[-8:]
+        if doctype and not self.doctype_allowed:
             raise InputError(f"{self.origin}: '{self.name}' declares a DOCTYPE; files exported by Word, LibreOffice, "
                              "Excel and QDA software never do, and a DOCTYPE can make an XML reader fetch other "
                              "files or expand text without end. Refused; export the file again.")
-        # tags opened in `text` (a '<' at the end of the tail was counted with the piece before it)
-        opened = text.count("<")
-        closing = joined.count("</") + joined.count("<?") + joined.count("<!")
-        closing -= self.tail.count("</") + self.tail.count("<?") + self.tail.count("<!")
         self.elements += opened - closing
-        self.tail = joined[-8:]
         if self.elements > self.limits.xml_elements:
             raise InputError(f"{self.origin}: '{self.name}' holds more than {self.limits.xml_elements:,} XML "
                              "elements (limits.xml_elements in params.yaml); refused, since it would be read "

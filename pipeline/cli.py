@@ -121,6 +121,29 @@ def _limits(ctx):
     return ZipLimits.from_params(get_params(ctx).limits)
 
 
+def workers_options(command):
+    """--jobs, --backend and --scheduler: where a stage's work runs (pipeline/parallel.py, docs/scale.md)."""
+    command = click.option("--scheduler", default=None, metavar="ADDRESS",
+                           help="With --backend dask: the Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+                                "(default: the environment variable DASK_SCHEDULER_ADDRESS).")(command)
+    command = click.option("--backend", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+                           help="local: processes on this computer; dask: an existing Dask cluster "
+                                "(pip install 'capcode[cluster]').")(command)
+    return click.option("--jobs", type=click.IntRange(min=0), default=None,
+                        help="Processes to use: 0 = all cores, 1 = this process only (default: 'jobs' in "
+                             "params.yaml, else all cores). The output is the same whatever the number.")(command)
+
+
+def get_workers(ctx, jobs, backend, scheduler):
+    """A parallel.Workers from the command line, params.yaml `jobs` where --jobs is not given."""
+    from .parallel import Workers, resolve_jobs
+
+    if scheduler and backend != "dask":
+        raise click.UsageError("--scheduler is for --backend dask.")
+    return Workers(jobs=resolve_jobs(get_params(ctx).jobs if jobs is None else jobs), backend=backend,
+                   scheduler=scheduler)
+
+
 _trust_model_option = click.option(
     "--trust-model", "trust_model", is_flag=True,
     help="Also open a pickle/joblib model file (capcode's older format). Such a file can run any code "
@@ -156,10 +179,10 @@ def text_command(ctx, file):
     stream.flush()
 
 
-@cli.command("segment", epilog="Manual: docs/reading-and-segmentation.md")
+@cli.command("segment", epilog="Manual: docs/reading-and-segmentation.md; on many cores or a cluster: docs/scale.md")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
-              help="JSON Lines file to write (one unit per line).")
+@click.option("--out", "out", required=True, type=click.Path(),
+              help="JSON Lines file to write (one unit per line); with --shard-size, a folder.")
 @click.option("--unit", type=click.Choice(["fragment", "sentence", "turn"]), default="fragment",
               show_default=True, help="What one record is.")
 @click.option("--manifest", "manifests", multiple=True, type=click.Path(dir_okay=False),
@@ -167,8 +190,12 @@ def text_command(ctx, file):
                    "again for another study's manifest (rows about one transcript must agree).")
 @click.option("--include-interviewer", is_flag=True,
               help="Also write interviewer turns as units (normally only their context).")
+@click.option("--shard-size", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Write --out as a folder: one .jsonl per N transcripts plus manifest.json (joined in order, "
+                   "the parts are the single file).")
+@workers_options
 @click.pass_context
-def segment_command(ctx, inputs, out, unit, manifests, include_interviewer):
+def segment_command(ctx, inputs, out, unit, manifests, include_interviewer, shard_size, jobs, backend, scheduler):
     """Cut transcripts (files or folders) into codable fragments, sentences or turns.
 
     A fragment is a respondent turn split at blank lines and then into groups
@@ -179,6 +206,9 @@ def segment_command(ctx, inputs, out, unit, manifests, include_interviewer):
     questions), and reported in one line per transcript; a manifest column
     'interviewer' overrides it. Interviewer turns are the context of the answers.
 
+    Transcripts are spread over all cores (--jobs), or a Dask cluster (--backend dask);
+    the output is the same byte for byte.
+
     Example:
 
     \b
@@ -187,7 +217,8 @@ def segment_command(ctx, inputs, out, unit, manifests, include_interviewer):
     from .segment import run_segment, with_interviewer
 
     params = with_interviewer(get_params(ctx).segment, include_interviewer)
-    count = run_segment(list(inputs), out, params, unit, list(manifests) or None, limits=_limits(ctx))
+    count = run_segment(list(inputs), out, params, unit, list(manifests) or None, limits=_limits(ctx),
+                        workers=get_workers(ctx, jobs, backend, scheduler), shard_size=shard_size)
     click.echo(f"capcode: wrote {count} {unit}s to {out}", err=True)
 
 

@@ -103,6 +103,7 @@ class ReviewParams:
 @dataclass(frozen=True)
 class Params:
     codebook: str = "default"
+    jobs: int = 0  # processes for the stages that spread their work (0: all cores; 1: in this process)
     segment: SegmentParams = field(default_factory=SegmentParams)
     train: TrainParams = field(default_factory=TrainParams)
     predict: PredictParams = field(default_factory=PredictParams)
@@ -189,6 +190,8 @@ def load_params(path: Optional[str] = None) -> Params:
         line = f", line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)}).") from None
     params = _build(Params, data, str(path))
+    if params.jobs < 0:
+        raise ConfigError(f"{path}, setting 'jobs': must be 0 (all cores) or more, got {params.jobs}.")
     for name, value in vars(params.limits).items():
         if value < 1:
             raise ConfigError(f"{path}, setting 'limits.{name}': must be at least 1, got {value}.")

@@ -21,28 +21,36 @@ from .sentences import SENTENCES_FACTORY
 CORE_MODELS = ("nl_core_news_sm", "nl_core_news_md", "nl_core_news_lg")
 
 
-def build_nlp(spacy_model: str = "blank") -> Language:
+def build_nlp(spacy_model: str = "blank", lemmas: bool = True) -> Language:
     """The Dutch pipeline capcode uses, built once per model name in a process.
 
     "blank": spacy.blank("nl") + capcode_sentences + the lookup lemmatizer (pipe
-    names "capcode_sentences", "lemmatizer"). "nl_core_news_sm/md/lg": the user's
+    names "capcode_sentences", "lemmatizer"); with `lemmas=False` without the
+    lemmatizer, whose tables take a second to load and which segmenting does not
+    need (a pipeline of its own, cached apart). "nl_core_news_sm/md/lg": the user's
     installed spaCy model, as it is (its parser sets the sentences). The object is
     shared by every caller: use it, do not add or remove pipes; to skip a component
     use `nlp.pipe(texts, disable=[...])` or `with nlp.select_pipes(...)`. A component
     someone disabled for good is enabled again here, so segmentation keeps working.
     """
-    nlp, enabled = _cached_nlp(spacy_model or "blank")
+    nlp, enabled = _cached_nlp(spacy_model or "blank", lemmas or spacy_model not in ("blank", "", None))
     for name in enabled:
         if name in nlp.disabled:
             nlp.enable_pipe(name)
     return nlp
 
 
+def new_nlp(spacy_model: str = "blank", lemmas: bool = True) -> Language:
+    """A pipeline of its own (not shared), as build_nlp makes it: for a thread that runs spaCy
+    while others do (a Dask worker's threads); spaCy's objects are not made for concurrent use."""
+    return _cached_nlp.__wrapped__(spacy_model or "blank", lemmas or spacy_model not in ("blank", "", None))[0]
+
+
 @lru_cache(maxsize=None)
-def _cached_nlp(spacy_model: str) -> tuple:
+def _cached_nlp(spacy_model: str, lemmas: bool = True) -> tuple:
     """(pipeline, names of its enabled components when built)."""
     if spacy_model == "blank":
-        nlp = _build_blank()
+        nlp = _build_blank(lemmas)
         return nlp, tuple(nlp.pipe_names)
     if spacy_model in CORE_MODELS:
         nlp = _load_core_model(spacy_model)
@@ -53,9 +61,11 @@ def _cached_nlp(spacy_model: str) -> tuple:
     )
 
 
-def _build_blank() -> Language:
+def _build_blank(lemmas: bool = True) -> Language:
     nlp = spacy.blank("nl")
     nlp.add_pipe(SENTENCES_FACTORY)
+    if not lemmas:
+        return nlp
     # overwrite: nothing before it sets lemmas, so it need not look for existing ones
     nlp.add_pipe(LEMMATIZER_FACTORY, name="lemmatizer", config={"mode": "lookup", "overwrite": True})
     try:

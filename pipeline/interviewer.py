@@ -19,6 +19,7 @@ speakers, and never become the context of the next answer (see segment.py).
 import dataclasses
 import re
 from dataclasses import dataclass
+from itertools import islice
 from typing import Optional
 
 from .errors import InputError
@@ -48,21 +49,38 @@ _WORD = re.compile(r"[\w'’-]+")
 _QUESTION_END = re.compile(r"\?[\"'’”)\]»]*\s*$")
 
 
+def _first_words(text: str, most: int) -> list:
+    """The first `most` words of a text (fewer if it has fewer): a turn's length is only
+    compared with small bounds, so a long answer is never scanned to its end."""
+    return [match.group() for match in islice(_WORD.finditer(text), most)]
+
+
 def is_backchannel(text: str) -> bool:
-    """A turn that only signals listening: 'Mm-hm.', 'Ja.', 'Oké, ja.', 'Dat klopt.' (at most 4 words)."""
-    words = [w.casefold().strip("'’-") for w in _WORD.findall(text)]
-    return 0 < len(words) <= BACKCHANNEL_MAX_WORDS and all(w in BACKCHANNEL_WORDS for w in words)
+    """A turn that only signals listening: 'Mm-hm.', 'Ja.', 'Oké, ja.', 'Dat klopt.' (at most 4 words).
+
+    Words are read one at a time and the first that is no acknowledgement decides, so an
+    answer is never scanned beyond its first few words.
+    """
+    count = 0
+    for match in _WORD.finditer(text):
+        count += 1
+        if count > BACKCHANNEL_MAX_WORDS or match.group().casefold().strip("'’-") not in BACKCHANNEL_WORDS:
+            return False
+    return count > 0
+
+
+_NO_QUESTION_PUNCTUATION = re.compile(r"[.!;]")
 
 
 def is_question(text: str) -> bool:
     """A turn that asks: it ends with '?', or is short and has one; unpunctuated, it starts like a question."""
     stripped = text.strip()
-    words = _WORD.findall(stripped)
     if "?" in stripped:
-        return bool(_QUESTION_END.search(stripped)) or len(words) <= QUESTION_MAX_WORDS
-    if words and not re.search(r"[.!;]", stripped):  # speech recognition without punctuation
-        return words[0].casefold() in QUESTION_STARTS and len(words) <= QUESTION_MAX_WORDS
-    return False
+        return bool(_QUESTION_END.search(stripped)) or len(_first_words(stripped, QUESTION_MAX_WORDS + 1)) <= QUESTION_MAX_WORDS
+    if _NO_QUESTION_PUNCTUATION.search(stripped):
+        return False
+    words = _first_words(stripped, QUESTION_MAX_WORDS + 1)  # speech recognition without punctuation
+    return bool(words) and words[0].casefold() in QUESTION_STARTS and len(words) <= QUESTION_MAX_WORDS
 
 
 @dataclass(frozen=True)
@@ -72,7 +90,7 @@ class SpeakerStats:
     speaker: str
     turns: int = 0           # turns that are not back-channel
     questions: int = 0
-    words: int = 0
+    words: int = 0           # counted only when the decision is made from the turns (speaker_stats)
     acknowledgements: int = 0
     first: bool = False      # speaks the first turn that is not back-channel
 
@@ -93,23 +111,32 @@ class SpeakerStats:
         return text
 
 
-def speaker_stats(turns) -> list:
-    """SpeakerStats for every labelled speaker, in the order they first speak."""
-    stats, first_seen = {}, None
+def speaker_stats(turns, count_words: bool = True) -> list:
+    """SpeakerStats for every labelled speaker, in the order they first speak.
+
+    Without `count_words` the `words` of every speaker stay 0: only the decision from the
+    turns compares turn lengths, so the others need not count the words of every answer.
+    """
+    counts, first_seen = {}, None  # speaker -> [turns, questions, words, acknowledgements]
     for turn in turns:
-        if turn.speaker == UNLABELLED:
+        speaker = turn.speaker
+        if speaker == UNLABELLED:
             continue
-        current = stats.get(turn.speaker, SpeakerStats(turn.speaker))
-        if is_backchannel(turn.text):
-            current = dataclasses.replace(current, acknowledgements=current.acknowledgements + 1)
-        else:
-            if first_seen is None:
-                first_seen = turn.speaker
-            current = dataclasses.replace(current, turns=current.turns + 1,
-                                          questions=current.questions + is_question(turn.text),
-                                          words=current.words + len(_WORD.findall(turn.text)))
-        stats[turn.speaker] = current
-    return [dataclasses.replace(s, first=s.speaker == first_seen) for s in stats.values()]
+        current = counts.get(speaker)
+        if current is None:
+            current = counts[speaker] = [0, 0, 0, 0]
+        text = turn.text
+        if is_backchannel(text):
+            current[3] += 1
+            continue
+        if first_seen is None:
+            first_seen = speaker
+        current[0] += 1
+        current[1] += is_question(text)
+        if count_words:
+            current[2] += len(_WORD.findall(text))
+    return [SpeakerStats(speaker, n_turns, questions, words, acknowledgements, speaker == first_seen)
+            for speaker, (n_turns, questions, words, acknowledgements) in counts.items()]
 
 
 @dataclass(frozen=True)
@@ -167,7 +194,7 @@ def decide(turns, source: str, named=None, origin: str = "manifest") -> Decision
     in segment.interviewer_labels) decide; otherwise the turns' own evidence. A name in
     `named` that no speaker has raises InputError naming `origin`.
     """
-    stats = speaker_stats(turns)
+    stats = speaker_stats(turns, count_words=False)
     speakers = [s.speaker for s in stats]
     if named is not None:
         chosen = []
@@ -193,6 +220,8 @@ def decide(turns, source: str, named=None, origin: str = "manifest") -> Decision
     if not candidates:
         return Decision(source, (), "none", tuple(stats),
                         reason=f"only respondent labels: {', '.join(speakers)}")
+    stats = speaker_stats(turns)  # now with the words: shorter turns count towards asking
+    candidates = [s for s in stats if label_base(s.speaker) not in RESPONDENT_LABELS]
     return _from_turns(source, stats, candidates)
 
 

@@ -16,6 +16,7 @@ transcript (``Sofie Claes``; several separated by ``;``; ``geen`` when there is 
 empty, capcode decides from the turns (see interviewer.py).
 """
 
+import os
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -101,28 +102,31 @@ class Manifest:
         for row in self.rows:
             names.setdefault(Path(row.source).name, []).append(row)
         self._by_name = {name: found[0] for name, found in names.items() if len(found) == 1}
-        self._by_path = {}
+        self._by_path = {}  # resolved path (text) -> row
         for row in self.rows:
             for candidate in self._candidates(row):
-                self._by_path.setdefault(candidate, row)
+                self._by_path.setdefault(str(candidate), row)
 
     def origin(self, row: ManifestRow) -> str:
         """Where a row of this manifest is, for messages: 'manifest.csv, row 3'."""
         return f"{self.path}, row {row.row}"
 
-    def lookup(self, source: str, path) -> Optional[ManifestRow]:
-        """The row for a transcript, or None."""
+    def lookup(self, source: str, path, resolved: Optional[str] = None) -> Optional[ManifestRow]:
+        """The row for a transcript, or None (`resolved`: its real path, when already known)."""
         if source in self._by_source:
             return self._by_source[source]
-        row = self._by_path.get(Path(path).resolve())
+        row = self._by_path.get(resolved or os.path.realpath(path))
         if row is not None:
             return row
         return self._by_name.get(Path(source).name)
 
-    def check_against(self, transcripts) -> None:
-        """Every row must name a transcript given or an existing file; raise InputError naming the row."""
+    def check_against(self, transcripts, resolved=None) -> None:
+        """Every row must name a transcript given or an existing file; raise InputError naming the row.
+
+        `resolved`: the transcripts' real paths (`real_paths`), when already known.
+        """
         sources = {source for source, _ in transcripts}
-        resolved = {Path(path).resolve() for _, path in transcripts}
+        resolved = {Path(path) for path in (resolved or real_paths([path for _, path in transcripts]))}
         names = {Path(source).name for source, _ in transcripts}
         for row in self.rows:
             if row.source in sources or resolved & set(self._candidates(row)):
@@ -218,10 +222,11 @@ class Manifests:
                          f"disagree about transcript '{second.source}' ({said(first)} against {said(second)}); "
                          "keep one row for it, or make the rows agree.")
 
-    def lookup(self, source: str, path) -> Optional[ManifestRow]:
+    def lookup(self, source: str, path, resolved: Optional[str] = None) -> Optional[ManifestRow]:
         """The row for a transcript, or None; rows of two manifests that disagree about it are refused."""
+        resolved = resolved or os.path.realpath(path)
         found = [(manifest, row) for manifest in self.manifests
-                 if (row := manifest.lookup(source, path)) is not None]
+                 if (row := manifest.lookup(source, path, resolved)) is not None]
         for other in found[1:]:
             self._refuse_conflict(found[0], other)
         return found[0][1] if found else None
@@ -233,9 +238,26 @@ class Manifests:
                 return manifest.origin(row)
         return f"manifest, row {row.row}"
 
-    def check_against(self, transcripts) -> None:
+    def check_against(self, transcripts, resolved=None) -> None:
+        resolved = resolved or real_paths([path for _, path in transcripts])
         for manifest in self.manifests:
-            manifest.check_against(transcripts)
+            manifest.check_against(transcripts, resolved)
+
+
+def real_paths(paths) -> list:
+    """os.path.realpath of every path, each folder resolved once (many transcripts share a folder)."""
+    folders, out = {}, []
+    for path in paths:
+        path = os.fspath(path)
+        if os.path.islink(path):
+            out.append(os.path.realpath(path))
+            continue
+        folder, name = os.path.split(path)
+        real = folders.get(folder)
+        if real is None:
+            real = folders[folder] = os.path.realpath(folder or os.curdir)
+        out.append(os.path.join(real, name))
+    return out
 
 
 def as_manifest(manifest):
@@ -254,10 +276,13 @@ def as_manifest(manifest):
 
 def source_info(source: str, path, manifest: Optional[Manifest] = None) -> SourceInfo:
     """Metadata for one transcript: the manifest row where there is one, else the file name."""
-    from_name = info_from_name(source)
     row = manifest.lookup(source, path) if manifest is not None else None
-    if row is None:
-        return from_name
+    return info_from_name(source) if row is None else info_from_row(source, row)
+
+
+def info_from_row(source: str, row: ManifestRow) -> SourceInfo:
+    """Metadata for one transcript from its manifest row; an empty cell falls back to the file name."""
+    from_name = info_from_name(source)
     return SourceInfo(
         source=source,
         case=row.case if row.case != UNKNOWN else from_name.case,

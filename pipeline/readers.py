@@ -18,7 +18,9 @@ characters whatever program wrote the file.
 """
 
 import io
+import os
 import re
+import stat
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -77,23 +79,25 @@ def read_document(path, limits: ZipLimits = DEFAULT_LIMITS) -> Document:
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if not path.exists():
-        raise InputError(f"{path}: file not found.")
-    if path.is_dir():
+    try:
+        status = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise InputError(f"{path}: file not found.") from None
+    if stat.S_ISDIR(status.st_mode):
         raise InputError(f"{path}: is a folder; give a transcript file.")
     if suffix not in SUPPORTED_SUFFIXES:
         raise InputError(unsupported_message(path))
-    if path.stat().st_size == 0:
+    if status.st_size == 0:
         raise EmptyTranscript(f"{path}: the file is empty (0 bytes); export the transcript again or remove the file.")
     speakers, warnings = (), ()
     if suffix in TEXT_SUFFIXES:
-        text, warnings = decode_text(read_text_bytes(path, limits), path)
+        text, warnings = decode_text(read_text_bytes(path, limits, status.st_size), path)
     elif suffix == ".docx":
         text = read_docx(path, limits)
     elif suffix == ".odt":
         text = read_odt(path, limits)
     else:
-        raw, warnings = decode_text(read_text_bytes(path, limits), path)
+        raw, warnings = decode_text(read_text_bytes(path, limits, status.st_size), path)
         text, speakers = (read_vtt if suffix == ".vtt" else read_srt)(raw, path)
     text = unicodedata.normalize("NFC", text)
     if not text.strip():
@@ -111,6 +115,8 @@ def unsupported_message(path) -> str:
 
 def long_line_warnings(text: str, path) -> tuple:
     """Warn about lines of LONG_LINE characters or more: they can be read but are rarely a transcript."""
+    if len(text) < LONG_LINE:
+        return ()
     long = next(((number, len(line)) for number, line in enumerate(text.split("\n"), start=1)
                  if len(line) >= LONG_LINE), None)
     if long is None:
@@ -122,13 +128,18 @@ def long_line_warnings(text: str, path) -> tuple:
 
 # ---- plain text files -------------------------------------------------------
 
-def read_text_bytes(path, limits: ZipLimits = DEFAULT_LIMITS) -> bytes:
-    """The bytes of a text transcript, refused above the per-file cap (no interview comes near it)."""
-    size = Path(path).stat().st_size
+def read_text_bytes(path, limits: ZipLimits = DEFAULT_LIMITS, size=None) -> bytes:
+    """The bytes of a text transcript, refused above the per-file cap (no interview comes near it).
+
+    `size`: the file's size when the caller has just read it (one system call less per file).
+    """
+    if size is None:
+        size = os.stat(path).st_size
     if size > limits.member_bytes:
         raise InputError(f"{path}: {size / MB:,.0f} MB is more than the limit of {limits.describe_member()} "
                          "for one transcript; is this really an interview? Raise the limit if it is.")
-    return Path(path).read_bytes()
+    with open(path, "rb") as handle:
+        return handle.read()
 
 
 # A complete UTF-8 multi-byte character (not followed by a further continuation byte).
@@ -181,7 +192,6 @@ def decode_legacy(data: bytes, error: UnicodeDecodeError, path) -> str:
 
 # ---- Word (.docx) -----------------------------------------------------------
 
-_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
 def checked_zip(path, limits: ZipLimits, what: str, hint: str) -> io.BytesIO:
@@ -194,53 +204,12 @@ def checked_zip(path, limits: ZipLimits, what: str, hint: str) -> io.BytesIO:
 
 
 def read_docx(path, limits: ZipLimits = DEFAULT_LIMITS) -> str:
-    """Body paragraphs and table rows of a .docx, in order; headers and footers left out."""
-    hint = "open it in Word and save it as .docx"
-    data = checked_zip(path, limits, "a Word .docx", hint)
-    import docx
+    """Body paragraphs and table rows of a .docx, in order; headers and footers left out (wordfiles.py)."""
+    from .wordfiles import read_docx as read_word_text
 
-    try:
-        document = docx.Document(data)
-        return "\n\n".join(_docx_blocks(document.element.body, document))
-    except RecursionError:
-        raise InputError(f"{path}: tables or content controls nested too deeply to read; {hint}.") from None
-    except Exception as exc:  # python-docx raises several types for a zip that is no Word file
-        raise InputError(f"{path}: cannot open as a Word .docx file ({type(exc).__name__}); {hint}.") from None
-
-
-def _docx_blocks(container, document):
-    """Yield one string per non-empty paragraph or table row under a body or table cell."""
-    from docx.table import Table
-    from docx.text.paragraph import Paragraph
-
-    for child in container.iterchildren():
-        if child.tag == _W + "p":
-            text = Paragraph(child, document).text.strip()
-            if text:
-                yield text
-        elif child.tag == _W + "tbl":
-            for row in Table(child, document).rows:
-                line = _docx_row(row, document)
-                if line:
-                    yield line
-        elif child.tag == _W + "sdt":  # content controls wrap ordinary paragraphs
-            content = child.find(_W + "sdtContent")
-            if content is not None:
-                yield from _docx_blocks(content, document)
-
-
-def _docx_row(row, document) -> str:
-    """A table row as its cells' text joined by tabs (merged cells counted once)."""
-    cells, seen = [], set()
-    for cell in row.cells:
-        if id(cell._tc) in seen:
-            continue
-        seen.add(id(cell._tc))
-        text = "\n".join(_docx_blocks(cell._tc, document)).replace("\t", " ").strip()
-        cells.append(text)
-    while cells and not cells[-1]:
-        cells.pop()
-    return "\t".join(cells).strip()
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"{path}: not a Word .docx file (it is not a zip archive); open it in Word and save it as .docx.")
+    return read_word_text(path, limits, load_zip_bytes(path, limits))
 
 
 # ---- OpenDocument (.odt) ----------------------------------------------------

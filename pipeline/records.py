@@ -71,12 +71,16 @@ class Fragment:
     n_words: int = 0
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The fields in order, as fragments.jsonl holds them (a shallow dict: every field is plain)."""
+        return {name: getattr(self, name) for name in _FRAGMENT_FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Fragment":
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+_FRAGMENT_FIELDS = tuple(f.name for f in fields(Fragment))
 
 
 @dataclass(frozen=True)

@@ -17,89 +17,46 @@ paragraphs go through ``nlp.pipe``.
 """
 
 import dataclasses
+import functools
 import logging
-import math
-import re
+import os
+import threading
+from dataclasses import dataclass
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Iterator, Optional
 
 from .archives import DEFAULT_LIMITS, ZipLimits
 from .config import SegmentParams
-from .dutch import build_nlp  # re-exported: the Dutch pipeline (tokenizer, sentence rules, lemmas)
 from .errors import NOTICE, ConfigError, InputError
-from .files import progress, write_jsonl
+from .files import atomic_open, progress
 from .interviewer import decide, is_backchannel
-from .metadata import Manifest, as_manifest, read_manifest, source_info
-from .readers import SUPPORTED_SUFFIXES, EmptyTranscript, read_document, unsupported_message
-from .records import UNKNOWN, Fragment, Transcript, Turn
+from .metadata import Manifest, as_manifest, info_from_name, info_from_row, real_paths
+from .parallel import Workers, ordered_map
+from .readers import SUPPORTED_SUFFIXES, EmptyTranscript, read_document
+from .records import UNKNOWN, Fragment, SourceInfo, Transcript
+from .shards import ShardWriter
+from .transcripts import find_transcripts
 from .turns import parse_turns
 
 log = logging.getLogger("capcode")
 
 UNITS = ("fragment", "sentence", "turn")
-CHUNK_CHARS = 100_000  # paragraphs longer than this go through spaCy in pieces
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
-_SOFT_CUT = frozenset(",;:–—")
-# Pipeline components sentence boundaries do not need; skipped for speed.
-NOT_FOR_SENTENCES = ("lemmatizer", "ner", "attribute_ruler", "morphologizer", "tagger")
+# Imported when segmenting starts, not with this module: the main process of a parallel run
+# never loads spaCy (its workers do). Still importable from here (module __getattr__).
+_LATER = {"build_nlp": "dutch", "group_sentences": "units", "paragraphs": "units", "sentence_spans": "units",
+          "word_counts": "units"}
 
 
-# ---- finding and reading transcripts -----------------------------------------------
+def __getattr__(name):
+    if name in _LATER:
+        import importlib
 
-def find_transcripts(inputs) -> list:
-    """(source, path) for every transcript in `inputs` (files or folders, searched recursively).
-
-    `source` is the path relative to the folder given (posix slashes) or the
-    file name when a file is given. Hidden files and Word lock files (~$...) are skipped.
-    """
-    if isinstance(inputs, (str, Path)):
-        inputs = [inputs]
-    found, seen = [], {}
-    for given in inputs:
-        given = Path(given)
-        if not given.exists():
-            raise InputError(f"{given}: no such file or folder.")
-        if given.is_dir():
-            files = sorted((p for p in given.rglob("*") if _is_transcript(p, given)),
-                           key=lambda p: p.relative_to(given).as_posix())
-            if not files:
-                raise InputError(f"{given}: no transcripts in this folder (looked for "
-                                 f"{', '.join(SUPPORTED_SUFFIXES)}, also in subfolders).")
-            _warn_left_out(given)
-            pairs = [(p.relative_to(given).as_posix(), p) for p in files]
-        else:
-            if given.suffix.lower() not in SUPPORTED_SUFFIXES:
-                raise InputError(unsupported_message(given))
-            pairs = [(given.name, given)]
-        for source, path in pairs:
-            if source in seen and seen[source].resolve() != path.resolve():
-                raise InputError(f"{path}: has the same source name '{source}' as {seen[source]}; "
-                                 "fragment ids would clash. Rename one, or give their common folder.")
-            if source not in seen:
-                seen[source] = path
-                found.append((source, path))
-    return found
+        return getattr(importlib.import_module(f".{_LATER[name]}", __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-# Documents that look like transcripts but cannot be read: an interview must not drop out unnoticed.
-LEFT_OUT_SUFFIXES = (".doc", ".rtf", ".pdf", ".pages", ".odf")
-
-
-def _warn_left_out(folder: Path) -> None:
-    left_out = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
-                      if p.suffix.lower() in LEFT_OUT_SUFFIXES and p.is_file()
-                      and not any(part.startswith((".", "~$")) for part in p.relative_to(folder).parts))
-    if left_out:
-        shown = ", ".join(left_out[:5]) + (" ..." if len(left_out) > 5 else "")
-        log.warning(f"{folder}: left out {len(left_out)} file(s) capcode cannot read ({shown}); save them as "
-                    ".docx or .txt to include them.")
-
-
-def _is_transcript(path: Path, root: Path) -> bool:
-    parts = path.relative_to(root).parts
-    return (path.suffix.lower() in SUPPORTED_SUFFIXES and path.is_file()
-            and not any(part.startswith((".", "~$")) for part in parts))
-
+# ---- reading transcripts ----------------------------------------------------------
 
 def load_transcript(source: str, path, params: SegmentParams, manifest: Optional[Manifest] = None,
                     limits: ZipLimits = DEFAULT_LIMITS) -> Transcript:
@@ -112,7 +69,8 @@ def load_transcript(source: str, path, params: SegmentParams, manifest: Optional
     named = row.interviewer if row is not None else None
     origin = f"{manifest.origin(row)}, column 'interviewer'" if row is not None else "manifest"
     text, turns, _ = read_turns(source, path, params, named, origin, limits)
-    return Transcript(source_info(source, path, manifest), text, turns)
+    info = info_from_row(source, row) if row is not None else info_from_name(source)
+    return Transcript(info, text, turns)
 
 
 def read_turns(source: str, path, params: SegmentParams, named=None, origin: str = "manifest",
@@ -139,34 +97,120 @@ def read_turns(source: str, path, params: SegmentParams, named=None, origin: str
 
 # ---- units ------------------------------------------------------------------------
 
-def iter_units(inputs, params: SegmentParams = SegmentParams(), unit: str = "fragment",
-               manifest=None, nlp=None, limits: ZipLimits = DEFAULT_LIMITS) -> Iterator[Fragment]:
-    """Stream the units (fragments, sentences or turns) of all transcripts, file by file."""
+@dataclass(frozen=True)
+class FileJob:
+    """One transcript to segment, with what the manifest says about it (all a worker needs)."""
+
+    source: str
+    path: str
+    info: SourceInfo
+    named: Optional[tuple] = None    # the manifest's interviewer labels (None: decide)
+    origin: str = "manifest"         # where `named` comes from, for messages
+
+
+def file_jobs(inputs, manifest=None) -> list:
+    """A FileJob for every transcript in `inputs`, the manifest read and checked once."""
+    transcripts = find_transcripts(inputs)
+    manifest = as_manifest(manifest)  # None, one file, or several (studies combined)
+    resolved = real_paths([path for _, path in transcripts]) if manifest is not None else [None] * len(transcripts)
+    if manifest is not None:
+        manifest.check_against(transcripts, resolved)
+    jobs = []
+    for (source, path), real in zip(transcripts, resolved):
+        row = manifest.lookup(source, path, real) if manifest is not None else None
+        if row is None:
+            jobs.append(FileJob(source, str(path), info_from_name(source)))
+        else:
+            jobs.append(FileJob(source, str(path), info_from_row(source, row), row.interviewer,
+                                f"{manifest.origin(row)}, column 'interviewer'"))
+    return jobs
+
+
+def _check_settings(params: SegmentParams, unit: str) -> None:
     if unit not in UNITS:
         raise ConfigError(f"unknown unit '{unit}'; use one of {', '.join(UNITS)}.")
     if params.max_words < 1:
         raise ConfigError(f"segment.max_words: must be at least 1, got {params.max_words}.")
-    transcripts = find_transcripts(inputs)
-    manifest = as_manifest(manifest)  # None, one file, or several (studies combined)
-    if manifest is not None:
-        manifest.check_against(transcripts)
-    if nlp is None:
-        nlp = build_nlp(params.spacy_model)
-    unknown = []
-    with progress(transcripts, "Segmenting") as bar:
-        for source, path in bar:
-            try:
-                transcript = load_transcript(source, path, params, manifest, limits)
-            except EmptyTranscript as exc:
-                log.warning(f"{exc} Skipped.")
-                continue
-            if UNKNOWN in (transcript.info.case, transcript.info.respondent):
-                unknown.append(source)
-            count = 0
-            for fragment in transcript_units(transcript, nlp, params, unit):
-                count += 1
-                yield fragment
-            log.debug(f"{source}: {count} {unit}s")
+
+
+def segmenting_nlp(params: SegmentParams):
+    """The spaCy pipeline segmenting needs: tokens and sentences, no lemmas.
+
+    One per process, built once; a thread other than the main one (a Dask worker may run
+    several at once in one process) gets one of its own, kept for the thread's lifetime.
+    """
+    from .dutch import build_nlp, new_nlp
+
+    if threading.current_thread() is threading.main_thread():
+        return build_nlp(params.spacy_model, lemmas=False)
+    pipelines = _THREAD.__dict__.setdefault("pipelines", {})
+    if params.spacy_model not in pipelines:
+        pipelines[params.spacy_model] = new_nlp(params.spacy_model, lemmas=False)
+    return pipelines[params.spacy_model]
+
+
+_THREAD = threading.local()
+
+
+def group_records(jobs, params: SegmentParams, unit: str, limits: ZipLimits, nlp=None, maker=None) -> list:
+    """For each transcript of `jobs`, its units as dicts (a Fragment's fields, in order), or None
+    for an empty file. Warnings and the interviewer line go to the log as each file is read; the
+    sentences of all the files are then found together (one tokenizer call per ~200,000
+    characters: see units.py), which is why the work is done a group of files at a time.
+    """
+    transcripts = []
+    for job in jobs:
+        try:
+            text, turns, _ = read_turns(job.source, job.path, params, job.named, job.origin, limits)
+        except EmptyTranscript as exc:
+            log.warning(f"{exc} Skipped.")
+            transcripts.append(None)
+            continue
+        transcripts.append(Transcript(job.info, text, turns))
+    nlp = nlp if nlp is not None else segmenting_nlp(params)
+    found = transcripts_records([t for t in transcripts if t is not None], nlp, params, unit, maker)
+    records = [None if transcript is None else next(found) for transcript in transcripts]
+    for job, units in zip(jobs, records):
+        if units is not None:
+            log.debug(f"{job.source}: {len(units)} {unit}s")
+    return records
+
+
+GROUP_BYTES = 256 * 1024  # transcripts segmented together: about this many bytes of files
+GROUP_FILES = 64
+
+
+def job_groups(jobs, sizes=None) -> list:
+    """Consecutive groups of FileJobs of about GROUP_BYTES (at most GROUP_FILES files);
+    `sizes`: the files' sizes, when known."""
+    groups, group, size = [], [], 0
+    for job, job_size in zip(jobs, sizes or [_size(job.path) for job in jobs]):
+        group.append((job, job_size))
+        size += job_size
+        if size >= GROUP_BYTES or len(group) >= GROUP_FILES:
+            groups.append(group)
+            group, size = [], 0
+    if group:
+        groups.append(group)
+    return [[job for job, _ in group] for group in groups] if sizes is None else groups
+
+
+def iter_units(inputs, params: SegmentParams = SegmentParams(), unit: str = "fragment",
+               manifest=None, nlp=None, limits: ZipLimits = DEFAULT_LIMITS) -> Iterator[Fragment]:
+    """Stream the units (fragments, sentences or turns) of all transcripts, a group of files at a time."""
+    _check_settings(params, unit)
+    jobs = file_jobs(inputs, manifest)
+    nlp = nlp if nlp is not None else segmenting_nlp(params)
+    with progress(job_groups(jobs), "Segmenting") as bar:
+        for group in bar:
+            for records in group_records(group, params, unit, limits, nlp):
+                for record in records or ():
+                    yield Fragment(**record)
+    _warn_unknown(jobs)
+
+
+def _warn_unknown(jobs) -> None:
+    unknown = [job.source for job in jobs if UNKNOWN in (job.info.case, job.info.respondent)]
     if unknown:
         shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
         log.warning(f"case or respondent unknown ('onbekend') for {len(unknown)} transcript(s): {shown}; "
@@ -175,6 +219,17 @@ def iter_units(inputs, params: SegmentParams = SegmentParams(), unit: str = "fra
 
 def transcript_units(transcript: Transcript, nlp, params: SegmentParams, unit: str = "fragment") -> Iterator[Fragment]:
     """The units of one transcript, in text order, each with the question before it as context."""
+    for record in transcript_records(transcript, nlp, params, unit):
+        yield Fragment(**record)
+
+
+def transcript_records(transcript: Transcript, nlp, params: SegmentParams, unit: str = "fragment") -> list:
+    """transcript_units as plain dicts with a Fragment's fields in order: what fragments.jsonl holds."""
+    return next(transcripts_records([transcript], nlp, params, unit))
+
+
+def _selected_turns(transcript: Transcript, params: SegmentParams) -> list:
+    """(turn, context) of the turns that give units: the question before each answer is its context."""
     selected, question = [], ""
     for turn in transcript.turns:
         if turn.is_interviewer:
@@ -184,209 +239,188 @@ def transcript_units(transcript: Transcript, nlp, params: SegmentParams, unit: s
                 question = turn.text
         else:
             selected.append((turn, question))
+    return selected
+
+
+def transcripts_records(transcripts, nlp, params: SegmentParams, unit: str = "fragment", maker=None) -> Iterator[list]:
+    """For each transcript, the list of its units as dicts; the texts of all go through spaCy together.
+
+    `maker` (default `record_maker`) makes what each unit becomes from a transcript; `line_maker`
+    gives the unit's line of fragments.jsonl.
+    """
+    from .units import group_sentences, paragraphs, sentence_spans, word_counts
+
+    transcripts = list(transcripts)
+    maker = maker or record_maker
+    selected = [_selected_turns(transcript, params) for transcript in transcripts]
     if unit == "turn":
-        docs = nlp.tokenizer.pipe(turn.text for turn, _ in selected)
-        for (turn, context), doc in zip(selected, docs):
-            yield _fragment(transcript, turn, context, turn.start_char, turn.end_char, _word_count(doc))
+        counts = word_counts([turn.text for turns in selected for turn, _ in turns], nlp)
+        for transcript, turns in zip(transcripts, selected):
+            record = maker(transcript)
+            yield [record(turn, context, turn.start_char, turn.end_char, words)
+                   for (turn, context), words in zip(turns, counts)]
         return
-    pieces = [(turn, context, start, end, continued) for turn, context in selected
-              for start, end, continued in paragraphs(transcript.text, turn.start_char, turn.end_char)]
-    present = nlp.pipe_names
-    docs = nlp.pipe((transcript.text[start:end] for _, _, start, end, _ in pieces),
-                    disable=[name for name in NOT_FOR_SENTENCES if name in present])
-    runs = _paragraph_sentences(pieces, docs, params.max_words if unit == "fragment" else None)
-    for turn, context, sentences in runs:
-        groups = [[s] for s in sentences] if unit == "sentence" else group_sentences(sentences, params.max_words)
-        for group in groups:
-            words = sum(s[2] for s in group)
-            if words:
-                yield _fragment(transcript, turn, context, group[0][0], group[-1][1], words)
+    pieces = [[(turn, context, start, end, continued) for turn, context in turns
+               for start, end, continued in paragraphs(transcript.text, turn.start_char, turn.end_char)]
+              for transcript, turns in zip(transcripts, selected)]
+    found = sentence_spans([transcript.text[start:end] for transcript, parts in zip(transcripts, pieces)
+                            for _, _, start, end, _ in parts], nlp, params.max_words if unit == "fragment" else None,
+                           [start for parts in pieces for _, _, start, _, _ in parts])
+    for transcript, parts in zip(transcripts, pieces):
+        record, records = maker(transcript), []
+        for turn, context, sentences in _paragraph_sentences(parts, found):
+            groups = [[s] for s in sentences] if unit == "sentence" else group_sentences(sentences, params.max_words)
+            for group in groups:
+                words = sum(s[2] for s in group)
+                if words:
+                    records.append(record(turn, context, group[0][0], group[-1][1], words))
+        yield records
 
 
-def _paragraph_sentences(pieces, docs, max_words):
-    """(turn, context, sentences) per paragraph; the chunks of one long paragraph are joined again."""
+def record_maker(transcript: Transcript):
+    """A function making the record of one unit of `transcript`: a dict of a Fragment's fields, in order."""
+    info, text = transcript.info, transcript.text
+    source, case, respondent, role = info.source, info.case, info.respondent, info.role
+
+    def record(turn, context, start, end, words):
+        return {"id": f"{source}#{start}-{end}", "source": source, "case": case, "respondent": respondent,
+                "role": role, "speaker": turn.speaker, "turn": turn.index, "start_char": start, "end_char": end,
+                "text": text[start:end], "context": context, "n_words": words}
+
+    return record
+
+
+def line_maker(transcript: Transcript):
+    """A function making the line of fragments.jsonl of one unit of `transcript`: the bytes
+    json.dumps(record, ensure_ascii=False) gives for record_maker's dict (tests/test_segment.py
+    compares both), from a template and the C string encoder of the json module, twice as fast."""
+    info, text, quoted = transcript.info, transcript.text, encode_basestring
+    head = (f'{{"id": "", "source": {quoted(info.source)}, "case": {quoted(info.case)}, '
+            f'"respondent": {quoted(info.respondent)}, "role": {quoted(info.role)}, "speaker": ').split('""', 1)
+    before_id, after_id = head[0], head[1]
+    source = info.source
+
+    def line(turn, context, start, end, words):
+        return (f'{before_id}{quoted(f"{source}#{start}-{end}")}{after_id}{quoted(turn.speaker)}, "turn": {turn.index}, '
+                f'"start_char": {start}, "end_char": {end}, "text": {quoted(text[start:end])}, '
+                f'"context": {quoted(context)}, "n_words": {words}}}\n')
+
+    return line
+
+
+def _paragraph_sentences(pieces, found):
+    """(turn, context, sentences) per paragraph; the pieces of one long paragraph are joined again.
+    `found` is an iterator of the pieces' sentences, offsets into the plain text (one item is
+    taken per piece)."""
     current = None
-    for (turn, context, start, _end, continued), doc in zip(pieces, docs):
-        found = list(sentence_spans(doc, start, max_words))
+    for turn, context, _start, _end, continued in pieces:
+        sentences = next(found)
         if continued and current is not None:
-            current[2].extend(found)
+            current[2].extend(sentences)
             continue
         if current is not None:
             yield current
-        current = (turn, context, found)
+        current = (turn, context, sentences)
     if current is not None:
         yield current
 
 
-def paragraphs(text: str, start: int, end: int) -> Iterator[tuple]:
-    """(start, end, continued) of the paragraphs in text[start:end] (split at blank lines), trimmed.
-
-    A paragraph longer than CHUNK_CHARS is given in pieces for spaCy, cut after
-    a sentence end or at a space; `continued` marks the later pieces.
-    """
-    position = start
-    for match in _PARAGRAPH_BREAK.finditer(text, start, end):
-        yield from _chunked(text, position, match.start())
-        position = match.end()
-    yield from _chunked(text, position, end)
-
-
-def _chunked(text, start, end):
-    body = text[start:end]
-    stripped = body.strip()
-    if not stripped:
-        return
-    start += len(body) - len(body.lstrip())
-    end = start + len(stripped)
-    continued = False
-    while end - start > CHUNK_CHARS:
-        cut = _chunk_cut(text, start, start + CHUNK_CHARS)
-        yield start, cut, continued
-        continued = True
-        start = cut
-        while start < end and text[start].isspace():
-            start += 1
-    yield start, end, continued
-
-
-def _chunk_cut(text, start, limit) -> int:
-    """Where to cut a long paragraph before `limit`: after a sentence end, else at a space."""
-    offset = start + (limit - start) // 2
-    window = text[offset:limit]
-    for pattern in (r".*[.!?…][\"'’”)]*\s", r".*\s"):
-        match = re.match(pattern, window, re.DOTALL)
-        if match:
-            return offset + len(match.group().rstrip())
-    return limit
-
-
-def sentence_spans(doc, offset: int, max_words=None) -> Iterator[tuple]:
-    """(start, end, words) of each sentence of a paragraph doc, as offsets into the plain text.
-
-    One pass over the token table (`Doc.to_array`); whitespace tokens at a
-    sentence's edges are left out. With `max_words`, a sentence longer than
-    that is cut into pieces (see _cut_long).
-    """
-    if not len(doc):
-        return
-    table = doc.to_array(["IS_PUNCT", "IS_SPACE", "IDX", "LENGTH", "SENT_START"]).tolist()
-    first = last = None
-    words = 0
-    for i, (punct, space, _idx, _length, start) in enumerate(table):
-        if start == 1 and first is not None:
-            yield from _sentence(doc, table, offset, first, last, words, max_words)
-            first = None
-        if space:
-            continue
-        if first is None:
-            first, words = i, 0
-        last = i
-        if not punct:
-            words += 1
-    if first is not None:
-        yield from _sentence(doc, table, offset, first, last, words, max_words)
-
-
-def _sentence(doc, table, offset, first, last, words, max_words):
-    """The span of tokens first..last (inclusive), cut when longer than max_words."""
-    if max_words is None or words <= max_words:
-        yield offset + table[first][2], offset + table[last][2] + table[last][3], words
-        return
-    is_word = [not (row[0] or row[1]) for row in table]
-    for a, b in _cut_long(doc, first, last + 1, is_word, max_words):
-        solid = [i for i in range(a, b) if not table[i][1]]
-        if solid:
-            end = solid[-1]
-            yield offset + table[solid[0]][2], offset + table[end][2] + table[end][3], sum(is_word[a:b])
-
-
-def _cut_long(doc, first, last, is_word, max_words):
-    """Token ranges of at most max_words words covering tokens [first, last).
-
-    The sentence is cut into clauses after , ; : and dashes, and the clauses
-    are grouped like sentences (few, even groups); a clause that is itself too
-    long (speech without punctuation) is cut into even runs of words.
-    """
-    clauses, start = [], first
-    for i in range(first, last - 1):
-        if doc[i].text in _SOFT_CUT:
-            clauses.append((start, i + 1))
-            start = i + 1
-    clauses.append((start, last))
-    pieces = []
-    for a, b in clauses:
-        words = [i for i in range(a, b) if is_word[i]]
-        parts = max(1, math.ceil(len(words) / max_words))
-        cuts = [a] + [words[round(k * len(words) / parts)] for k in range(1, parts)] + [b]
-        pieces.extend((c, d, sum(is_word[c:d])) for c, d in zip(cuts, cuts[1:]))
-    for group in group_sentences(pieces, max_words):
-        yield group[0][0], group[-1][1]
-
-
-def group_sentences(sentences, max_words: int) -> list:
-    """Whole sentences into as few groups of at most max_words words as possible, as even as possible.
-
-    Dynamic programme over (number of groups, sum of squared group sizes); a
-    sentence longer than max_words (only possible when not cut) is a group of its own.
-    """
-    n = len(sentences)
-    sizes = [sentence[2] for sentence in sentences]
-    counts, squares, starts = [0] * (n + 1), [0] * (n + 1), [0] * (n + 1)
-    for i in range(1, n + 1):
-        words, best_count, best_square, best_start = 0, None, 0, i - 1
-        for j in range(i - 1, -1, -1):
-            words += sizes[j]
-            if words > max_words and j < i - 1:
-                break
-            count, square = counts[j] + 1, squares[j] + words * words
-            if best_count is None or count < best_count or (count == best_count and square < best_square):
-                best_count, best_square, best_start = count, square, j
-        counts[i], squares[i], starts[i] = best_count, best_square, best_start
-    groups, i = [], n
-    while i > 0:
-        j = starts[i]
-        groups.append(sentences[j:i])
-        i = j
-    return groups[::-1]
-
-
-def _word_count(doc) -> int:
-    """Words in a doc: tokens that are neither punctuation nor whitespace."""
-    return sum(1 for punct, space in doc.to_array(["IS_PUNCT", "IS_SPACE"]).tolist() if not (punct or space))
-
-
-def _fragment(transcript: Transcript, turn: Turn, context: str, start: int, end: int, words: int) -> Fragment:
-    info = transcript.info
-    return Fragment(
-        id=f"{info.source}#{start}-{end}", source=info.source, case=info.case, respondent=info.respondent,
-        role=info.role, speaker=turn.speaker, turn=turn.index, start_char=int(start), end_char=int(end),
-        text=transcript.text[start:end], context=context, n_words=words,
-    )
-
-
 # ---- the commands' work -----------------------------------------------------------
 
+# Work worth a worker process of its own: one must first import and build the spaCy pipeline
+# (about 1.3 s of wall time), which pays only when each worker gets several seconds of work:
+# about 8 MB of transcripts (benchmarks/scale.py, docs/scale.md).
+MIN_BYTES_PER_WORKER = 8 * 1024 * 1024
+
+
+def segment_group(group: list, params: SegmentParams, unit: str, limits: ZipLimits, nlp=None) -> list:
+    """[(JSON Lines text, count) or None] for a group of transcripts: the work of one worker item."""
+    return [None if lines is None else ("".join(lines), len(lines))
+            for lines in group_records(group, params, unit, limits, nlp, line_maker)]
+
+
 def run_segment(inputs, out, params: SegmentParams = SegmentParams(), unit: str = "fragment",
-                manifest=None, nlp=None, limits: ZipLimits = DEFAULT_LIMITS) -> int:
-    """Write the units of all transcripts to `out` as JSON Lines (atomically); return how many."""
-    out = Path(out)
+                manifest=None, nlp=None, limits: ZipLimits = DEFAULT_LIMITS, workers: Workers = Workers(),
+                shard_size: Optional[int] = None) -> int:
+    """Write the units of all transcripts to `out` as JSON Lines (atomically); return how many.
+
+    `workers` spreads the transcripts over processes or a Dask cluster (parallel.py); the output
+    is the same byte for byte whatever it says. With `shard_size`, `out` is a folder of shards:
+    one file per `shard_size` transcripts and a manifest (shards.py). `nlp` (a pipeline object
+    of this process) keeps the work in this process.
+    """
+    out = _checked_out(Path(out), shard_size)
+    _check_settings(params, unit)
+    jobs = file_jobs(inputs, manifest)
+    work = functools.partial(segment_group, params=params, unit=unit, limits=limits, nlp=nlp)
+    if nlp is not None:  # a pipeline object of this process: the work stays here
+        workers = Workers()
+    elif workers.min_work is None:
+        workers = dataclasses.replace(workers, min_work=MIN_BYTES_PER_WORKER)
+    shards = [jobs[i:i + shard_size] for i in range(0, len(jobs), shard_size)] if shard_size else [jobs]
+    groups, shard_of, weights = [], [], []
+    for number, shard in enumerate(shards):
+        for group in job_groups(shard, [_size(job.path) for job in shard]):
+            groups.append([job for job, _ in group])
+            weights.append(sum(size for _, size in group))
+            shard_of.append(number)
+    results = ordered_map(work, groups, workers, weights=weights, label="Segmenting")
+    count = 0
+    if shard_size:
+        writer = ShardWriter(out, unit)
+        try:
+            current, texts, units = 0, [], 0
+            for number, group_results in zip(shard_of, results):
+                if number != current:  # the shard before is complete: written now, not kept
+                    writer.add([job.source for job in shards[current]], "".join(texts), units)
+                    count, current, texts, units = count + units, number, [], 0
+                for text, found in filter(None, group_results):
+                    texts.append(text)
+                    units += found
+            writer.add([job.source for job in shards[current]], "".join(texts), units)
+            count += units
+            _refuse_nothing(count, unit, inputs)
+            writer.close()
+        except BaseException:
+            writer.abort()
+            raise
+    else:
+        with atomic_open(out) as handle:
+            for group_results in results:
+                for text, units in filter(None, group_results):
+                    handle.write(text)
+                    count += units
+            _refuse_nothing(count, unit, inputs)
+    _warn_unknown(jobs)
+    return count
+
+
+def _checked_out(out: Path, shard_size) -> Path:
+    if shard_size is not None:
+        if shard_size < 1:
+            raise ConfigError(f"--shard-size: at least 1 transcript per shard, got {shard_size}.")
+        if out.exists() and not out.is_dir():
+            raise InputError(f"{out}: is a file; with --shard-size, --out names a folder (e.g. fragments/).")
+        return out
     if out.is_dir():
         raise InputError(f"{out}: is a folder; give a file name for --out, e.g. fragments.jsonl.")
     if out.suffix.lower() in SUPPORTED_SUFFIXES:
         raise ConfigError(f"--out {out}: a transcript file type would be read as a transcript next time "
                           "(or overwrite one); give a .jsonl file name, e.g. fragments.jsonl.")
-    units = iter_units(inputs, params, unit, manifest, nlp, limits)
+    return out
 
-    def records():
-        count = 0
-        for fragment in units:
-            count += 1
-            yield fragment.to_dict()
-        if not count:
-            raise InputError(f"no {unit}s found in {', '.join(map(str, _as_list(inputs)))}: "
-                             "no respondent text (use --include-interviewer to keep interviewer turns).")
 
-    return write_jsonl(out, records())
+def _refuse_nothing(count: int, unit: str, inputs) -> None:
+    if not count:
+        raise InputError(f"no {unit}s found in {', '.join(map(str, _as_list(inputs)))}: "
+                         "no respondent text (use --include-interviewer to keep interviewer turns).")
+
+
+def _size(path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def run_text(path, limits: ZipLimits = DEFAULT_LIMITS) -> str:

@@ -218,39 +218,50 @@ class DutchSentenceSegmenter:
         flags[0] = 1
         candidates = list(compress(range(n), is_candidate))
         if candidates:
-            strings = doc.vocab.strings
-            tokens = _Tokens(orths, spaces, strings)
-            starts = set()
-            last, non_final = n - 1, self.non_final
-            for i in candidates:
-                if i == last:
-                    continue  # nothing follows the last token
-                # The common cases inline, for speed: 'woord. Volgende' and 'echt? Ja' end a
-                # sentence, 'woord. volgende' does not (a word of two or more letters, not a
-                # roman numeral or known abbreviation); everything else takes _start_after.
-                if i and spaces[i] and not spaces[i - 1]:
-                    word = strings[orths[i]]
-                    if word == ".":
-                        before = strings[orths[i - 1]]
-                        plain = (before.isalpha() and len(before) > 1 and before.strip("ivxIVX")
-                                 and before + "." not in non_final)
-                    else:
-                        plain = word == "?" or word == "!"
-                    if plain:
-                        first = strings[orths[i + 1]][0]
-                        if first.isupper():
-                            starts.add(i + 1)
-                            continue
-                        if first.islower() and (spaces[i + 1] or i + 2 >= n or strings[orths[i + 2]] != ")"):
-                            continue  # not an enumerated item such as 'a)'
-
-                start = self._start_after(i, tokens, starts)
-                if start is not None and 0 < start < n:
-                    starts.add(start)
+            starts = self.sentence_starts(orths, spaces, candidates, doc.vocab.strings)
             if starts:
                 flags[list(starts)] = 1
         doc.from_array([SENT_START], flags)
         return doc
+
+    def sentence_starts(self, orths, spaces, candidates, strings) -> set:
+        """The tokens (besides the first) that start a sentence, from a Doc's token table.
+
+        `orths` and `spaces` are its ORTH and SPACY columns as lists, `candidates` the
+        indices of the tokens whose lexeme flag (`self.flag`) is set, in order. Working on
+        plain lists lets a caller segment many short texts from one tokenized batch
+        (pipeline/units.py) with exactly the decisions a Doc of each text gets here.
+        """
+        n = len(orths)
+        tokens = _Tokens(orths, spaces, strings)
+        starts = set()
+        last, non_final = n - 1, self.non_final
+        for i in candidates:
+            if i == last:
+                continue  # nothing follows the last token
+            # The common cases inline, for speed: 'woord. Volgende' and 'echt? Ja' end a
+            # sentence, 'woord. volgende' does not (a word of two or more letters, not a
+            # roman numeral or known abbreviation); everything else takes _start_after.
+            if i and spaces[i] and not spaces[i - 1]:
+                word = strings[orths[i]]
+                if word == ".":
+                    before = strings[orths[i - 1]]
+                    plain = (before.isalpha() and len(before) > 1 and before.strip("ivxIVX")
+                             and before + "." not in non_final)
+                else:
+                    plain = word == "?" or word == "!"
+                if plain:
+                    first = strings[orths[i + 1]][0]
+                    if first.isupper():
+                        starts.add(i + 1)
+                        continue
+                    if first.islower() and (spaces[i + 1] or i + 2 >= n or strings[orths[i + 2]] != ")"):
+                        continue  # not an enumerated item such as 'a)'
+
+            start = self._start_after(i, tokens, starts)
+            if start is not None and 0 < start < n:
+                starts.add(start)
+        return starts
 
     # --- the decision for one candidate token ---------------------------------------------
 

@@ -78,12 +78,21 @@ def parse_turns(text: str, source: str, interviewer_labels=DEFAULT_INTERVIEWERS,
     """Split plain text into speaker turns; every turn's span is exact: text[start:end] == turn.text.
 
     `speakers` are names the file format itself marks (VTT voice tags); they always count as labels.
+    One pass of the label pattern over the text; a label's cleaned form and kind are worked out
+    once per distinct label, not once per turn.
     """
     interviewers = {_fold(label) for label in interviewer_labels}
     pattern = _label_pattern(tuple(interviewer_labels) + RESPONDENT_WORDS + tuple(speakers))
-    candidates = list(pattern.finditer(text))
+    cleaned = {}
+    candidates = []  # (start, end, label, separator, first timestamp)
+    for match in pattern.finditer(text):
+        raw, sep, *stamps = match.group("label", "sep", "ts0", "ts1", "ts2", "ts3")
+        label = cleaned.get(raw)
+        if label is None:
+            label = cleaned[raw] = _clean(raw)
+        candidates.append((match.start(), match.end(), label, sep, next((s for s in stamps if s), None)))
     accepted = _accepted_labels(candidates, interviewers, set(speakers))
-    labels = [m for m in candidates if _clean(m.group("label")) in accepted]
+    labels = [candidate for candidate in candidates if candidate[2] in accepted]
     if not labels:
         turn = _turn(text, source, 1, UNLABELLED, False, 0, len(text), None)
         warnings = (f"{source}: no speaker labels found (such as 'I:' or 'R:'); "
@@ -91,15 +100,17 @@ def parse_turns(text: str, source: str, interviewer_labels=DEFAULT_INTERVIEWERS,
         return TurnSplit((turn,) if turn else (), warnings)
 
     notes = ()
-    preamble = text[: labels[0].start()].strip()
+    preamble = text[: labels[0][0]].strip()
     if preamble:
         notes = (f"{source}: {len(preamble)} characters before the first speaker label are not part of any turn.",)
+    kinds = {label: _is_interviewer(label, interviewers) for label in accepted}
+    clocks = {}
     spans = []
-    for number, match in enumerate(labels):
-        end = labels[number + 1].start() if number + 1 < len(labels) else len(text)
-        speaker = _clean(match.group("label"))
-        stamp = next((match.group(g) for g in ("ts0", "ts1", "ts2", "ts3") if match.group(g)), None)
-        spans.append((speaker, _is_interviewer(speaker, interviewers), match.end(), end, _clock(stamp)))
+    ends = [candidate[0] for candidate in labels[1:]] + [len(text)]
+    for (_, start, speaker, _, stamp), end in zip(labels, ends):
+        if stamp is not None and stamp not in clocks:
+            clocks[stamp] = _clock(stamp)
+        spans.append((speaker, kinds[speaker], start, end, clocks.get(stamp)))
 
     warnings = ()
     if all(is_int for _, is_int, *_ in spans):
@@ -122,12 +133,11 @@ def is_interviewer_label(label: str, interviewer_labels=DEFAULT_INTERVIEWERS) ->
 def _accepted_labels(candidates, interviewers, speakers) -> set:
     """Labels that really are speakers: known kinds, format-given names, repeated names."""
     counts, with_colon, with_time = {}, set(), set()
-    for match in candidates:
-        label = _clean(match.group("label"))
+    for _, _, label, sep, stamp in candidates:
         counts[label] = counts.get(label, 0) + 1
-        if match.group("sep") in (":", "\t"):
+        if sep == ":" or sep == "\t":
             with_colon.add(label)
-        if any(match.group(g) for g in ("ts0", "ts1", "ts2", "ts3")):
+        if stamp:
             with_time.add(label)
     accepted = set()
     for label, count in counts.items():

@@ -56,7 +56,7 @@ def test_bad_params_file_is_a_one_line_error(tmp_path):
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert lines == [f"Error: {params}, setting 'segmnt': unknown setting; known settings are codebook, segment, train, predict, evaluate, aggregate, agreement, report, limits, review."]
+    assert lines == [f"Error: {params}, setting 'segmnt': unknown setting; known settings are codebook, jobs, segment, train, predict, evaluate, aggregate, agreement, report, limits, review."]
 
 
 def test_output_where_nothing_can_be_written_is_a_one_line_error(tmp_path):

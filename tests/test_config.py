@@ -67,3 +67,18 @@ def test_report_language_is_nl_unless_en_is_chosen(tmp_path):
     path.write_text("report:\n  language: fr\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"params\.yaml, setting 'report\.language': 'fr' is not one of nl, en"):
         load_params(path)
+
+
+def test_jobs_is_a_whole_number_of_processes(tmp_path):
+    from pipeline.config import load_params
+    from pipeline.errors import ConfigError
+
+    params = tmp_path / "params.yaml"
+    params.write_text("jobs: 2\n", encoding="utf-8")
+    assert load_params(params).jobs == 2
+    params.write_text("jobs: -1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"setting 'jobs': must be 0 \(all cores\) or more, got -1"):
+        load_params(params)
+    params.write_text("jobs: many\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"setting 'jobs': expected a whole number"):
+        load_params(params)

@@ -17,6 +17,7 @@ log = logging.getLogger("capcode")
 # One note per setting (dotted key); tests check that every setting of config.Params has one.
 PARAM_NOTES = {
     "codebook": "this study's codebook (a copy; edit it), or a shipped one: default, propper",
+    "jobs": "processes segmenting works in: 0 = all cores, 1 = one (the output is the same either way)",
     "segment.max_words": "a fragment is whole sentences of one turn, at most this many words",
     "segment.spacy_model": "'blank' (spacy.blank(\"nl\") + capcode's rules) or an installed nl_core_news_sm/md/lg",
     "segment.interviewer_labels": "labels that always mark the interviewer; in other transcripts capcode "

@@ -1,0 +1,241 @@
+"""Every core, per-core efficiency and start-up, each next to its reference, in one run (issues 15, 17).
+
+Sections (all by default; choose with --sections):
+
+- segment-cpu: CPU seconds of `run_segment` (reading, turns, sentences, fragments, writing;
+  one process, start-up excluded) next to spaCy's bare `spacy.blank("nl")` tokenizer on the
+  same transcripts (reference A: one call per transcript's plain text, as
+  benchmarks/fragmenting.py; reference B: one call per paragraph that segment cuts into
+  sentences, as segment did before issue 17), on two corpora of about --words words made from
+  the sample study: 'copies' (its 34 transcripts copied into folders: thousands of short files)
+  and 'long' (its text transcripts joined into interview-length files of ~7,000 words).
+- segment-jobs: wall seconds and words/s of `run_segment` at --jobs 1 and N, workers warm
+  (start-up excluded; a cold command is timed too), the output's SHA-256 compared.
+- startup: wall seconds of `capcode --help`, `codebook show` and `agreement` next to
+  `python -c pass` and a script that only imports scikit-learn.
+
+Each figure is the median of --runs runs. The machine is shared: the load average is printed
+with the figures, and CPU time is used wherever the question is efficiency, not waiting.
+
+Usage: python benchmarks/scale.py [--words 1000000] [--runs 3] [--jobs 2] [--sections ...]
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SAMPLE = ROOT / "data" / "sample" / "transcripts"
+CAPCODE = [sys.executable, "-m", "pipeline.cli"]
+
+
+def median(values) -> float:
+    return statistics.median(values)
+
+
+def load() -> str:
+    try:
+        return "load average %.1f %.1f %.1f" % os.getloadavg()
+    except OSError:
+        return "load average unknown"
+
+
+def quiet_log():
+    import logging
+
+    log = logging.getLogger("capcode")
+    log.handlers[:] = [logging.NullHandler()]
+    log.propagate = False
+
+
+# ---- corpora -----------------------------------------------------------------------------------
+
+def corpus_copies(folder: Path, words: int) -> Path:
+    """The sample study's transcripts copied into copyNNN/ folders until about `words` words."""
+    from pipeline.readers import read_plain_text
+
+    per_copy = sum(len(read_plain_text(p).split()) for p in SAMPLE.iterdir())
+    target = folder / "copies"
+    for number in range(-(-words // per_copy)):
+        shutil.copytree(SAMPLE, target / f"copy{number:03d}")
+    return target
+
+
+def corpus_long(folder: Path, words: int) -> Path:
+    """Interview-length files: the sample's text transcripts joined, until about `words` words."""
+    joined = "\n\n".join(p.read_text(encoding="utf-8") for p in sorted(SAMPLE.glob("*.txt")))
+    per_file = len(joined.split())
+    target = folder / "long"
+    target.mkdir()
+    for number in range(-(-words // per_file)):
+        (target / f"case{number % 7 + 1}_respondent{number + 1}.txt").write_text(joined, encoding="utf-8")
+    return target
+
+
+def digest(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+# ---- segment: CPU next to the bare tokenizer -----------------------------------------------------
+
+def segment_cpu(args, corpora, out: Path) -> list:
+    import spacy
+
+    from pipeline.config import SegmentParams
+    from pipeline.readers import read_plain_text
+    from pipeline.segment import find_transcripts, run_segment, segmenting_nlp
+    from pipeline.turns import parse_turns
+    from pipeline.units import paragraphs
+
+    quiet_log()
+    params = SegmentParams()
+    segmenting_nlp(params)  # start-up: spaCy and the pipeline, built before timing
+    rows = []
+    for name, folder in corpora.items():
+        # a tokenizer of its own per corpus and reference, warmed by one untimed pass: spaCy caches
+        # the tokens of each white-space-separated chunk, but stops caching within a Doc once a
+        # special case (an abbreviation such as 'bv.') occurred in it, so its speed depends on what
+        # it saw before (long texts seen whole cache little; the same texts seen in paragraphs do)
+        whole, pieces = spacy.blank("nl").tokenizer, spacy.blank("nl").tokenizer
+        texts = [read_plain_text(path) for _, path in find_transcripts([folder])]
+        words = sum(len(text.split()) for text in texts)
+        cut = []  # the paragraphs segment cuts into sentences: respondent turns, split at blank lines
+        for (source, _), text in zip(find_transcripts([folder]), texts):
+            for turn in parse_turns(text, source).turns:
+                if not turn.is_interviewer:
+                    cut.extend(text[a:b] for a, b, _ in paragraphs(text, turn.start_char, turn.end_char))
+        times = {"segment": [], "tokenizer A": [], "tokenizer B": []}
+        [whole(t) for t in texts], [pieces(t) for t in cut], run_segment([folder], out, params)  # warm-up
+        for _ in range(args.runs):
+            for key, work in (("tokenizer A", lambda: [whole(t) for t in texts]),
+                              ("tokenizer B", lambda: [pieces(t) for t in cut]),
+                              ("segment", lambda: run_segment([folder], out, params))):
+                start = time.process_time()
+                work()
+                times[key].append(time.process_time() - start)
+        seg = median(times["segment"])
+        rows.append((name, len(texts), words, seg, median(times["tokenizer A"]), median(times["tokenizer B"]),
+                     digest(out)))
+    print(f"\nsegment, CPU seconds in one process (start-up excluded), median of {args.runs} runs; {load()}")
+    print(f"{'corpus':8s} {'files':>6s} {'words':>10s} {'segment':>8s} {'words/s':>10s} {'tok. A':>7s} "
+          f"{'ratio A':>7s} {'tok. B':>7s} {'ratio B':>7s}  sha256")
+    for name, files, words, seg, tok_a, tok_b, sha in rows:
+        print(f"{name:8s} {files:6d} {words:10,d} {seg:8.2f} {words / seg:10,.0f} {tok_a:7.2f} {tok_a / seg:7.2f} "
+              f"{tok_b:7.2f} {tok_b / seg:7.2f}  {sha[:12]}")
+    print("ratio = tokenizer CPU / segment CPU (1.0: as fast as the bare tokenizer; the target is 0.5). "
+          "A: one tokenizer call per transcript; B: one per paragraph segment cuts into sentences.")
+    return rows
+
+
+# ---- segment: one process against N ------------------------------------------------------------
+
+def segment_jobs(args, corpora, out: Path) -> list:
+    from pipeline.config import SegmentParams
+    from pipeline.parallel import Workers
+    from pipeline.readers import read_plain_text
+    from pipeline.segment import find_transcripts, run_segment
+
+    quiet_log()
+    rows = []
+    for name, folder in corpora.items():
+        words = sum(len(read_plain_text(path).split()) for _, path in find_transcripts([folder]))
+        walls, digests = {}, {}
+        for jobs in (1, args.jobs):
+            workers = Workers(jobs=jobs, min_work=0)
+            run_segment([folder], out, SegmentParams(), workers=workers)  # warm: workers started, pipeline built
+            walls[jobs] = []
+            for _ in range(args.runs):
+                start = time.perf_counter()
+                run_segment([folder], out, SegmentParams(), workers=workers)
+                walls[jobs].append(time.perf_counter() - start)
+            digests[jobs] = digest(out)
+        cold = {}
+        if args.cold:
+            for jobs in (1, args.jobs):
+                cold[jobs] = median([_wall(CAPCODE + ["segment", str(folder), "--out", str(out), "--jobs", str(jobs)])
+                                     for _ in range(args.runs)])
+        rows.append((name, words, {j: median(w) for j, w in walls.items()}, digests, cold))
+    print(f"\nsegment at --jobs 1 and {args.jobs}, wall seconds, workers warm, median of {args.runs} runs; "
+          f"{os.cpu_count()} cores; {load()}")
+    for name, words, wall, digests, cold in rows:
+        one, many = wall[1], wall[args.jobs]
+        same = "identical output" if digests[1] == digests[args.jobs] else "OUTPUT DIFFERS"
+        print(f"{name:8s} {words:10,d} words: jobs 1 {one:6.2f} s ({words / one:9,.0f} words/s), jobs {args.jobs} "
+              f"{many:6.2f} s ({words / many:9,.0f} words/s): {one / many:.2f}x, {same}")
+        if cold:
+            print(f"{'':8s} whole command (start-up included): jobs 1 {cold[1]:.2f} s, jobs {args.jobs} "
+                  f"{cold[args.jobs]:.2f} s: {cold[1] / cold[args.jobs]:.2f}x")
+    return rows
+
+
+# ---- start-up -----------------------------------------------------------------------------------
+
+def _wall(command) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - start
+
+
+def startup(args, corpora, out: Path) -> list:
+    from pipeline.segment import run_segment
+
+    quiet_log()
+    fragments = out.with_name("sample_fragments.jsonl")
+    run_segment([SAMPLE], fragments, manifest=SAMPLE.parent / "manifest.csv")
+    codings = SAMPLE.parent / "codings"
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "python -c 'import sklearn'": [sys.executable, "-c", "import sklearn"],
+        "capcode --help": CAPCODE + ["--help"],
+        "capcode codebook show": CAPCODE + ["codebook", "show"],
+        "capcode agreement (sample study)": CAPCODE + ["agreement", str(codings / "team.csv"),
+                                                       str(codings / "coder2.csv"), "--fragments", str(fragments)],
+    }
+    runs = max(args.runs, 5)
+    rows = [(name, median([_wall(command) for _ in range(runs)])) for name, command in commands.items()]
+    print(f"\nstart-up, wall seconds, median of {runs} runs; {load()}")
+    for name, seconds in rows:
+        print(f"{name:34s} {seconds:6.3f}")
+    return rows
+
+
+# ---- the classifier's rows ---------------------------------------------------------------------
+# Added with the classifier work (issues 15.2, 17: lean training, features computed once), next
+# to a plain scikit-learn hashing + logistic regression script measured in the same run:
+#   train-memory: peak memory of `capcode train` at 10,000 / 100,000 / 1,000,000 fragments;
+#   predict-rate: fragments/s of `capcode predict` at 1 and N jobs (parallel.ordered_map by chunk).
+# Each is a function (args, corpora, out) -> rows that prints its table, listed in SECTIONS.
+
+SECTIONS = {"segment-cpu": segment_cpu, "segment-jobs": segment_jobs, "startup": startup}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--words", type=int, default=1_000_000, help="words per corpus (default 1,000,000)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per figure; the median is printed")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="N for the parallel runs")
+    parser.add_argument("--corpora", nargs="+", choices=["copies", "long"], default=["copies", "long"])
+    parser.add_argument("--sections", nargs="+", choices=list(SECTIONS), default=list(SECTIONS))
+    parser.add_argument("--cold", action="store_true", help="also time whole segment commands at 1 and N jobs")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="capcode-scale-") as folder:
+        folder = Path(folder)
+        makers = {"copies": corpus_copies, "long": corpus_long}
+        corpora = {name: makers[name](folder, args.words) for name in args.corpora}
+        out = folder / "fragments.jsonl"
+        results = {name: SECTIONS[name](args, corpora, out) for name in args.sections}
+    if os.environ.get("CAPCODE_SCALE_JSON"):
+        Path(os.environ["CAPCODE_SCALE_JSON"]).write_text(json.dumps(results, default=str, indent=1))
+
+
+if __name__ == "__main__":
+    main()

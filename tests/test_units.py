@@ -1,0 +1,118 @@
+"""Sentence spans from one tokenizer call for many paragraphs equal those of one Doc per paragraph."""
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.config import SegmentParams
+from pipeline.dutch import build_nlp
+from pipeline.readers import read_plain_text
+from pipeline.segment import find_transcripts, line_maker, transcripts_records
+from pipeline.turns import parse_turns
+from pipeline.units import _pipeline_sentences, group_sentences, joinable, paragraphs, rule_segmenter, sentence_spans
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def lean():
+    return build_nlp(lemmas=False)
+
+
+def every_paragraph(folder) -> list:
+    """The trimmed paragraphs of every turn of every transcript in a folder."""
+    texts = []
+    for source, path in find_transcripts([folder]):
+        text = read_plain_text(path)
+        for turn in parse_turns(text, source).turns:
+            texts.extend(text[a:b] for a, b, _ in paragraphs(text, turn.start_char, turn.end_char))
+    return texts
+
+
+def both_ways(texts, nlp, max_words):
+    joined = list(sentence_spans(texts, nlp, max_words))
+    alone = list(_pipeline_sentences(texts, nlp, max_words, [0] * len(texts)))
+    return joined, alone
+
+
+def test_capcode_pipeline_takes_the_joined_path_and_others_do_not(lean, nlp):
+    assert rule_segmenter(lean) is lean.get_pipe("capcode_sentences")
+    assert rule_segmenter(nlp) is not None  # the lemmatizer is skipped for sentences
+    import spacy
+
+    assert rule_segmenter(spacy.blank("nl")) is None  # no capcode rules: nlp.pipe decides
+    assert joinable(lean.tokenizer)
+
+
+@pytest.mark.parametrize("folder", ["data/sample/transcripts", "tests/data/segment_study", "tests/data/own_study",
+                                    "tests/data/qdpx_transcripts"])
+@pytest.mark.parametrize("max_words", [None, 80, 7])
+def test_joined_paragraphs_give_the_sentences_of_one_doc_each(lean, folder, max_words):
+    texts = every_paragraph(ROOT / folder)
+    assert len(texts) > 5
+    joined, alone = both_ways(texts, lean, max_words)
+    assert joined == alone
+
+
+_PIECES = st.sampled_from(["Ja.", "Nee!", "bv.", "Dhr.", "J.", "Peeters", "(lacht)", "Maar", "goed", "...", "…",
+                           "\"", "''", "”", "1.", "a)", "[00:12:34]", "00:12:34", "enz.", "Dat", "is", "zo", "?",
+                           "Wat", "denkt", "u", "3.500", ",", ";", ":", "–", "'s", "Het", "OCMW", "\n", "\t", "  "])
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(st.lists(st.lists(_PIECES, min_size=1, max_size=40).map(" ".join), min_size=1, max_size=12),
+       st.sampled_from([None, 3, 80]))
+def test_joined_and_alone_agree_on_tricky_text(texts, max_words):
+    nlp = build_nlp(lemmas=False)
+    texts = [t.strip() for t in texts if t.strip()]
+    if texts:
+        joined, alone = both_ways(texts, nlp, max_words)
+        assert joined == alone
+
+
+def _dynamic_programme(sentences, max_words):
+    """group_sentences as it was before its one-group shortcut."""
+    n = len(sentences)
+    sizes = [s[2] for s in sentences]
+    counts, squares, starts = [0] * (n + 1), [0] * (n + 1), [0] * (n + 1)
+    for i in range(1, n + 1):
+        words, best_count, best_square, best_start = 0, None, 0, i - 1
+        for j in range(i - 1, -1, -1):
+            words += sizes[j]
+            if words > max_words and j < i - 1:
+                break
+            count, square = counts[j] + 1, squares[j] + words * words
+            if best_count is None or count < best_count or (count == best_count and square < best_square):
+                best_count, best_square, best_start = count, square, j
+        counts[i], squares[i], starts[i] = best_count, best_square, best_start
+    groups, i = [], n
+    while i > 0:
+        groups.append(sentences[starts[i]:i])
+        i = starts[i]
+    return groups[::-1]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.integers(0, 60), max_size=12), st.integers(1, 90))
+def test_the_one_group_shortcut_groups_as_the_dynamic_programme(sizes, max_words):
+    sentences = [(i, i + 1, size) for i, size in enumerate(sizes)]
+    assert group_sentences(sentences, max_words) == _dynamic_programme(sentences, max_words)
+
+
+@pytest.mark.parametrize("unit", ["fragment", "sentence", "turn"])
+def test_fragment_lines_are_the_json_of_the_records(lean, unit):
+    from pipeline.records import SourceInfo, Transcript
+
+    transcripts = []
+    for source, path in find_transcripts([ROOT / "data/sample/transcripts", ROOT / "tests/data/own_study"]):
+        text = read_plain_text(path)
+        turns = parse_turns(text, source).turns
+        transcripts.append(Transcript(SourceInfo(source, 'case"1', "r\\1", "politiek"), text, turns))
+    params = SegmentParams(include_interviewer=True)
+    records = [r for rs in transcripts_records(transcripts, lean, params, unit) for r in rs]
+    lines = [r for rs in transcripts_records(transcripts, lean, params, unit, line_maker) for r in rs]
+    assert records and len(lines) == len(records)
+    assert lines == [json.dumps(record, ensure_ascii=False) + "\n" for record in records]
