@@ -34,6 +34,7 @@ LEMMA_FEATURES, CHAR_FEATURES, CONTEXT_FEATURES = 2**16, 2**16, 2**14
 
 _LEMMAS = collections.OrderedDict()
 _LOCK = threading.Lock()
+_THREAD_STATE = threading.local()
 
 
 def fragment_matrix(fragments) -> np.ndarray:
@@ -47,10 +48,19 @@ def fragment_matrix(fragments) -> np.ndarray:
 
 
 def get_nlp(spacy_model: str = "blank"):
-    """capcode's Dutch pipeline for lemmas, shared with segmentation (never stored on a model)."""
-    from .dutch import build_nlp
+    """capcode's Dutch pipeline for lemmas, shared with segmentation (never stored on a model).
 
-    return build_nlp(spacy_model)
+    Another thread (a Dask worker runs several) gets a pipeline of its own: spaCy's objects
+    are not made for concurrent use.
+    """
+    from .dutch import build_nlp, new_nlp
+
+    if threading.current_thread() is threading.main_thread():
+        return build_nlp(spacy_model)
+    pipelines = _THREAD_STATE.__dict__.setdefault("pipelines", {})
+    if spacy_model not in pipelines:
+        pipelines[spacy_model] = new_nlp(spacy_model)
+    return pipelines[spacy_model]
 
 
 def _not_needed_for_lemmas(nlp) -> list:
