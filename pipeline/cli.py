@@ -381,8 +381,9 @@ def train_command(ctx, fragments, codings, more_codings, codebook, out):
               help="Predictions file: .jsonl, .csv or .xlsx.")
 @_codebook_option
 @_trust_model_option
+@workers_options
 @click.pass_context
-def predict_command(ctx, model_dir, fragments, out, codebook, trust_model):
+def predict_command(ctx, model_dir, fragments, out, codebook, trust_model, jobs, backend, scheduler):
     """Suggest a value for every fragment and dimension, abstaining where unsure.
 
     .jsonl (the machine format): one line per fragment and dimension with fragment_id,
@@ -401,7 +402,8 @@ def predict_command(ctx, model_dir, fragments, out, codebook, trust_model):
     """
     from .predict import run_predict
 
-    count = run_predict(model_dir, fragments, out, get_params(ctx), codebook, trust_model)
+    count = run_predict(model_dir, fragments, out, get_params(ctx), codebook, trust_model,
+                        workers=get_workers(ctx, jobs, backend, scheduler))
     click.echo(f"capcode: wrote {count} predictions to {out}", err=True)
 
 
@@ -465,8 +467,10 @@ def evaluate_command(ctx, fragments, codings, more_codings, codebook, group_by, 
               help="Write the list as .csv, .xlsx or .jsonl instead of printing it.")
 @_codebook_option
 @_trust_model_option
+@workers_options
 @click.pass_context
-def suggest_command(ctx, model_dir, fragments, n, strategy, codings, more_codings, out, codebook, trust_model):
+def suggest_command(ctx, model_dir, fragments, n, strategy, codings, more_codings, out, codebook, trust_model, jobs,
+                    backend, scheduler):
     """List the fragments whose hand-coding would most help the model.
 
     Uncertainty sampling: the fragments the model is least sure about (smallest
@@ -483,7 +487,8 @@ def suggest_command(ctx, model_dir, fragments, n, strategy, codings, more_coding
     if more_codings and Path(fragments).suffix.lower() in (".csv", ".xlsx", ".tsv"):
         raise click.UsageError(f"{fragments} is a table, not a fragments file: give FRAGMENTS before --codings.")
     codings = _all_codings(codings, more_codings)
-    suggestions = run_suggest(model_dir, fragments, get_params(ctx), n, out, strategy, codings, codebook, trust_model)
+    suggestions = run_suggest(model_dir, fragments, get_params(ctx), n, out, strategy, codings, codebook, trust_model,
+                              workers=get_workers(ctx, jobs, backend, scheduler))
     if out:
         click.echo(f"capcode: wrote {len(suggestions)} suggestions to {out}", err=True)
     else:

@@ -32,6 +32,7 @@ class TrainParams:
     c: str = "auto"
     cv_folds: int = 5
     cache: bool = True
+    out_of_core_above: int = 20000
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ from .learn.calibrate import calibration, per_value, precision_coverage, scores,
 from .learn.crossval import folds_for, group_keys  # noqa: F401 (the evaluate API)
 from .learn.encoder import require_encoder
 from .learn.labels import training_data, used_fragments
-from .learn.model import ModelSpec
-from .learn.nested import at_thresholds, nested_predictions, spread
+from .learn.model import ModelSpec, single_thread
+from .learn.nested import at_thresholds, nested_for_dimensions, spread
 from .records import Prediction
 
 log = logging.getLogger("capcode")
@@ -37,14 +37,41 @@ LEARNING_FRACTIONS = (0.25, 0.5, 0.75, 1.0)
 BASELINES = ("majority", "keywords", "char-tfidf")
 
 
+def nested_runs(store, items, spec: ModelSpec, folds, group_by, target, inner_folds, designs=(), learning=True):
+    """Every nested run of dimensions coded on the same fragments, shared between them:
+    {dimension: {"model": result, "designs": {name: result}, "learning": {fraction: result}}}."""
+    runs = {item.dimension: {"designs": {}, "learning": {}} for item in items}
+    for dimension, result in nested_for_dimensions(spec, store, items, folds, group_by, target, inner_folds).items():
+        runs[dimension]["model"] = runs[dimension]["designs"][spec.name] = runs[dimension]["learning"][1.0] = result
+    for design in designs:
+        variant = ModelSpec.from_design(design, spec)
+        if variant.name in runs[items[0].dimension]["designs"]:
+            continue
+        for dimension, result in nested_for_dimensions(variant, store, items, folds, group_by, target,
+                                                       inner_folds).items():
+            runs[dimension]["designs"][variant.name] = result
+    if learning:
+        for fraction in LEARNING_FRACTIONS[:-1]:
+            for dimension, result in nested_for_dimensions(spec, store, items, folds, group_by, target, inner_folds,
+                                                           fraction).items():
+                runs[dimension]["learning"][fraction] = result
+    return runs
+
+
 def evaluate_dimension(store, item, dimension, spec: ModelSpec, folds, group_by, target, inner_folds,
-                       designs=(), learning=True):
-    """Everything measured for one dimension: (summary, details, out-of-fold result of the default design)."""
+                       designs=(), learning=True, runs=None, memo=None):
+    """Everything measured for one dimension: (summary, details, out-of-fold result of the default design).
+
+    `runs`: this dimension's entry of `nested_runs` (computed here when not given); `memo`
+    shares the baselines' matrices between dimensions coded on the same fragments.
+    """
+    if runs is None:
+        runs = nested_runs(store, [item], spec, folds, group_by, target, inner_folds, designs, learning)[item.dimension]
     labels = sorted(set(item.labels))
     order = [v for v in dimension.value_ids if v in labels] + [v for v in labels if v not in dimension.value_ids]
-    result = nested_predictions(spec, store, item, folds, group_by, target, inner_folds)
+    result = runs["model"]
     predicted, proba, classes = result["predicted"], result["proba"], result["classes"]
-    baselines = baseline_predictions(item, folds, dimension, spec.spacy_model)
+    baselines = baseline_predictions(item, folds, dimension, spec.spacy_model, memo)
     model_scores = scores(item.labels, predicted, labels)
     calib = calibration(item.labels, proba, classes)
     stored = at_thresholds(item.labels, result)
@@ -71,17 +98,9 @@ def evaluate_dimension(store, item, dimension, spec: ModelSpec, folds, group_by,
         "baselines": {name: {"scores": scores(item.labels, guess, labels), "confusion": confusion(guess)}
                       for name, guess in baselines.items()},
     }
-    table = {spec.name: design_row(item.labels, labels, result)}
-    for design in designs:
-        variant = ModelSpec.from_design(design, spec)
-        if variant.name in table:
-            continue
-        table[variant.name] = design_row(item.labels, labels, nested_predictions(
-            variant, store, item, folds, group_by, target, inner_folds))
-    details["designs"] = table
+    details["designs"] = {name: design_row(item.labels, labels, run) for name, run in runs["designs"].items()}
     if learning:
-        details["learning_curve"] = learning_curve(store, item, spec, folds, group_by, target, inner_folds, labels,
-                                                    result)
+        details["learning_curve"] = learning_curve(item, labels, runs["learning"])
     return summary, details, result
 
 
@@ -91,12 +110,11 @@ def design_row(truth, labels, result) -> dict:
             "ece": calib["ece"], "c": [f["c"] for f in result["folds"]]}
 
 
-def learning_curve(store, item, spec, folds, group_by, target, inner_folds, labels, full) -> list:
+def learning_curve(item, labels, results) -> list:
     """Kappa on the held-out folds when training on a growing share of the training folds."""
     points = []
     for fraction in LEARNING_FRACTIONS:
-        result = full if fraction == 1.0 else nested_predictions(spec, store, item, folds, group_by, target,
-                                                                  inner_folds, fraction)
+        result = results[fraction]
         points.append({"fraction": fraction,
                        "train_fragments": int(np.mean([f["train_fragments"] for f in result["folds"]])),
                        **{k: v for k, v in scores(item.labels, result["predicted"], labels).items()
@@ -120,11 +138,18 @@ def evaluate(fragments, codings, codebook, spec: ModelSpec, rule="majority", gro
     """Nested grouped CV of every dimension with two or more coded values: (metrics, details, oof predictions)."""
     if spec.design.uses_encoder or any(ModelSpec.from_design(d, spec).design.uses_encoder for d in designs):
         require_encoder()
+    with single_thread():
+        return _evaluate(fragments, codings, codebook, spec, rule, group_by, n_folds, target, designs, learning,
+                         simulate)
+
+
+def _evaluate(fragments, codings, codebook, spec, rule, group_by, n_folds, target, designs, learning, simulate):
     data = training_data(list(fragments), codings, codebook, rule)
     store = FeatureStore(used_fragments(data), spec.spacy_model, codebook)
     metrics, oof = {}, []
     details = {"group_by": group_by, "design": spec.name, "target_precision": target, "dimensions": {},
                "nested": {"outer_folds": n_folds, "inner_folds": n_folds, "c_grid": list(spec.grid())}}
+    evaluated = []
     for dimension in codebook.dimensions:
         item = data.get(dimension.id)
         if item is None:
@@ -138,9 +163,16 @@ def evaluate(fragments, codings, codebook, spec: ModelSpec, rule="majority", gro
             raise InputError(f"dimension '{dimension.id}': its coded fragments come from fewer than two "
                              f"{group_by}s, so grouped cross-validation is impossible; code fragments of more "
                              "cases or use --group-by respondent.")
-        log.info("evaluating '%s' on %d fragments in %d folds", dimension.id, len(item.labels), len(folds))
+        evaluated.append((dimension, item, folds))
+    runs, memo = {}, {}
+    for group in same_fragments(evaluated):
+        for dimension, item, folds in group:
+            log.info("evaluating '%s' on %d fragments in %d folds", dimension.id, len(item.labels), len(folds))
+        runs.update(nested_runs(store, [item for _, item, _ in group], spec, group[0][2], group_by, target,
+                                n_folds, designs, learning))
+    for dimension, item, folds in evaluated:
         summary, detail, result = evaluate_dimension(store, item, dimension, spec, folds, group_by, target, n_folds,
-                                                     designs, learning)
+                                                     designs, learning, runs[dimension.id], memo)
         metrics[dimension.id] = summary
         details["dimensions"][dimension.id] = {**detail, "folds": len(folds)}
         oof.extend(out_of_fold_predictions(item, result, f"{spec.name} (out-of-fold)"))
@@ -154,6 +186,14 @@ def evaluate(fragments, codings, codebook, spec: ModelSpec, rule="majority", gro
         details["simulation"] = simulate_effort(spec, store, data, codebook, group_by, n_folds, simulate["batch"],
                                                 simulate["repeats"], simulate.get("target_kappa", 0.6), c, spec.seed)
     return metrics, details, oof
+
+
+def same_fragments(evaluated) -> list:
+    """(dimension, item, folds) entries grouped by the fragments they are coded on (order kept)."""
+    groups = {}
+    for entry in evaluated:
+        groups.setdefault(tuple(f.id for f in entry[1].fragments), []).append(entry)
+    return list(groups.values())
 
 
 # ---- outputs ---------------------------------------------------------------

@@ -21,7 +21,6 @@ round-robin across cases, so the next batch of hand-coding covers every case.
 """
 
 import collections
-import itertools
 import logging
 import math
 from dataclasses import dataclass
@@ -30,54 +29,17 @@ import numpy as np
 
 from .archives import ZipLimits
 from .errors import ConfigError
-from .features import fragment_matrix
 from .records import Prediction
 from .learn.ranking import round_robin, uncertainty  # noqa: F401 (suggest's API)
 from .learn.cache import using_cache
-from .learn.calibrate import temper
 from .learn.honesty import in_training
 from .learn.model import single_thread
+from .probabilities import batch_probabilities, batches, open_model  # noqa: F401 (predict's API)
 
 log = logging.getLogger("capcode")
 
 BATCH_SIZE = 1000
 STRATEGIES = ("margin", "entropy")
-
-
-def batches(iterable, size: int):
-    iterator = iter(iterable)
-    while True:
-        batch = list(itertools.islice(iterator, size))
-        if not batch:
-            return
-        yield batch
-
-
-def batch_probabilities(model, codebook, fragments) -> dict:
-    """{dimension: (classes, probability matrix or None per fragment)} for one batch, conditions applied.
-
-    A row is None where the dimension does not apply (its condition's predicted value differs).
-    """
-    features = model.features.transform(fragment_matrix(fragments))  # once per batch, for every dimension
-    out, top = {}, {}
-    for dimension_id in model.dimension_order():
-        estimator = model.estimators[dimension_id]
-        dimension = codebook.dimension(dimension_id)
-        applies = np.ones(len(fragments), dtype=bool)
-        if dimension.condition is not None:
-            condition = dimension.condition
-            parent = top.get(condition.dimension)
-            applies = parent == condition.value if parent is not None else np.zeros(len(fragments), dtype=bool)
-        classes = [str(c) for c in estimator.classes_]
-        proba = np.zeros((len(fragments), len(classes)))
-        if applies.any():
-            with single_thread():
-                proba[applies] = temper(estimator.predict_proba(features[applies]), model.temperature(dimension_id))
-        best = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
-        best[~applies] = None
-        top[dimension_id] = best
-        out[dimension_id] = (classes, proba, applies)
-    return out
 
 
 def predictions_for(fragment_ids, probabilities, thresholds, model_name: str, trained_on=None):
@@ -99,14 +61,26 @@ def predictions_for(fragment_ids, probabilities, thresholds, model_name: str, tr
                              probability < threshold or threshold >= 1.0, model_name, bool(trained_on[row]))
 
 
-def predict_fragments(model, codebook, fragments, thresholds=None, batch_size: int = BATCH_SIZE):
+def probabilities_by_batch(model, codebook, fragments, batch_size: int = BATCH_SIZE, spread=None):
+    """(batch, `batch_probabilities`) for each batch of fragments, in order; on other processes when
+    `spread` (a predict_chunks.Spread) says so, with the same numbers."""
+    if spread is not None:
+        from .predict_chunks import spread_probabilities
+
+        yield from spread_probabilities(model, fragments, spread, batch_size)
+        return
+    for batch in batches(fragments, batch_size):
+        with single_thread():
+            yield batch, batch_probabilities(model, codebook, batch)
+
+
+def predict_fragments(model, codebook, fragments, thresholds=None, batch_size: int = BATCH_SIZE, spread=None):
     """Stream Prediction records for fragments (any iterable), `batch_size` fragments at a time.
 
     `thresholds(dimension) -> float`; default: the model's stored thresholds (`model_thresholds`).
     """
     thresholds = thresholds or model_thresholds(model)
-    for batch in batches(fragments, batch_size):
-        probabilities = batch_probabilities(model, codebook, batch)
+    for batch, probabilities in probabilities_by_batch(model, codebook, fragments, batch_size, spread):
         ids = [f.id for f in batch]
         yield from predictions_for(ids, probabilities, thresholds, model.name,
                                    in_training(model.training_digests, ids))
@@ -131,29 +105,31 @@ def count_lines(path) -> int:
         return sum(1 for line in handle if line.strip())
 
 
-def open_model(model_dir, codebook_name, trust_model: bool = False, limits=None):
-    """Load the codebook and the model made for it (the manifest is checked against it).
+def spread_for(workers, model_dir, codebook_name, trust_model, params, fragments_path, n_fragments):
+    """A predict_chunks.Spread when `workers` make other processes worth starting, else None."""
+    from .predict_chunks import Spread, spread_workers, worth_spreading
+    from .train import cache_for
 
-    `trust_model` also opens a pickle/joblib model file (the older format, which can run code
-    when loaded); `limits`: what the model file may unpack to (params.yaml `limits`).
+    if not worth_spreading(workers, n_fragments):
+        return None
+    limits = ZipLimits.from_params(params.limits)
+    cache_dir = cache_for(fragments_path, params)
+    return Spread(str(model_dir), codebook_name, trust_model,
+                  (limits.member_bytes, limits.archive_bytes, limits.xml_elements),
+                  str(cache_dir) if cache_dir is not None else None, spread_workers(workers, n_fragments))
+
+
+def run_predict(model_dir, fragments_path, out_path, params, codebook_name=None, trust_model: bool = False,
+                workers=None) -> int:
+    """`capcode predict`: stream fragments through the model, write predictions; returns the count.
+
+    `workers` (parallel.Workers): other processes or a Dask cluster, by batch; the same file.
     """
-    from .archives import DEFAULT_LIMITS
-    from .codebook.read import load_codebook
-    from .learn.persist import load_model, read_manifest
-
-    manifest = read_manifest(model_dir)
-    codebook = load_codebook(codebook_name)
-    model = load_model(model_dir, codebook, trust_model=trust_model, limits=limits or DEFAULT_LIMITS)
-    return model, codebook, manifest
-
-
-def run_predict(model_dir, fragments_path, out_path, params, codebook_name=None, trust_model: bool = False) -> int:
-    """`capcode predict`: stream fragments through the model, write predictions; returns the count."""
     from .files import progress, read_fragments
     from .prediction_tables import write_prediction_file
 
-    model, codebook, _ = open_model(model_dir, codebook_name or params.codebook, trust_model,
-                                    ZipLimits.from_params(params.limits))
+    codebook_name = codebook_name or params.codebook
+    model, codebook, _ = open_model(model_dir, codebook_name, trust_model, ZipLimits.from_params(params.limits))
     thresholds = model_thresholds(model, params.predict)
     unknown = set(params.predict.thresholds) - set(codebook.dimension_ids)
     if unknown:
@@ -161,9 +137,12 @@ def run_predict(model_dir, fragments_path, out_path, params, codebook_name=None,
                           f"'{codebook.name}' ({', '.join(codebook.dimension_ids)}).")
     from .train import cache_for
 
-    with progress(read_fragments(fragments_path), "predicting", length=count_lines(fragments_path)) as fragments, \
-            using_cache(cache_for(fragments_path, params)):
-        return write_prediction_file(out_path, predict_fragments(model, codebook, fragments, thresholds),
+    length = count_lines(fragments_path)
+    spread = spread_for(workers, model_dir, codebook_name, trust_model, params, fragments_path, length)
+    with progress(read_fragments(fragments_path), "predicting", length=length) as fragments, \
+            using_cache(cache_for(fragments_path, params) if spread is None else None):
+        return write_prediction_file(out_path, predict_fragments(model, codebook, fragments, thresholds, BATCH_SIZE,
+                                                                 spread),
                                      fragments_path, codebook.dimension_ids)
 
 
@@ -185,12 +164,12 @@ class Suggestion:
     text: str
 
 
-def score_fragments(model, codebook, fragments, strategy: str = "margin", batch_size: int = BATCH_SIZE):
+def score_fragments(model, codebook, fragments, strategy: str = "margin", batch_size: int = BATCH_SIZE,
+                    spread=None):
     """Per fragment: (fragment, uncertainty, dimension, value, probability, runner-up) at its most unsure dimension."""
     if strategy not in STRATEGIES:
         raise ConfigError(f"--strategy: unknown {strategy!r}; use 'margin' or 'entropy'.")
-    for batch in batches(fragments, batch_size):
-        probabilities = batch_probabilities(model, codebook, batch)
+    for batch, probabilities in probabilities_by_batch(model, codebook, fragments, batch_size, spread):
         for row, fragment in enumerate(batch):
             best = None
             for dimension_id, (classes, proba, applies) in probabilities.items():
@@ -204,10 +183,11 @@ def score_fragments(model, codebook, fragments, strategy: str = "margin", batch_
                 yield (fragment,) + best
 
 
-def suggest(model, codebook, fragments, n: int = 20, strategy: str = "margin", exclude=()) -> list:
+def suggest(model, codebook, fragments, n: int = 20, strategy: str = "margin", exclude=(), spread=None) -> list:
     """The `n` fragments whose hand-coding would most help the model, spread across cases."""
     excluded = set(exclude)
-    scored = score_fragments(model, codebook, (f for f in fragments if f.id not in excluded), strategy)
+    scored = score_fragments(model, codebook, (f for f in fragments if f.id not in excluded), strategy, BATCH_SIZE,
+                             spread)
     return [Suggestion(rank, item[0].id, item[0].case, round(item[1], 4), item[2], item[3], round(item[4], 4),
                        item[5], item[0].text)
             for rank, item in enumerate(round_robin(scored, n), start=1)]
@@ -229,19 +209,23 @@ def format_suggestions(suggestions, width: int = 60) -> str:
 
 
 def run_suggest(model_dir, fragments_path, params, n=20, out_path=None, strategy="margin", codings_paths=(),
-                codebook_name=None, trust_model: bool = False) -> list:
+                codebook_name=None, trust_model: bool = False, workers=None) -> list:
     """`capcode suggest`: rank fragments for hand-coding; write them to `out_path` if given."""
     from .files import read_fragments, write_table
+    from .train import cache_for
 
-    model, codebook, _ = open_model(model_dir, codebook_name or params.codebook, trust_model,
-                                    ZipLimits.from_params(params.limits))
+    codebook_name = codebook_name or params.codebook
+    model, codebook, _ = open_model(model_dir, codebook_name, trust_model, ZipLimits.from_params(params.limits))
     exclude = ()
     if codings_paths:
         from .validation import read_checked_codings
 
         # span-form codings (source, start_char, end_char) attach to these same fragments
         exclude = {c.fragment_id for c in read_checked_codings(codings_paths, codebook, fragments_path)}
-    suggestions = suggest(model, codebook, read_fragments(fragments_path), n, strategy, exclude)
+    spread = spread_for(workers, model_dir, codebook_name, trust_model, params, fragments_path,
+                        count_lines(fragments_path))
+    with using_cache(cache_for(fragments_path, params) if spread is None else None):
+        suggestions = suggest(model, codebook, read_fragments(fragments_path), n, strategy, exclude, spread)
     if out_path:
         write_table(out_path, SUGGEST_COLUMNS, ([getattr(s, c) for c in SUGGEST_COLUMNS] for s in suggestions),
                     sheet="suggestions")

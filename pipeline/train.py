@@ -2,7 +2,7 @@
 
 The work is in `pipeline.learn`: labels from one or more coders (`learn.labels`), the
 feature blocks computed once and shared by every dimension (`learn.blocks`), and per
-dimension the procedure of `learn.model.fit_dimension` (C by grouped cross-validation,
+dimension the procedure of `learn.model.fit_dimensions` (C by grouped cross-validation,
 temperature calibration and an abstention threshold on held-out cases, then the final
 fit). This module puts them together and writes the model folder (`learn.persist`).
 """
@@ -10,7 +10,9 @@ fit). This module puts them together and writes the model folder (`learn.persist
 import logging
 from pathlib import Path
 
-from .errors import InputError
+import numpy as np
+
+from .errors import ConfigError, InputError
 from .features import fragment_matrix
 from .learn.blocks import FeatureStore
 from .learn.cache import study_cache_dir, using_cache
@@ -19,23 +21,44 @@ from .learn.designs import raw_step
 from .learn.encoder import encoder_version, require_encoder
 from .learn.honesty import id_digests
 from .learn.labels import agreed_labels, data_hash, training_data, used_fragments  # noqa: F401 (agreed_labels: API)
-from .learn.model import ModelSpec, TrainedModel, conditions_first, fit_dimension, library_versions
+from .learn.model import (ModelSpec, Task, TrainedModel, conditions_first, fit_dimensions, library_versions,
+                          single_thread)
+from .learn import outofcore
+from .learn.linear import ROW_SPACE_MAX
 from .learn.persist import FORMAT, MANIFEST_FILE, MODEL_FILE, load_model, read_manifest, save_model  # noqa: F401
 
 log = logging.getLogger("capcode")
 
+OUT_OF_CORE_ABOVE = 20_000  # training fragments above which train learns out of core (params: train.out_of_core_above)
+
 
 def train_model(fragments, codings, codebook, spec: ModelSpec, rule: str = "majority", cv_folds: int = 5,
-                group_by: str = "case", name: str = "model", target: float = 0.8) -> TrainedModel:
-    """Fit one pipeline per coded dimension and describe them in a manifest (pure: writes nothing)."""
+                group_by: str = "case", name: str = "model", target: float = 0.8,
+                out_of_core_above: int = OUT_OF_CORE_ABOVE, spill_dir=None) -> TrainedModel:
+    """Fit one pipeline per coded dimension and describe them in a manifest (pure: writes nothing
+    but, above `out_of_core_above` training fragments, temporary feature chunks in `spill_dir`)."""
     design = spec.design  # refuses a bad design or classifier before any work
     if design.uses_encoder:
         require_encoder()
+    with single_thread():
+        return _train_model(fragments, codings, codebook, spec, design, rule, cv_folds, group_by, name, target,
+                            out_of_core_above, spill_dir)
+
+
+def _train_model(fragments, codings, codebook, spec, design, rule, cv_folds, group_by, name, target,
+                 out_of_core_above, spill_dir):
     data = training_data(list(fragments), codings, codebook, rule)
     used = used_fragments(data)
+    out_of_core = out_of_core_above > 0 and len(used) > out_of_core_above
+    if out_of_core and ("codebook" in design.blocks or spec.classifier != "lr"):
+        raise ConfigError(f"{len(used)} training fragments are more than train.out_of_core_above "
+                          f"({out_of_core_above}), and out-of-core training takes designs without 'codebook' "
+                          "and the classifier 'lr'; change train.features/train.classifier or raise "
+                          "train.out_of_core_above.")
     store = FeatureStore(used, spec.spacy_model, codebook)
     widths = store.widths(design)
     estimators, dimensions, metrics, calibration = {}, {}, {}, {}
+    tasks = []
     for dimension in codebook.dimensions:
         if dimension.id not in data:
             log.warning("dimension '%s' has no coded fragments; no model for it.", dimension.id)
@@ -47,8 +70,24 @@ def train_model(fragments, codings, codebook, spec: ModelSpec, rule: str = "majo
         if "codebook" in design.blocks:
             def fold_matrix(test, rows=rows, item=item):
                 return store.matrix(design, rows, [item.fragments[i] for i in test])
-        fit = fit_dimension(spec, store.matrix(design, rows), item.labels, group_keys(item.fragments, group_by),
-                            widths, target, cv_folds, fold_matrix)
+        tasks.append(Task(dimension.id, rows, np.asarray(item.labels, dtype=object),
+                          group_keys(item.fragments, group_by), fold_matrix))
+    if out_of_core:
+        log.info("%d training fragments: learning out of core, %d fragments at a time", len(used), outofcore.CHUNK)
+        spill = outofcore.Spill(store, design, directory=spill_dir)
+        try:
+            fits = outofcore.fit_out_of_core(spec, spill, tasks, widths, target, cv_folds)
+        finally:
+            spill.remove()
+        learner = {**outofcore.describe(), "out_of_core_above": out_of_core_above}
+    else:
+        matrix = store.matrix(design, keep_blocks="codebook" in design.blocks)
+        fits = fit_dimensions(spec, matrix, tasks, widths, target, cv_folds)
+        del matrix
+        learner = {**in_memory_learner(spec), "out_of_core_above": out_of_core_above}
+    for task in tasks:
+        fit, item = fits[task.name], data[task.name]
+        dimension = codebook.dimension(task.name)
         estimators[dimension.id] = fit.estimator
         kind = "classifier" if len(fit.classes) > 1 else "constant"
         if kind == "constant":
@@ -76,10 +115,19 @@ def train_model(fragments, codings, codebook, spec: ModelSpec, rule: str = "majo
         "params": {"features": design.features, "classifier": spec.classifier, "c": spec.c, "seed": spec.seed,
                    "spacy_model": spec.spacy_model, "disagreements": rule, "cv_folds": cv_folds,
                    "group_by": group_by, "target_precision": target},
+        "learner": learner,
         "cv_metrics": metrics,
         "calibration": calibration,
     }
     return TrainedModel(features, estimators, manifest, training_digests=id_digests([f.id for f in used]))
+
+
+def in_memory_learner(spec) -> dict:
+    """The learner of a study that fits in memory, as the manifest records it."""
+    if spec.classifier != "lr":
+        return {"kind": "in-memory", "classifier": "LinearSVC, sigmoid-calibrated (CalibratedClassifierCV)"}
+    return {"kind": "in-memory", "classifier": "LogisticRegression (L-BFGS, class-balanced; solved in the span of "
+                                               f"the training rows up to {ROW_SPACE_MAX} of them)"}
 
 
 def load_inputs(fragments_path, codings_paths, codebook_name):
@@ -106,10 +154,12 @@ def run_train(fragments_path, codings_paths, out_dir, params) -> TrainedModel:
     """`capcode train`: read inputs, train per dimension, write the model folder."""
     codebook, fragments, codings = load_inputs(fragments_path, codings_paths, params.codebook)
     spec = ModelSpec.from_params(params.train, params.segment.spacy_model)
-    with using_cache(cache_for(fragments_path, params)):
+    cache_dir = cache_for(fragments_path, params)
+    with using_cache(cache_dir):
         model = train_model(fragments, codings, codebook, spec, params.train.disagreements, params.train.cv_folds,
                             params.evaluate.group_by, name=Path(out_dir).name,
-                            target=params.evaluate.target_precision)
+                            target=params.evaluate.target_precision,
+                            out_of_core_above=params.train.out_of_core_above, spill_dir=cache_dir)
     save_model(model, out_dir, model.training_digests)
     return model
 

@@ -227,3 +227,23 @@ def test_design_table_keeps_long_dimension_names_apart_from_their_figures():
     assert lines[1].split()[:3] == ["strategisch_operationeel", "112", "0.40"]
     assert [line.split() for line in lines if line.startswith("lemma/lr/1")] == [["lemma/lr/1", "0.38", "0.380"]]
     assert [line.split()[1] for line in lines if line.startswith("char-tfidf")] == ["0.29"]
+
+
+def test_scores_are_scikit_learns_accuracy_macro_f1_and_kappa():
+    import math
+    import warnings
+
+    from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        values = ["a", "b", "c"][: rng.integers(1, 4)]
+        truth = list(rng.choice(values, rng.integers(1, 30)))
+        guess = list(rng.choice(values + ["d"], len(truth)))
+        labels = sorted(set(truth)) if rng.random() < 0.7 else ["a", "b", "c", "z"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            kappa = cohen_kappa_score(truth, guess) if len(set(truth) | set(guess)) > 1 else 0.0
+            expected = {"accuracy": accuracy_score(truth, guess), "kappa": 0.0 if math.isnan(kappa) else kappa,
+                        "macro_f1": f1_score(truth, guess, labels=labels, average="macro", zero_division=0)}
+        assert scores(truth, guess, labels) == pytest.approx(expected, abs=1e-12)

@@ -142,3 +142,19 @@ def test_feature_cache_keeps_digests_that_end_in_zero_bytes(tmp_path, monkeypatc
         rows = cache.rows("block", ["b", "c"], lambda texts: np.zeros((len(texts), 2), dtype=np.float32))
         assert cache.hits == 1 and cache.misses == 1
     assert rows.tolist() == [[1.0, 1.0], [0.0, 0.0]]
+
+
+def test_character_ngrams_are_exactly_scikit_learns_char_wb_hashing():
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    from pipeline.features import char_ngram_counts
+
+    texts = ["De Integratiedienst en het OCMW", "", "  ", "a", "Ab\tCD\n\nef  ", "İstanbul ÉÉN\u00a0twee\u2003drie",
+             "x\x1cy", "ß straße STRASSE", "ǅ ǈ", "meerjarenplan meerjarenplan, meerjarenplan!"]
+    for norm in (None, "l2"):
+        reference = HashingVectorizer(n_features=2**12, analyzer="char_wb", ngram_range=(2, 5), alternate_sign=False,
+                                      norm=norm, dtype=np.float32).transform(texts)
+        reference.sort_indices()
+        ours = char_ngram_counts(texts, (2, 5), 2**12, norm)
+        assert (ours.indptr == reference.indptr).all() and (ours.indices == reference.indices).all()
+        assert (ours.data == reference.data).all() and ours.dtype == np.float32

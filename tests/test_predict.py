@@ -198,3 +198,93 @@ def test_predict_uses_the_stored_thresholds_and_marks_training_fragments(data_di
     unseen.write_text("\n".join(line.replace('"id": "', '"id": "nieuw/') for line in lines) + "\n", encoding="utf-8")
     run_predict(tmp_path / "m", unseen, tmp_path / "u.jsonl", params)
     assert not any(p.in_training for p in read_predictions(tmp_path / "u.jsonl"))
+
+
+@pytest.fixture(scope="module")
+def encoder_model(tmp_path_factory, data_dir):
+    """A model of the default design (sentence encoder included): its features are the delicate ones."""
+    out = tmp_path_factory.mktemp("models") / "encoder"
+    run_train(data_dir / "classifier_fragments.jsonl", [data_dir / "classifier_codings.csv"], out, PARAMS)
+    return out
+
+
+def _predict_in_folder(folder, data_dir, model, workers, monkeypatch, suggest_too=False):
+    """Predict the fixture from a folder of its own (an empty feature cache), small batches and windows."""
+    import shutil
+
+    from pipeline import predict as predict_module
+    from pipeline import predict_chunks
+    from pipeline.predict import run_suggest
+
+    monkeypatch.setattr(predict_module, "BATCH_SIZE", 5)
+    monkeypatch.setattr(predict_chunks, "WINDOW_BATCHES", 3)
+    monkeypatch.setattr(predict_chunks, "MIN_FRAGMENTS_PER_WORKER", 1)
+    folder.mkdir()
+    shutil.copy(data_dir / "classifier_fragments.jsonl", folder / "fragments.jsonl")
+    # the same question before fragments of different batches: embedded once, in the first batch
+    lines = (folder / "fragments.jsonl").read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines]
+    for record in records[::4]:
+        record["context"] = "Hoe werkt de gemeente samen met haar partners?"
+    (folder / "fragments.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+                                            encoding="utf-8")
+    run_predict(model, folder / "fragments.jsonl", folder / "out.jsonl", PARAMS, workers=workers)
+    if suggest_too:
+        shutil.rmtree(folder / ".capcode-cache")
+        return (folder / "out.jsonl").read_bytes(), run_suggest(model, folder / "fragments.jsonl", PARAMS, n=10,
+                                                                workers=workers)
+    return (folder / "out.jsonl").read_bytes()
+
+
+def test_predict_and_suggest_on_two_processes_write_what_one_process_writes(encoder_model, data_dir, tmp_path,
+                                                                         monkeypatch):
+    from pipeline.parallel import Workers
+
+    one, ranked_one = _predict_in_folder(tmp_path / "one", data_dir, encoder_model, Workers(jobs=1), monkeypatch,
+                                         suggest_too=True)
+    two, ranked_two = _predict_in_folder(tmp_path / "two", data_dir, encoder_model, Workers(jobs=2), monkeypatch,
+                                         suggest_too=True)
+    assert one == two and len(one.splitlines()) > 42
+    assert ranked_one == ranked_two and len(ranked_one) == 10
+    # a second run over a warm cache (every row found) writes the same file again
+    again = tmp_path / "two" / "again.jsonl"
+    run_predict(encoder_model, tmp_path / "two" / "fragments.jsonl", again, PARAMS, workers=Workers(jobs=2))
+    assert again.read_bytes() == one
+
+
+def test_predict_on_a_dask_cluster_writes_what_one_process_writes(encoder_model, data_dir, tmp_path, monkeypatch):
+    import distributed  # the cluster extra: make install installs it (the dev extra)
+
+    from pipeline.parallel import Workers
+
+    local = _predict_in_folder(tmp_path / "local", data_dir, encoder_model, Workers(jobs=1), monkeypatch)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        remote = _predict_in_folder(tmp_path / "dask", data_dir, encoder_model,
+                                    Workers(backend="dask", scheduler=cluster.scheduler_address), monkeypatch)
+    assert remote == local
+
+
+def test_the_encoder_plan_is_what_one_process_embeds_batch_by_batch(encoder_model, data_dir, tmp_path, monkeypatch):
+    import shutil
+
+    from pipeline import predict as predict_module
+    from pipeline.learn import encoder
+    from pipeline.predict import batches, open_model
+    from pipeline.predict_chunks import encoder_plan, encoder_steps
+
+    monkeypatch.setattr(predict_module, "BATCH_SIZE", 5)
+    calls = []
+    original = encoder.embed
+    monkeypatch.setattr(encoder, "embed", lambda texts: calls.append(list(texts)) or original(texts))
+    shutil.copy(data_dir / "classifier_fragments.jsonl", tmp_path / "fragments.jsonl")
+    records = [json.loads(line) for line in (tmp_path / "fragments.jsonl").read_text(encoding="utf-8").splitlines()]
+    for index, record in enumerate(records):  # questions shared across batches, and a question that is a fragment
+        record["context"] = records[0]["text"] if index % 7 == 3 else f"Vraag {index % 4}?" if index % 2 else ""
+    (tmp_path / "fragments.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+                                              encoding="utf-8")
+    run_predict(encoder_model, tmp_path / "fragments.jsonl", tmp_path / "out.jsonl", PARAMS)
+    model, _, _ = open_model(encoder_model, "default")
+    fragments = list(read_fragments(tmp_path / "fragments.jsonl"))
+    plan = encoder_plan(batches(fragments, 5), encoder_steps(model), set())
+    assert [texts for lists in plan for texts in lists if texts] == calls and len(calls) > 9

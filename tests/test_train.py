@@ -227,3 +227,35 @@ def test_a_second_train_reuses_the_cross_validation_it_would_repeat(data_dir, tm
     with pytest.raises(AssertionError, match="ran again"):
         run_train(study / "fragments.jsonl", [codings], tmp_path / "third",
                   Params(train=params.train, evaluate=type(params.evaluate)(target_precision=0.9)))
+
+
+def test_dimensions_on_the_same_fragments_share_folds_and_get_what_separate_fits_give(data_dir, monkeypatch):
+    import numpy as np
+
+    import pipeline.learn.model as model_module
+    from pipeline.codings import read_codings
+    from pipeline.learn.blocks import FeatureStore
+    from pipeline.learn.crossval import group_keys
+    from pipeline.learn.model import Task, fit_dimension, fit_dimensions
+
+    codebook = load_codebook(data_dir / "classifier_codebook_two.yaml")
+    fragments = list(read_fragments(data_dir / "classifier_fragments.jsonl"))
+    codings = read_codings([str(data_dir / "classifier_codings_two.csv")], codebook=codebook)
+    data = training_data(fragments, codings, codebook)
+    spec = ModelSpec(features="tfidf+lemma+char+context")
+    store = FeatureStore(data["thema"].fragments)
+    X, widths = store.matrix(spec.design), store.widths(spec.design)
+    groups = group_keys(data["thema"].fragments, "case")
+    rows = np.arange(X.shape[0])
+    designs = []
+    original = model_module.fold_design
+    monkeypatch.setattr(model_module, "fold_design", lambda *a, **k: designs.append(1) or original(*a, **k))
+    # a second dimension on the same fragments: the labels of 'thema' in another order of names
+    relabelled = np.asarray([f"x-{v}" for v in data["thema"].labels], dtype=object)
+    shared = fit_dimensions(spec, X, [Task("a", rows, np.asarray(data["thema"].labels, dtype=object), groups),
+                                      Task("b", rows, relabelled, groups)], widths, n_folds=3)
+    assert len(designs) == 3 + 1  # three folds and the final weighting, once for both dimensions
+    alone = fit_dimension(spec, X, data["thema"].labels, groups, widths, n_folds=3)
+    for fit in shared.values():
+        assert fit.c == alone.c and fit.temperature == alone.temperature and fit.rule == alone.rule
+        assert np.allclose(fit.estimator.predict_proba(X), alone.estimator.predict_proba(X))

@@ -48,12 +48,27 @@ class FeatureStore:
             self._blocks[key] = sp.csr_matrix(transformer.fit(columns).transform(columns), dtype=np.float32)
         return self._blocks[key]
 
+    def rows_matrix(self, design: Design, rows):
+        """The design's raw blocks for some rows only, computed (or read from the study's cache)
+        without keeping them: what out-of-core training reads a chunk at a time."""
+        prior = self.prior() if "codebook" in design.blocks else None
+        parts = []
+        for name in design.blocks:
+            transformer, column = block_transformer(name, design, self.spacy_model, prior)
+            columns = self._input[rows][:, [column]]
+            parts.append(sp.csr_matrix(transformer.fit(columns).transform(columns), dtype=np.float32))
+        return sp.hstack(parts, format="csr", dtype=np.float32)
+
     def widths(self, design: Design) -> dict:
         n_codebook = len(self.prior().columns) if "codebook" in design.blocks else 0
         return {b: block_width(b, n_codebook) for b in design.blocks}
 
-    def matrix(self, design: Design, rows=None, leave_out_fragments=()):
-        """The design's raw blocks side by side for `rows` (default: all), as the model's raw step makes them."""
+    def matrix(self, design: Design, rows=None, leave_out_fragments=(), keep_blocks: bool = True):
+        """The design's raw blocks side by side for `rows` (default: all), as the model's raw step makes them.
+
+        `keep_blocks=False` forgets the blocks once they are stacked (a run that needs the
+        matrix once keeps one copy of the features, not two).
+        """
         parts = []
         for name in design.blocks:
             if name == "codebook" and leave_out_fragments:
@@ -62,4 +77,6 @@ class FeatureStore:
             else:
                 block = self.block(name, design)
             parts.append(block if rows is None else block[rows])
+        if not keep_blocks:
+            self._blocks.clear()
         return sp.hstack(parts, format="csr", dtype=np.float32)

@@ -2,9 +2,10 @@
 
 Lemmatising and, above all, the sentence encoder are the slow parts of training and
 prediction; their results depend only on the text and on the code that made them. The
-cache keeps one file per feature block (`<block key>.npz`: 16-byte text digests and the
-rows, float32, sparse or dense) in a folder beside the study's fragments
-(`.capcode-cache/`). It never holds text, and it is never part of a model file.
+cache keeps each feature block in segment files (`<block key>.npz`, `<block key>.part-*.npz`:
+16-byte text digests and the rows, float32, sparse or dense) in a folder beside the study's
+fragments (`.capcode-cache/`), read a segment at a time. It never holds text, and it is
+never part of a model file.
 
 Beside the rows, `results.json` keeps what `train`'s cross-validation decided per dimension
 (C, temperature, abstention rule, scores: numbers and notes, no text), keyed by a hash of the
@@ -16,12 +17,16 @@ A run opens the cache with `using_cache(folder)`; the feature transformers look 
 Without an open cache they compute every time (what tests and a bare library call get).
 """
 
+import collections
 import contextlib
+import glob
+import os
 import hashlib
 import json
 import logging
 import re
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +36,8 @@ log = logging.getLogger("capcode")
 
 CACHE_DIR = ".capcode-cache"
 RESULTS_FILE = "results.json"
+FLUSH_ROWS = 16384  # new rows of a block go to disk as a segment every so many rows
+LOADED_SEGMENTS = 3  # segments of a block held in memory at once
 _STATE = threading.local()
 
 
@@ -44,11 +51,18 @@ def _file_name(block_key: str) -> str:
 
 
 class FeatureCache:
-    """Rows of feature blocks by text digest, in memory for a run and on disk for a study."""
+    """Rows of feature blocks by text digest, in memory for a run and on disk for a study.
+
+    A block is kept on disk in segments: `<block>.npz` and `<block>.part-*.npz`, each with its
+    digests and rows. Only the digests are read up front; a segment's rows are read when a
+    text in it is asked for, and at most `LOADED_SEGMENTS` segments stay in memory. New rows
+    go to disk as a new segment every `FLUSH_ROWS` rows (and at the end of the run), so a
+    study of a million fragments never holds all its features in memory.
+    """
 
     def __init__(self, directory=None):
         self.directory = Path(directory) if directory is not None else None
-        self._blocks = {}  # block key -> [index {digest: row}, matrix, dirty]
+        self._blocks = {}  # block key -> _Block
         self._results = None  # key -> JSON-able record (`results.json`)
         self._results_dirty = False
         self.hits = self.misses = 0
@@ -73,25 +87,10 @@ class FeatureCache:
         self._load_results()[key] = record
         self._results_dirty = True
 
-    def _load(self, block_key: str):
-        if block_key in self._blocks:
-            return self._blocks[block_key]
-        entry = [{}, None, False]
-        path = self.directory / _file_name(block_key) if self.directory else None
-        if path is not None and path.exists():
-            try:
-                with np.load(path, allow_pickle=False) as stored:
-                    keys = stored["keys"]
-                    if "data" in stored.files:
-                        matrix = sp.csr_matrix((stored["data"], stored["indices"], stored["indptr"]),
-                                               shape=tuple(stored["shape"]))
-                    else:
-                        matrix = stored["dense"]
-                entry = [{keys[i].tobytes(): i for i in range(len(keys))}, matrix, False]
-            except (OSError, ValueError, KeyError):
-                log.warning("the feature cache %s is damaged; it is rebuilt.", path)
-        self._blocks[block_key] = entry
-        return entry
+    def _block(self, block_key: str) -> "_Block":
+        if block_key not in self._blocks:
+            self._blocks[block_key] = _Block(self.directory, block_key)
+        return self._blocks[block_key]
 
     def rows(self, block_key: str, texts, compute):
         """The block's rows for `texts` (in order); `compute(list of texts)` makes the missing ones."""
@@ -99,55 +98,132 @@ class FeatureCache:
         if not texts:
             return compute([])
         digests = [text_digest(t) for t in texts]
-        entry = self._load(block_key)
-        index, matrix = entry[0], entry[1]
+        block = self._block(block_key)
         missing = {}
         for digest, text in zip(digests, texts):
-            if digest not in index and digest not in missing:
+            if digest not in block.index and digest not in missing:
                 missing[digest] = text
         self.hits += len(texts) - len(missing)
         self.misses += len(missing)
         if missing:
-            new = compute(list(missing.values()))
-            if sp.issparse(new):
-                new = sp.csr_matrix(new, dtype=np.float32)
-                matrix = new if matrix is None else sp.vstack([matrix, new], format="csr")
-            else:
-                new = np.asarray(new, dtype=np.float32)
-                matrix = new if matrix is None else np.vstack([matrix, new])
-            start = len(index)
-            for offset, digest in enumerate(missing):
-                index[digest] = start + offset
-            entry[1], entry[2] = matrix, True
-        return matrix[[index[d] for d in digests]]
+            block.add(list(missing), compute(list(missing.values())))
+        return block.gather(digests)
 
     def save(self) -> None:
-        """Write the blocks that gained rows (atomically, one file per block) and new results."""
+        """Write the rows computed in this run (a new segment per block) and the new results."""
         if self.directory is None:
             return
-        from ..files import atomic_open, atomic_path
+        from ..files import atomic_open
 
         if self._results_dirty:
             self.directory.mkdir(parents=True, exist_ok=True)
             with atomic_open(self.directory / RESULTS_FILE) as handle:
                 json.dump(self._results, handle, indent=0)
             self._results_dirty = False
+        for block in self._blocks.values():
+            block.flush()
 
-        for block_key, entry in self._blocks.items():
-            index, matrix, dirty = entry
-            if not dirty:
+
+class _Block:
+    """One feature block of the cache: the digest index over its segments, the pending new rows."""
+
+    def __init__(self, directory, block_key: str):
+        self.directory = directory
+        self.name = _file_name(block_key)[:-len(".npz")]
+        self.index = {}  # digest -> (segment number, row); segment -1: pending, not yet on disk
+        self.paths = []  # segment number -> file
+        self.loaded = collections.OrderedDict()  # segment number -> rows (at most LOADED_SEGMENTS)
+        self.pending, self.pending_rows, self.pending_digests = [], 0, []
+        if directory is None:
+            return
+        found = sorted(Path(directory).glob(f"{glob.escape(self.name)}.part-*.npz"))
+        legacy = Path(directory) / f"{self.name}.npz"
+        for path in ([legacy] if legacy.exists() else []) + found:
+            try:
+                with np.load(path, allow_pickle=False) as stored:
+                    keys = stored["keys"]
+            except (OSError, ValueError, KeyError):
+                log.warning("the feature cache %s is damaged; it is rebuilt.", path)
                 continue
-            # raw bytes, (n, 16): numpy's fixed-width byte strings would drop trailing zero bytes
-            keys = np.frombuffer(b"".join(sorted(index, key=index.get)), dtype=np.uint8).reshape(-1, 16)
-            self.directory.mkdir(parents=True, exist_ok=True)
-            with atomic_path(self.directory / _file_name(block_key)) as tmp:
-                with open(tmp, "wb") as handle:
-                    if sp.issparse(matrix):
-                        np.savez(handle, keys=keys, data=matrix.data, indices=matrix.indices, indptr=matrix.indptr,
-                                 shape=np.asarray(matrix.shape))
-                    else:
-                        np.savez(handle, keys=keys, dense=matrix)
-            entry[2] = False
+            number = len(self.paths)
+            self.paths.append(path)
+            for row in range(len(keys)):
+                self.index[keys[row].tobytes()] = (number, row)
+
+    def add(self, digests, rows) -> None:
+        """New rows (sparse or dense), written to disk as a segment once enough have gathered."""
+        rows = sp.csr_matrix(rows, dtype=np.float32) if sp.issparse(rows) else np.asarray(rows, dtype=np.float32)
+        start = sum(r.shape[0] for r in self.pending)
+        for offset, digest in enumerate(digests):
+            self.index[digest] = (-1, start + offset)
+        self.pending.append(rows)
+        self.pending_digests.extend(digests)
+        self.pending_rows += rows.shape[0]
+        if self.pending_rows >= FLUSH_ROWS and self.directory is not None:
+            self.flush()
+
+    def _pending_matrix(self):
+        if len(self.pending) > 1:
+            stack = sp.vstack if sp.issparse(self.pending[0]) else np.vstack
+            self.pending = [sp.csr_matrix(stack(self.pending)) if sp.issparse(self.pending[0])
+                            else stack(self.pending)]
+        return self.pending[0]
+
+    def flush(self) -> None:
+        """The pending rows as a new segment file (atomically); then they are read from there."""
+        if not self.pending or self.directory is None:
+            return
+        from ..files import atomic_path
+
+        matrix = self._pending_matrix()
+        keys = np.frombuffer(b"".join(self.pending_digests), dtype=np.uint8).reshape(-1, 16)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        # a name of its own: processes working on the same study at once never write the same file
+        path = self.directory / f"{self.name}.part-{time.time_ns():x}-{os.getpid()}.npz"
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as handle:  # raw 16-byte keys: fixed-width byte strings drop trailing zeros
+                if sp.issparse(matrix):
+                    np.savez(handle, keys=keys, data=matrix.data, indices=matrix.indices, indptr=matrix.indptr,
+                             shape=np.asarray(matrix.shape))
+                else:
+                    np.savez(handle, keys=keys, dense=matrix)
+        number = len(self.paths)
+        self.paths.append(path)
+        for row, digest in enumerate(self.pending_digests):
+            self.index[digest] = (number, row)
+        self.pending, self.pending_rows, self.pending_digests = [], 0, []
+
+    def _segment(self, number):
+        if number == -1:
+            return self._pending_matrix()
+        if number not in self.loaded:
+            with np.load(self.paths[number], allow_pickle=False) as stored:
+                if "data" in stored.files:
+                    rows = sp.csr_matrix((stored["data"], stored["indices"], stored["indptr"]),
+                                         shape=tuple(stored["shape"]))
+                else:
+                    rows = stored["dense"]
+            self.loaded[number] = rows
+            while len(self.loaded) > LOADED_SEGMENTS:
+                self.loaded.popitem(last=False)
+        self.loaded.move_to_end(number)
+        return self.loaded[number]
+
+    def gather(self, digests):
+        """The rows of `digests` in order, read segment by segment."""
+        where = [self.index[d] for d in digests]
+        segments = sorted({number for number, _ in where})
+        if len(segments) == 1:
+            return self._segment(segments[0])[[row for _, row in where]]
+        parts, order = [], []
+        for number in segments:
+            positions = [i for i, (n, _) in enumerate(where) if n == number]
+            parts.append(self._segment(number)[[where[i][1] for i in positions]])
+            order.extend(positions)
+        stacked = sp.vstack(parts, format="csr") if sp.issparse(parts[0]) else np.vstack(parts)
+        inverse = np.empty(len(order), dtype=np.int64)
+        inverse[np.asarray(order)] = np.arange(len(order))
+        return stacked[inverse]
 
 
 def active_cache():

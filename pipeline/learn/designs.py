@@ -38,6 +38,7 @@ from ..features import CHAR_FEATURES, CONTEXT, CONTEXT_FEATURES, LEMMA_FEATURES,
 from .cache import cached_rows
 from .encoder import DIMENSIONS, SentenceEncoder, embed
 from .encoder import block_key as use_key
+from .linear import keep_columns
 
 BLOCKS = ("lemma", "char", "context", "use", "use_context", "codebook")
 HASHED = ("lemma", "char", "context")
@@ -46,6 +47,7 @@ MODIFIERS = ("tfidf",)
 CLASSIFIERS = ("lr", "svm")
 LOG_LOSS = "logloss"  # in place of C: C chosen by out-of-fold log loss instead of kappa (for comparison)
 SHINGLE = 5  # words: a codebook example sharing this many words in a row with a fragment quotes it
+ROWS_AT_ONCE = 4096  # BlockTfidf weighs a large matrix this many rows at a time
 
 
 @dataclass(frozen=True)
@@ -157,10 +159,11 @@ class BlockTfidf(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         X = sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float32))
         self.spans_ = self._checked_spans(X.shape[1])
-        if any(weighted and X[:, start:end].min() < 0 for start, end, weighted in self.spans_):
+        if X.nnz and any(weighted and X.data[(X.indices >= start) & (X.indices < end)].min(initial=0) < 0
+                         for start, end, weighted in self.spans_):
             raise ValueError("Negative values in data passed to BlockTfidf: it weights term counts")
-        self.weights_ = [TfidfTransformer(sublinear_tf=True).fit(X[:, start:end]) if weighted else None
-                         for start, end, weighted in self.spans_]
+        self.weights_ = [TfidfTransformer(sublinear_tf=True).fit(keep_columns(X, np.arange(start, end)))
+                         if weighted else None for start, end, weighted in self.spans_]
         return self
 
     def _checked_spans(self, n_columns) -> tuple:
@@ -171,11 +174,56 @@ class BlockTfidf(TransformerMixin, BaseEstimator):
         return spans
 
     def transform(self, X):
+        """In one pass over the non-zeros: 1 + log(count) and the IDF weight on the weighted ranges,
+        then each weighted range of each row scaled to unit length (what TfidfTransformer does per range)."""
         check_is_fitted(self)
-        X = sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=False))
-        parts = [X[:, start:end] if weights is None else weights.transform(X[:, start:end])
-                 for (start, end, _), weights in zip(self.spans_, self.weights_)]
-        return sp.hstack(parts, format="csr", dtype=np.float32)
+        X = sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=False), copy=True)
+        X.sum_duplicates()
+        idf, block = self._column_weights(X.shape[1])
+        for start in range(0, X.shape[0], ROWS_AT_ONCE):  # in slices of rows: temporaries stay small
+            stop = min(X.shape[0], start + ROWS_AT_ONCE)
+            low, high = X.indptr[start], X.indptr[stop]
+            rows = sp.csr_matrix((X.data[low:high], X.indices[low:high], X.indptr[start:stop + 1] - low),
+                                 shape=(stop - start, X.shape[1]))
+            counts = TermCounts(rows, block, len(self.spans_))
+            X.data[low:high][counts.weighted] = counts.weigh(idf)  # a view: X changes in place
+        return X
+
+    def _column_weights(self, n_columns):
+        """Per column: its IDF weight (1 outside weighted ranges) and its weighted range's number (-1: none)."""
+        idf = np.ones(n_columns, dtype=np.float32)
+        block = np.full(n_columns, -1, dtype=np.int64)
+        for number, ((start, end, _), weights) in enumerate(zip(self.spans_, self.weights_)):
+            if weights is not None:
+                idf[start:end] = weights.idf_
+                block[start:end] = number
+        return idf, block
+
+
+class TermCounts:
+    """The hashed counts of some rows, ready to be TF-IDF weighted with any IDF vector.
+
+    `weigh(idf)` gives, for the weighted non-zeros (`weighted`, positions in the rows' data),
+    1 + log(count) times the column's IDF, each weighted range of each row scaled to unit
+    length: what BlockTfidf does. Out-of-core training weighs one chunk with the IDF of
+    every fold, so the work that does not depend on the IDF is done once here.
+    """
+
+    def __init__(self, rows, block, n_blocks: int):
+        numbers = block[rows.indices]
+        self.weighted = np.flatnonzero(numbers >= 0)
+        self.columns = rows.indices[self.weighted]
+        self.log_counts = np.log(rows.data[self.weighted]) + np.float32(1.0)
+        row_of = np.repeat(np.arange(rows.shape[0], dtype=np.int64), np.diff(rows.indptr))[self.weighted]
+        self.key = row_of * n_blocks + numbers[self.weighted]
+        self.size = rows.shape[0] * n_blocks
+
+    def weigh(self, idf) -> np.ndarray:
+        values = self.log_counts * idf[self.columns]
+        norms = np.sqrt(np.bincount(self.key, weights=np.square(values, dtype=np.float64), minlength=self.size))
+        norms[norms == 0.0] = 1.0
+        values /= norms[self.key].astype(np.float32)
+        return values
 
 
 class ActiveColumns(TransformerMixin, BaseEstimator):
@@ -205,7 +253,9 @@ class ActiveColumns(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", dtype=np.float64 if not sp.issparse(X) else None,
                           reset=False)
-        return X[:, self.columns_]
+        if not sp.issparse(X):
+            return X[:, self.columns_]
+        return keep_columns(sp.csr_matrix(X), self.columns_)
 
 
 # ---- the codebook as prior knowledge -------------------------------------------------------

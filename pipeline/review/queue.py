@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ..learn.ranking import round_robin, uncertainty
-from ..predict import batch_probabilities, batches, predictions_for
+from ..predict import predictions_for
+from ..probabilities import batch_probabilities, batches
 
 STRATEGY = "margin"
 

@@ -31,6 +31,8 @@ PARAM_NOTES = {
     "train.c": "inverse regularisation strength; 'auto': chosen per dimension by grouped cross-validation",
     "train.cv_folds": "grouped CV folds for C, calibration and abstention thresholds (0: none stored)",
     "train.cache": "keep computed features in .capcode-cache/ beside the fragments (faster reruns)",
+    "train.out_of_core_above": "above this many coded fragments, train learns from feature chunks on disk "
+                               "(memory bounded; 0: never)",
     "predict.default_threshold": "abstain below this probability, only for models trained without CV",
     "predict.thresholds": "per dimension, e.g. {impact: 0.6}; overrides the thresholds train stored",
     "evaluate.group_by": "cross-validation keeps these together: case, respondent or fragment",
