@@ -270,6 +270,7 @@ def learn_jobs(args, corpora, out: Path) -> list:
             return target.with_suffix(".json").read_text() + target.with_suffix(".details.json").read_text()
 
         timings, outputs = {}, {}
+        ceiling = []  # what the shared machine gives right now: N busy processes against one
         cluster = None
         try:
             configs = list(configurations)
@@ -284,22 +285,48 @@ def learn_jobs(args, corpora, out: Path) -> list:
             for _ in range(args.runs):  # configurations alternate, so a change of load hits them alike
                 for name, make in configs:
                     timings[name].append(_timed(lambda: work(make())))
+                ceiling.append(_ceiling(args.jobs))
         finally:
             if cluster is not None:
                 cluster.close()
         rows.append((stage, size, {name: (median([w for w, _ in t]), median([c for _, c in t]))
-                                   for name, t in timings.items()}, outputs))
+                                   for name, t in timings.items()}, outputs, median(ceiling)))
     print(f"\ntrain and evaluate at --jobs 1 and {args.jobs} (default design; evaluate: nested CV, designs of "
           f"params.yaml and the learning curve), median of {args.runs} runs; {os.cpu_count()} cores; {load()}")
-    for stage, size, figures, outputs in rows:
+    for stage, size, figures, outputs, most in rows:
         one_wall, one_cpu = figures["jobs 1"]
         same = all(o == outputs["jobs 1"] for o in outputs.values())
         cells = [f"{name} {wall:6.1f} s wall {cpu:6.1f} s CPU ({one_wall / wall:.2f}x)"
                  for name, (wall, cpu) in figures.items()]
         print(f"{stage:8s} {size:6,d} fragments: " + "; ".join(cells) +
-              ("; identical output" if same else "; OUTPUT DIFFERS"))
-    print("x = wall of jobs 1 / wall; CPU counts this process and its worker processes.")
+              ("; identical output" if same else "; OUTPUT DIFFERS") +
+              f"; machine ceiling {most:.2f}x")
+    print(f"x = wall of jobs 1 / wall; CPU counts this process and its worker processes. Machine ceiling: "
+          f"{args.jobs} busy Python processes against one doing the same loops, measured between the runs "
+          "(what the shared machine allowed then; 2.0 on 2 idle cores).")
     return rows
+
+
+def _spin(n: int) -> int:
+    total = 0
+    for number in range(n):
+        total += number
+    return total
+
+
+def _ceiling(jobs: int, loops: int = 20_000_000) -> float:
+    """Wall of `jobs` busy loops in this process over their wall in `jobs` processes at once."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(jobs) as pool:
+        list(pool.map(_spin, [1] * jobs))  # started
+        start = time.perf_counter()
+        for _ in range(jobs):
+            _spin(loops)
+        one = time.perf_counter() - start
+        start = time.perf_counter()
+        list(pool.map(_spin, [loops] * jobs))
+        return one / (time.perf_counter() - start)
 
 
 def _timed(work) -> tuple:

@@ -237,7 +237,37 @@ def spread(function, shared, units, workers=None, weights=None) -> list:
 
     if workers.min_work is None and weights is not None:
         workers = dataclasses.replace(workers, min_work=MIN_ROW_FITS)
-    return list(ordered_map(functools.partial(function, shared), units, workers, weights=weights))
+    return list(ordered_map(Bound(function, shared), units, workers, weights=weights))
+
+
+class Bound:
+    """function(shared, unit) as a one-argument worker function that tells its size: joblib's Dask
+    backend scatters an argument larger than a kilobyte to the cluster once, instead of sending
+    it with every task, and measures it with `sys.getsizeof` (so `__sizeof__` counts the arrays)."""
+
+    def __init__(self, function, shared):
+        self.function, self.shared = function, shared
+
+    def __call__(self, unit):
+        return self.function(self.shared, unit)
+
+    def __sizeof__(self) -> int:
+        return object.__sizeof__(self) + _nbytes(self.shared)
+
+
+def _nbytes(value) -> int:
+    """Bytes of the arrays and sparse matrices in a value (dataclasses, dicts, lists and tuples searched)."""
+    if sp.issparse(value):
+        return sum(getattr(value, name).nbytes for name in ("data", "indices", "indptr") if hasattr(value, name))
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, dict):
+        return sum(_nbytes(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_nbytes(v) for v in value)
+    if hasattr(value, "__dataclass_fields__"):
+        return sum(_nbytes(getattr(value, name)) for name in value.__dataclass_fields__)
+    return 0
 
 
 @dataclass
