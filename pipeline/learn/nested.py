@@ -17,7 +17,7 @@ from .cache import active_cache, results_for_worker
 from .calibrate import CONFIDENCE, scores, temper, wilson_lower
 from .crossval import aligned_proba, group_keys, predicted
 from .model import Task, fit_dimensions, single_thread
-from .model import spread as spread_units
+from .spreading import spread as spread_units
 
 
 def nested_predictions(spec, store, item, folds, group_by: str, target: float, inner_folds: int,
