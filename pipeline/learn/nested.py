@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .blocks import block_key
 from .cache import active_cache, results_for_worker
 from .calibrate import CONFIDENCE, scores, temper, wilson_lower
 from .crossval import aligned_proba, group_keys, predicted
@@ -117,11 +118,6 @@ def nested_runs(store, items, runs, folds, group_by: str, target: float, inner_f
 def _unit_key(unit) -> tuple:
     number, _, test = unit
     return number, np.asarray(test).tobytes()
-
-
-def block_key(name: str, design) -> tuple:
-    """The key of a block in `FeatureStore.block` (hashed blocks: raw counts or l2-normalised)."""
-    return name, design.tfidf if name in ("lemma", "char", "context") else None
 
 
 def design_matrix(work: OuterWork, spec):
