@@ -329,3 +329,18 @@ def test_cli_train_and_evaluate_take_jobs(data_dir, tmp_path):
     result = CliRunner().invoke(cli, ["--params", str(params), "train", *inputs, "--out", str(tmp_path / "m"),
                                       "--scheduler", "tcp://127.0.0.1:1"])
     assert result.exit_code == 2 and "--scheduler is for --backend dask" in result.output
+
+
+def test_train_on_a_dask_cluster_writes_the_model_one_process_writes(data_dir, tmp_path):
+    import distributed  # the cluster extra: make install installs it (the dev extra)
+
+    from pipeline.parallel import Workers
+
+    params = Params(train=TrainParams(cv_folds=3, features="tfidf+lemma+char+context", cache=False))
+    inputs = (data_dir / "classifier_fragments.jsonl", [data_dir / "classifier_codings.csv"])
+    run_train(*inputs, tmp_path / "one" / "model", params)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        run_train(*inputs, tmp_path / "dask" / "model", params,
+                  workers=Workers(backend="dask", scheduler=cluster.scheduler_address))
+    assert model_contents(tmp_path / "one" / "model") == model_contents(tmp_path / "dask" / "model")
