@@ -198,6 +198,24 @@ def test_known_circles_still_exist():
     assert not gone, f"no longer a circle, remove from KNOWN_CIRCLES: {gone}"
 
 
+def test_command_modules_import_only_the_common_module_of_the_command_line():
+    """pipeline/cli/: each command module adds its commands to the group of common.py; only
+    __init__.py (and __main__.py, through it) brings them together."""
+    graph = import_graph()
+    commands = [name for name in graph if name.startswith("pipeline.cli.")
+                and name not in ("pipeline.cli.common", "pipeline.cli.__main__")]
+    assert len(commands) >= 8
+    for name in commands + ["pipeline.cli.common"]:
+        inside = {target: where for target, where in graph[name].items()
+                  if target == "pipeline.cli" or target.startswith("pipeline.cli.")}
+        allowed = {"pipeline.cli.common"} if name != "pipeline.cli.common" else set()
+        wrong = {target: where for target, where in inside.items() if target not in allowed}
+        assert not wrong, f"{name} imports {wrong}: command modules import pipeline/cli/common.py only"
+        if name != "pipeline.cli.common":
+            assert "pipeline.cli.common" in inside, f"{name} adds no commands to the group of common.py"
+    assert set(commands) <= set(graph["pipeline.cli"]), "pipeline/cli/__init__.py must import every command module"
+
+
 # ---- module size ------------------------------------------------------------------------------
 
 
