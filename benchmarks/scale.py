@@ -215,7 +215,147 @@ def startup(args, corpora, out: Path) -> list:
 #   predict-rate: fragments/s of `capcode predict` at 1 and N jobs (parallel.ordered_map by chunk).
 # Each is a function (args, corpora, out) -> rows that prints its table, listed in SECTIONS.
 
+# ---- train and evaluate: one process against N ------------------------------------------------
+
+def learn_jobs(args, corpora, out: Path) -> list:
+    """Wall and CPU seconds of `run_train` (cross-validation folds and final fits spread) and
+    `run_evaluate` (outer folds of every design and learning-curve step spread) at --jobs 1 and
+    N, and with N threads of one process (a Dask LocalCluster without processes: does the work
+    release the GIL?), on synthetic studies made from the sample study's coded fragments
+    (benchmarks/classifier.py). The feature cache is warm (features are not what is spread);
+    the cross-validation results it keeps are removed before every run, so every run fits
+    everything. Workers are warm (started by an untimed run); CPU includes the workers'.
+    Sizes: CAPCODE_LEARN_TRAIN (fragments, default 2000) and CAPCODE_LEARN_EVALUATE (default
+    400); CAPCODE_LEARN_THREADS=0 leaves out the threads row."""
+    import importlib.util
+
+    from pipeline.config import Params
+    from pipeline.evaluate import run_evaluate
+    from pipeline.learn.cache import CACHE_DIR, RESULTS_FILE
+    from pipeline.parallel import Workers
+    from pipeline.segment import run_segment
+    from pipeline.train import run_train
+
+    quiet_log()
+    loaded = importlib.util.spec_from_file_location("classifier_bench", ROOT / "benchmarks" / "classifier.py")
+    classifier = importlib.util.module_from_spec(loaded)
+    loaded.loader.exec_module(classifier)
+    folder = out.parent / "learn-jobs"
+    folder.mkdir(exist_ok=True)
+    sample = folder / "sample_fragments.jsonl"
+    run_segment([SAMPLE], sample, manifest=SAMPLE.parent / "manifest.csv")
+    params = Params()
+    configurations = [("jobs 1", lambda: Workers(jobs=1)), (f"jobs {args.jobs}", lambda: Workers(jobs=args.jobs))]
+    try:
+        import distributed
+    except ImportError:
+        distributed = None
+    rows = []
+    sizes = (("train", int(os.environ.get("CAPCODE_LEARN_TRAIN", 2000))),
+             ("evaluate", int(os.environ.get("CAPCODE_LEARN_EVALUATE", 400))))
+    for stage, size in sizes:
+        fragments, codings = classifier.synthetic_corpus(sample, SAMPLE.parent / "codings" / "team.csv", size,
+                                                         folder)
+        results_file = fragments.parent / CACHE_DIR / RESULTS_FILE
+        target = folder / f"{stage}-out"
+
+        def work(workers):
+            results_file.unlink(missing_ok=True)
+            if stage == "train":
+                run_train(fragments, [codings], target, params, workers=workers)
+                return json.dumps({k: v for k, v in json.loads((target / "manifest.json").read_text()).items()
+                                   if k != "model_file"}, sort_keys=True)
+            run_evaluate(fragments, [codings], target.with_suffix(".json"), params, workers=workers,
+                         details_path=target.with_suffix(".details.json"))
+            return target.with_suffix(".json").read_text() + target.with_suffix(".details.json").read_text()
+
+        timings, outputs = {}, {}
+        ceiling = []  # what the shared machine gives right now: N busy processes against one
+        cluster = None
+        try:
+            configs = list(configurations)
+            if distributed is not None and os.environ.get("CAPCODE_LEARN_THREADS", "1") != "0":
+                cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=args.jobs, processes=False,
+                                                   dashboard_address=None)
+                configs.append((f"{args.jobs} threads", lambda: Workers(backend="dask",
+                                                                        scheduler=cluster.scheduler_address)))
+            for name, make in configs:  # warm: features cached, worker processes started
+                outputs[name] = work(make())
+                timings[name] = []
+            for _ in range(args.runs):  # configurations alternate, so a change of load hits them alike
+                for name, make in configs:
+                    timings[name].append(_timed(lambda: work(make())))
+                ceiling.append(_ceiling(args.jobs))
+        finally:
+            if cluster is not None:
+                cluster.close()
+        rows.append((stage, size, {name: (median([w for w, _ in t]), median([c for _, c in t]))
+                                   for name, t in timings.items()}, outputs, median(ceiling)))
+    print(f"\ntrain and evaluate at --jobs 1 and {args.jobs} (default design; evaluate: nested CV, designs of "
+          f"params.yaml and the learning curve), median of {args.runs} runs; {os.cpu_count()} cores; {load()}")
+    for stage, size, figures, outputs, most in rows:
+        one_wall, one_cpu = figures["jobs 1"]
+        same = all(o == outputs["jobs 1"] for o in outputs.values())
+        cells = [f"{name} {wall:6.1f} s wall {cpu:6.1f} s CPU ({one_wall / wall:.2f}x)"
+                 for name, (wall, cpu) in figures.items()]
+        print(f"{stage:8s} {size:6,d} fragments: " + "; ".join(cells) +
+              ("; identical output" if same else "; OUTPUT DIFFERS") +
+              f"; machine ceiling {most:.2f}x")
+    print(f"x = wall of jobs 1 / wall; CPU counts this process and its worker processes. Machine ceiling: "
+          f"{args.jobs} busy Python processes against one doing the same loops, measured between the runs "
+          "(what the shared machine allowed then; 2.0 on 2 idle cores).")
+    return rows
+
+
+def _spin(n: int) -> int:
+    total = 0
+    for number in range(n):
+        total += number
+    return total
+
+
+def _ceiling(jobs: int, loops: int = 20_000_000) -> float:
+    """Wall of `jobs` busy loops in this process over their wall in `jobs` processes at once."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(jobs) as pool:
+        list(pool.map(_spin, [1] * jobs))  # started
+        start = time.perf_counter()
+        for _ in range(jobs):
+            _spin(loops)
+        one = time.perf_counter() - start
+        start = time.perf_counter()
+        list(pool.map(_spin, [loops] * jobs))
+        return one / (time.perf_counter() - start)
+
+
+def _timed(work) -> tuple:
+    """(wall seconds, CPU seconds of this process and its children, workers included) of work()."""
+    try:
+        import psutil
+    except ImportError:
+        psutil = None
+
+    def cpu():
+        own = time.process_time()
+        if psutil is None:
+            return own
+        total = own
+        for child in psutil.Process().children(recursive=True):
+            try:
+                times = child.cpu_times()
+                total += times.user + times.system
+            except psutil.Error:
+                pass
+        return total
+
+    start_wall, start_cpu = time.perf_counter(), cpu()
+    work()
+    return time.perf_counter() - start_wall, cpu() - start_cpu
+
+
 SECTIONS = {"segment-cpu": segment_cpu, "segment-jobs": segment_jobs, "startup": startup}
+SECTIONS["learn-jobs"] = learn_jobs
 
 
 def main(argv=None):

@@ -28,7 +28,8 @@ from .learn.crossval import folds_for, group_keys  # noqa: F401 (the evaluate AP
 from .learn.encoder import require_encoder
 from .learn.labels import training_data, used_fragments
 from .learn.model import ModelSpec, single_thread
-from .learn.nested import at_thresholds, nested_for_dimensions, spread
+from .learn.nested import at_thresholds, nested_for_dimensions, spread  # noqa: F401 (nested_for_dimensions: API)
+from .learn.nested import nested_runs as nested_run_list
 from .records import Prediction
 
 log = logging.getLogger("capcode")
@@ -37,23 +38,32 @@ LEARNING_FRACTIONS = (0.25, 0.5, 0.75, 1.0)
 BASELINES = ("majority", "keywords", "char-tfidf")
 
 
-def nested_runs(store, items, spec: ModelSpec, folds, group_by, target, inner_folds, designs=(), learning=True):
+def nested_runs(store, items, spec: ModelSpec, folds, group_by, target, inner_folds, designs=(), learning=True,
+                workers=None):
     """Every nested run of dimensions coded on the same fragments, shared between them:
-    {dimension: {"model": result, "designs": {name: result}, "learning": {fraction: result}}}."""
+    {dimension: {"model": result, "designs": {name: result}, "learning": {fraction: result}}}.
+
+    The default design, the other designs and the learning curve's fractions are computed
+    together, every outer fold of each one unit of work for `workers` (`learn.nested.nested_runs`).
+    """
     runs = {item.dimension: {"designs": {}, "learning": {}} for item in items}
-    for dimension, result in nested_for_dimensions(spec, store, items, folds, group_by, target, inner_folds).items():
-        runs[dimension]["model"] = runs[dimension]["designs"][spec.name] = runs[dimension]["learning"][1.0] = result
+    plan = [("model", spec, 1.0)]
     for design in designs:
         variant = ModelSpec.from_design(design, spec)
-        if variant.name in runs[items[0].dimension]["designs"]:
-            continue
-        for dimension, result in nested_for_dimensions(variant, store, items, folds, group_by, target,
-                                                       inner_folds).items():
-            runs[dimension]["designs"][variant.name] = result
+        if variant.name not in [s.name for kind, s, _ in plan if kind != "learning"]:
+            plan.append(("design", variant, 1.0))
     if learning:
-        for fraction in LEARNING_FRACTIONS[:-1]:
-            for dimension, result in nested_for_dimensions(spec, store, items, folds, group_by, target, inner_folds,
-                                                           fraction).items():
+        plan += [("learning", spec, fraction) for fraction in LEARNING_FRACTIONS[:-1]]
+    results = nested_run_list(store, items, [(s, fraction) for _, s, fraction in plan], folds, group_by, target,
+                              inner_folds, workers)
+    for (kind, variant, fraction), by_dimension in zip(plan, results):
+        for dimension, result in by_dimension.items():
+            if kind == "model":
+                runs[dimension]["model"] = runs[dimension]["designs"][spec.name] = result
+                runs[dimension]["learning"][1.0] = result
+            elif kind == "design":
+                runs[dimension]["designs"][variant.name] = result
+            else:
                 runs[dimension]["learning"][fraction] = result
     return runs
 
@@ -134,16 +144,20 @@ def out_of_fold_predictions(item, result, model_name: str):
 
 
 def evaluate(fragments, codings, codebook, spec: ModelSpec, rule="majority", group_by="case", n_folds=5,
-             target=0.8, designs=(), learning=True, simulate=None):
-    """Nested grouped CV of every dimension with two or more coded values: (metrics, details, oof predictions)."""
+             target=0.8, designs=(), learning=True, simulate=None, workers=None):
+    """Nested grouped CV of every dimension with two or more coded values: (metrics, details, oof predictions).
+
+    `workers` (parallel.Workers): the outer folds of every design and learning-curve step
+    spread over processes or a Dask cluster; the results are those of one process."""
     if spec.design.uses_encoder or any(ModelSpec.from_design(d, spec).design.uses_encoder for d in designs):
         require_encoder()
     with single_thread():
         return _evaluate(fragments, codings, codebook, spec, rule, group_by, n_folds, target, designs, learning,
-                         simulate)
+                         simulate, workers)
 
 
-def _evaluate(fragments, codings, codebook, spec, rule, group_by, n_folds, target, designs, learning, simulate):
+def _evaluate(fragments, codings, codebook, spec, rule, group_by, n_folds, target, designs, learning, simulate,
+              workers):
     data = training_data(list(fragments), codings, codebook, rule)
     store = FeatureStore(used_fragments(data), spec.spacy_model, codebook)
     metrics, oof = {}, []
@@ -169,7 +183,7 @@ def _evaluate(fragments, codings, codebook, spec, rule, group_by, n_folds, targe
         for dimension, item, folds in group:
             log.info("evaluating '%s' on %d fragments in %d folds", dimension.id, len(item.labels), len(folds))
         runs.update(nested_runs(store, [item for _, item, _ in group], spec, group[0][2], group_by, target,
-                                n_folds, designs, learning))
+                                n_folds, designs, learning, workers))
     for dimension, item, folds in evaluated:
         summary, detail, result = evaluate_dimension(store, item, dimension, spec, folds, group_by, target, n_folds,
                                                      designs, learning, runs[dimension.id], memo)
@@ -208,8 +222,9 @@ def write_json(path, data) -> None:
 
 
 def run_evaluate(fragments_path, codings_paths, out_path, params, group_by=None, plots_dir=None,
-                 details_path=None, designs=True, learning=True, predictions_out=None, simulate=False):
-    """`capcode evaluate`: nested grouped cross-validation; writes metrics.json (and details, plots, predictions)."""
+                 details_path=None, designs=True, learning=True, predictions_out=None, simulate=False, workers=None):
+    """`capcode evaluate`: nested grouped cross-validation; writes metrics.json (and details, plots, predictions).
+    `workers`: where the outer folds run (see `evaluate`)."""
     from .train import cache_for, load_inputs
 
     codebook, fragments, codings = load_inputs(fragments_path, codings_paths, params.codebook)
@@ -223,7 +238,8 @@ def run_evaluate(fragments_path, codings_paths, out_path, params, group_by=None,
         metrics, details, oof = evaluate(fragments, codings, codebook, spec, params.train.disagreements, group_by,
                                          params.train.cv_folds if params.train.cv_folds >= 2 else 5,
                                          params.evaluate.target_precision,
-                                         tuple(params.evaluate.designs) if designs else (), learning, plan)
+                                         tuple(params.evaluate.designs) if designs else (), learning, plan,
+                                         workers)
     write_json(out_path, metrics)
     if details_path:
         write_json(details_path, details)

@@ -34,19 +34,23 @@ OUT_OF_CORE_ABOVE = 20_000  # training fragments above which train learns out of
 
 def train_model(fragments, codings, codebook, spec: ModelSpec, rule: str = "majority", cv_folds: int = 5,
                 group_by: str = "case", name: str = "model", target: float = 0.8,
-                out_of_core_above: int = OUT_OF_CORE_ABOVE, spill_dir=None) -> TrainedModel:
+                out_of_core_above: int = OUT_OF_CORE_ABOVE, spill_dir=None, workers=None) -> TrainedModel:
     """Fit one pipeline per coded dimension and describe them in a manifest (pure: writes nothing
-    but, above `out_of_core_above` training fragments, temporary feature chunks in `spill_dir`)."""
+    but, above `out_of_core_above` training fragments, temporary feature chunks in `spill_dir`).
+
+    `workers` (parallel.Workers): the cross-validation folds of every dimension, then the final
+    fits, spread over processes or a Dask cluster (in memory only); the model is the one a
+    single process trains."""
     design = spec.design  # refuses a bad design or classifier before any work
     if design.uses_encoder:
         require_encoder()
     with single_thread():
         return _train_model(fragments, codings, codebook, spec, design, rule, cv_folds, group_by, name, target,
-                            out_of_core_above, spill_dir)
+                            out_of_core_above, spill_dir, workers)
 
 
 def _train_model(fragments, codings, codebook, spec, design, rule, cv_folds, group_by, name, target,
-                 out_of_core_above, spill_dir):
+                 out_of_core_above, spill_dir, workers):
     data = training_data(list(fragments), codings, codebook, rule)
     used = used_fragments(data)
     out_of_core = out_of_core_above > 0 and len(used) > out_of_core_above
@@ -82,7 +86,7 @@ def _train_model(fragments, codings, codebook, spec, design, rule, cv_folds, gro
         learner = {**outofcore.describe(), "out_of_core_above": out_of_core_above}
     else:
         matrix = store.matrix(design, keep_blocks="codebook" in design.blocks)
-        fits = fit_dimensions(spec, matrix, tasks, widths, target, cv_folds)
+        fits = fit_dimensions(spec, matrix, tasks, widths, target, cv_folds, workers=workers)
         del matrix
         learner = {**in_memory_learner(spec), "out_of_core_above": out_of_core_above}
     for task in tasks:
@@ -150,8 +154,9 @@ def cache_for(fragments_path, params):
     return study_cache_dir(fragments_path) if params.train.cache else None
 
 
-def run_train(fragments_path, codings_paths, out_dir, params) -> TrainedModel:
-    """`capcode train`: read inputs, train per dimension, write the model folder."""
+def run_train(fragments_path, codings_paths, out_dir, params, workers=None) -> TrainedModel:
+    """`capcode train`: read inputs, train per dimension, write the model folder (`workers`:
+    where the cross-validation folds and final fits run, see `train_model`)."""
     codebook, fragments, codings = load_inputs(fragments_path, codings_paths, params.codebook)
     spec = ModelSpec.from_params(params.train, params.segment.spacy_model)
     cache_dir = cache_for(fragments_path, params)
@@ -159,7 +164,8 @@ def run_train(fragments_path, codings_paths, out_dir, params) -> TrainedModel:
         model = train_model(fragments, codings, codebook, spec, params.train.disagreements, params.train.cv_folds,
                             params.evaluate.group_by, name=Path(out_dir).name,
                             target=params.evaluate.target_precision,
-                            out_of_core_above=params.train.out_of_core_above, spill_dir=cache_dir)
+                            out_of_core_above=params.train.out_of_core_above, spill_dir=cache_dir,
+                            workers=workers)
     save_model(model, out_dir, model.training_digests)
     return model
 

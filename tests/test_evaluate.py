@@ -247,3 +247,55 @@ def test_scores_are_scikit_learns_accuracy_macro_f1_and_kappa():
             expected = {"accuracy": accuracy_score(truth, guess), "kappa": 0.0 if math.isnan(kappa) else kappa,
                         "macro_f1": f1_score(truth, guess, labels=labels, average="macro", zero_division=0)}
         assert scores(truth, guess, labels) == pytest.approx(expected, abs=1e-12)
+
+
+def _evaluate_in_folder(folder, data_dir, workers, designs=True):
+    """Run evaluate on the two-dimension fixture from a folder of its own (an empty feature cache);
+    {file name: bytes} of what it wrote."""
+    import shutil
+
+    from pipeline.config import EvaluateParams, Params, TrainParams
+    from pipeline.evaluate import run_evaluate
+
+    folder.mkdir(exist_ok=True)
+    shutil.copy(data_dir / "classifier_fragments.jsonl", folder / "fragments.jsonl")
+    params = Params(codebook=str(data_dir / "classifier_codebook_two.yaml"), train=TrainParams(cv_folds=3),
+                    evaluate=EvaluateParams(designs=("lemma+char/lr", "lemma+codebook/lr/1")))
+    run_evaluate(folder / "fragments.jsonl", [data_dir / "classifier_codings_two.csv"], folder / "metrics.json",
+                 params, details_path=folder / "details.json", predictions_out=folder / "oof.jsonl",
+                 designs=designs, workers=workers)
+    return {name: (folder / name).read_bytes() for name in ("metrics.json", "details.json", "oof.jsonl")}
+
+
+def test_evaluate_on_two_processes_writes_what_one_process_writes(data_dir, tmp_path, monkeypatch):
+    from pipeline import parallel
+    from pipeline.parallel import Workers
+
+    one = _evaluate_in_folder(tmp_path / "one", data_dir, None)
+    used, original = [], parallel._executor
+    monkeypatch.setattr(parallel, "_executor", lambda *a, **k: used.append(1) or original(*a, **k))
+    two = _evaluate_in_folder(tmp_path / "two", data_dir, Workers(jobs=2, min_work=0))
+    assert used, "the outer folds did not go to other processes"
+    assert one == two
+    details = json.loads(one["details.json"])
+    assert set(details["dimensions"]["thema"]["designs"]) >= {"lemma+char/lr", "lemma+codebook/lr/1"}
+    assert [p["fraction"] for p in details["dimensions"]["thema"]["learning_curve"]] == [0.25, 0.5, 0.75, 1.0]
+    # the inner cross-validations the workers ran are kept in the study's cache, as one process keeps them;
+    # a second run (workers reading them from the cache) writes the same files
+    kept = [json.loads((tmp_path / d / ".capcode-cache" / "results.json").read_text(encoding="utf-8"))
+            for d in ("one", "two")]
+    assert kept[0] == kept[1] and len(kept[0]) > 10
+    assert _evaluate_in_folder(tmp_path / "two", data_dir, Workers(jobs=2, min_work=0)) == one
+
+
+def test_evaluate_on_a_dask_cluster_writes_what_one_process_writes(data_dir, tmp_path):
+    import distributed  # the cluster extra: make install installs it (the dev extra)
+
+    from pipeline.parallel import Workers
+
+    one = _evaluate_in_folder(tmp_path / "one", data_dir, None, designs=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        remote = _evaluate_in_folder(tmp_path / "dask", data_dir,
+                                     Workers(backend="dask", scheduler=cluster.scheduler_address), designs=False)
+    assert remote == one

@@ -259,3 +259,88 @@ def test_dimensions_on_the_same_fragments_share_folds_and_get_what_separate_fits
     for fit in shared.values():
         assert fit.c == alone.c and fit.temperature == alone.temperature and fit.rule == alone.rule
         assert np.allclose(fit.estimator.predict_proba(X), alone.estimator.predict_proba(X))
+
+
+def model_contents(folder) -> tuple:
+    """What a model folder holds, apart from what differs between any two runs: the manifest
+    without the model file's sha256, and model.skops's arrays and schema without the object
+    ids skops names them by (ids of objects in memory, new in every process)."""
+    import re
+    import zipfile
+
+    manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+    manifest.pop("model_file")
+    with zipfile.ZipFile(folder / MODEL_FILE) as archive:
+        names = archive.namelist()
+        arrays = [archive.read(n) for n in names if n.endswith(".npy")]
+        schema = archive.read("schema.json").decode("utf-8")
+    for number, name in enumerate(n for n in names if n.endswith(".npy")):
+        schema = schema.replace(name[:-len(".npy")], f"array{number}")
+    return manifest, arrays, re.sub(r'"__id__": \d+', "", schema)
+
+
+def _spied_executor(monkeypatch) -> list:
+    """Count the times work is handed to other processes (parallel._executor)."""
+    from pipeline import parallel
+
+    used, original = [], parallel._executor
+    monkeypatch.setattr(parallel, "_executor", lambda *a, **k: used.append(1) or original(*a, **k))
+    return used
+
+
+def test_train_on_two_processes_writes_the_model_one_process_writes(data_dir, tmp_path, monkeypatch):
+    from pipeline.parallel import Workers
+
+    params = Params(train=TrainParams(cv_folds=3, features="tfidf+lemma+char+context", cache=False))
+    inputs = (data_dir / "classifier_fragments.jsonl", [data_dir / "classifier_codings.csv"])
+    run_train(*inputs, tmp_path / "one" / "model", params)
+    used = _spied_executor(monkeypatch)
+    run_train(*inputs, tmp_path / "two" / "model", params, workers=Workers(jobs=2, min_work=0))  # however small
+    assert used, "the folds did not go to other processes"
+    one, two = model_contents(tmp_path / "one" / "model"), model_contents(tmp_path / "two" / "model")
+    assert one[0] == two[0] and one[0]["calibration"]["relevant"]["c_tried"]
+    assert one[1] == two[1] and len(one[1]) > 10
+    assert one[2] == two[2]
+
+
+def test_train_spreads_only_work_worth_another_process(data_dir, tmp_path, monkeypatch):
+    from pipeline.parallel import Workers
+
+    used = _spied_executor(monkeypatch)
+    params = Params(train=TrainParams(cv_folds=3, features="lemma+char", cache=False))
+    run_train(data_dir / "classifier_fragments.jsonl", [data_dir / "classifier_codings.csv"], tmp_path / "m",
+              params, workers=Workers(jobs=2))
+    assert not used  # 41 fragments: starting a process costs more than the folds
+
+
+def test_cli_train_and_evaluate_take_jobs(data_dir, tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text(f"codebook: {data_dir / 'classifier_codebook_two.yaml'}\ntrain:\n  cv_folds: 2\n"
+                      "  features: lemma+char\n  cache: false\n", encoding="utf-8")
+    inputs = ["--fragments", str(data_dir / "classifier_fragments.jsonl"), "--codings",
+              str(data_dir / "classifier_codings_two.csv")]
+    result = CliRunner().invoke(cli, ["--params", str(params), "train", *inputs, "--out", str(tmp_path / "m"),
+                                      "--jobs", "2"])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(cli, ["--params", str(params), "evaluate", *inputs, "--out",
+                                      str(tmp_path / "metrics.json"), "--no-designs", "--no-learning-curve",
+                                      "--jobs", "2"])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(cli, ["--params", str(params), "train", *inputs, "--out", str(tmp_path / "m"),
+                                      "--scheduler", "tcp://127.0.0.1:1"])
+    assert result.exit_code == 2 and "--scheduler is for --backend dask" in result.output
+
+
+def test_train_on_a_dask_cluster_writes_the_model_one_process_writes(data_dir, tmp_path):
+    import distributed  # the cluster extra: make install installs it (the dev extra)
+
+    from pipeline.parallel import Workers
+
+    params = Params(train=TrainParams(cv_folds=3, features="tfidf+lemma+char+context", cache=False))
+    inputs = (data_dir / "classifier_fragments.jsonl", [data_dir / "classifier_codings.csv"])
+    run_train(*inputs, tmp_path / "one" / "model", params)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        run_train(*inputs, tmp_path / "dask" / "model", params,
+                  workers=Workers(backend="dask", scheduler=cluster.scheduler_address))
+    assert model_contents(tmp_path / "one" / "model") == model_contents(tmp_path / "dask" / "model")

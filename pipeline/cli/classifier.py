@@ -22,8 +22,9 @@ def _with_codebook(params, codebook):
 @_codebook_option
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False),
               help="Model folder to write (model.skops + manifest.json).")
+@workers_options
 @click.pass_context
-def train_command(ctx, fragments, codings, more_codings, codebook, out):
+def train_command(ctx, fragments, codings, more_codings, codebook, out, jobs, backend, scheduler):
     """Train one classifier per codebook dimension on hand-coded fragments.
 
     Settings come from params.yaml 'train' (features, classifier, disagreements:
@@ -38,7 +39,8 @@ def train_command(ctx, fragments, codings, more_codings, codebook, out):
     """
     from ..train import describe, run_train
 
-    model = run_train(fragments, codings + more_codings, out, _with_codebook(get_params(ctx), codebook))
+    model = run_train(fragments, codings + more_codings, out, _with_codebook(get_params(ctx), codebook),
+                      workers=get_workers(ctx, jobs, backend, scheduler))
     click.echo(describe(model))
     click.echo(f"capcode: wrote model to {out}", err=True)
 
@@ -100,9 +102,10 @@ def predict_command(ctx, model_dir, fragments, out, codebook, trust_model, jobs,
               help="Also compare the designs in evaluate.designs.")
 @click.option("--learning-curve/--no-learning-curve", "learning", default=True, show_default=True,
               help="Also compute the learning curve.")
+@workers_options
 @click.pass_context
 def evaluate_command(ctx, fragments, codings, more_codings, codebook, group_by, out, details, predictions_out, plots,
-                     simulate, designs, learning):
+                     simulate, designs, learning, jobs, backend, scheduler):
     """Cross-validate the classifier by case (nested) and compare it with baselines and other designs.
 
     A case's fragments are never both in training and test, and C, calibration and
@@ -119,7 +122,8 @@ def evaluate_command(ctx, fragments, codings, more_codings, codebook, group_by, 
     from ..evaluate import format_metrics, run_evaluate
 
     metrics, detail = run_evaluate(fragments, codings + more_codings, out, _with_codebook(get_params(ctx), codebook),
-                                   group_by, plots, details, designs, learning, predictions_out, simulate)
+                                   group_by, plots, details, designs, learning, predictions_out, simulate,
+                                   workers=get_workers(ctx, jobs, backend, scheduler))
     click.echo(format_metrics(metrics, detail))
     click.echo(f"capcode: wrote {out}", err=True)
 

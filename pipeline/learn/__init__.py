@@ -6,6 +6,7 @@ work happens here, and imports run one way, top to bottom:
     model.py      fit one dimension (C chosen by grouped CV, temperature, abstention threshold),
                   the TrainedModel record and its manifest, save_model / load_model
     crossval.py   grouped folds and out-of-fold probabilities (used by model, train and evaluate)
+    spreading.py  units of work (folds) spread over processes or a Dask cluster, results in order
     calibrate.py  scores, calibration (ECE, Brier, temperature), precision/coverage, thresholds
     designs.py    named feature designs: which blocks, how they are weighted, the classifier
     blocks.py     the feature blocks of a fragment list, computed once and shared by every

@@ -15,6 +15,11 @@ from ..features import fragment_matrix
 from .designs import Design, block_transformer, block_width, codebook_prior
 
 
+def block_key(name: str, design: Design) -> tuple:
+    """Which computed block serves a design's part (hashed parts: raw counts or l2-normalised)."""
+    return name, design.tfidf if name in ("lemma", "char", "context") else None
+
+
 class FeatureStore:
     """Raw feature blocks of a list of fragments (rows in list order), each computed once."""
 
@@ -40,7 +45,7 @@ class FeatureStore:
 
     def block(self, name: str, design: Design):
         """One block for every fragment of the store (hashed blocks: raw counts or l2-normalised)."""
-        key = (name, design.tfidf if name in ("lemma", "char", "context") else None)
+        key = block_key(name, design)
         if key not in self._blocks:
             prior = self.prior() if name == "codebook" else None
             transformer, column = block_transformer(name, design, self.spacy_model, prior)

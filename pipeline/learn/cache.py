@@ -248,6 +248,29 @@ def using_cache(directory):
         _STATE.cache = previous
 
 
+@contextlib.contextmanager
+def results_for_worker(directory):
+    """Where a unit of work spread over processes finds and keeps cross-validation results.
+
+    In the process that opened the study's cache, that cache itself (it keeps what is added;
+    the dict yielded stays empty). In a worker, a cache in memory holding the study's stored
+    results (read from `directory` when the worker sees that folder); the dict yielded
+    receives the results added meanwhile, for the main process to keep: workers never write
+    the study's cache.
+    """
+    if active_cache() is not None:
+        yield {}
+        return
+    stored = FeatureCache(directory)._load_results() if directory is not None else {}
+    with using_cache(None) as cache:
+        cache._results = dict(stored)
+        added = {}
+        try:
+            yield added
+        finally:
+            added.update({key: record for key, record in cache._results.items() if key not in stored})
+
+
 def cached_rows(block_key: str, texts, compute):
     """Rows from the active cache, or `compute(texts)` when no cache is open."""
     cache = active_cache()

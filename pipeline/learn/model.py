@@ -43,6 +43,7 @@ from .calibrate import CONFIDENCE, MIN_KEPT, choose_threshold, fit_temperature, 
 from .crossval import aligned_proba, folds_for, predicted
 from .designs import LOG_LOSS, ActiveColumns, Design, weighting_step
 from .linear import fit_logistic, logistic, row_space
+from .spreading import Bound, spread  # noqa: F401 (Bound: part of the learning API)
 
 C_GRID = (0.3, 1.0, 3.0, 10.0)
 MIN_THRESHOLD_FRAGMENTS = 20  # fewer held-out fragments than this: no threshold is estimated
@@ -155,12 +156,15 @@ def fit_dimension(spec: ModelSpec, X, labels, groups, widths: dict, target: floa
     return fit_dimensions(spec, X, [task], widths, target, n_folds)["dimension"]
 
 
-def fit_dimensions(spec: ModelSpec, X, tasks, widths: dict, target: float = 0.8, n_folds: int = 5) -> dict:
+def fit_dimensions(spec: ModelSpec, X, tasks, widths: dict, target: float = 0.8, n_folds: int = 5,
+                   workers=None) -> dict:
     """`fit_dimension` for several dimensions on one raw matrix X: {task name: DimensionFit}.
 
     Dimensions with the same rows and cases (the content dimensions of a codebook whose
     relevance condition they share) share everything that does not depend on the labels:
     the folds, each fold's TF-IDF weights, kept columns and row span, and the final weighting.
+    `workers` (parallel.Workers): the folds of every group, then the groups' final fits,
+    spread over processes (`cv_fold`, `final_fit`); the fits are those of one process.
     """
     fits, pending, digests = {}, [], {}
     cache = active_cache()
@@ -193,20 +197,42 @@ def fit_dimensions(spec: ModelSpec, X, tasks, widths: dict, target: float = 0.8,
             fits[task.name] = from_record(stored, classes)
         else:
             pending.append((task, folds, key))
-    for group in same_rows(pending, lambda entry: entry[0]):
-        decided = choose_by_cv(spec, X, [task for task, _, _ in group], group[0][1], widths, target)
-        for task, _, key in group:
-            fit = fits[task.name] = decided[task.name]
-            if key:
-                cache.keep_result(key, {"c": fit.c, "temperature": fit.temperature, "rule": fit.rule, "cv": fit.cv,
-                                        "tried": {repr(c): t for c, t in fit.tried.items()}})
-    unfitted = [task for task in tasks if fits[task.name].estimator is None]
-    for group in same_rows(unfitted, lambda task: task):
-        pipelines = fit_pipelines(spec, widths, take_rows(X, group[0].rows),
-                                  [(np.asarray(t.labels, dtype=object), fits[t.name].c) for t in group])
+    groups = same_rows(pending, lambda entry: entry[0])
+    if groups:
+        decisions = choose_by_cv(spec, X, [([task for task, _, _ in group], group[0][1]) for group in groups],
+                                 widths, target, workers)
+        for group, decided in zip(groups, decisions):
+            for task, _, key in group:
+                fit = fits[task.name] = decided[task.name]
+                if key:
+                    cache.keep_result(key, {"c": fit.c, "temperature": fit.temperature, "rule": fit.rule,
+                                            "cv": fit.cv, "tried": {repr(c): t for c, t in fit.tried.items()}})
+    unfitted = same_rows([task for task in tasks if fits[task.name].estimator is None], lambda task: task)
+    problems = [(group[0].rows, [(np.asarray(t.labels, dtype=object), fits[t.name].c) for t in group])
+                for group in unfitted]
+    weights = [len(rows) * len(group) for rows, group in problems]
+    for group, pipelines in zip(unfitted, spread(final_fit, FinalFits(spec, widths, X, problems),
+                                                 range(len(problems)), workers, weights)):
         for task, pipeline in zip(group, pipelines):
             fits[task.name].estimator = pipeline
     return fits
+
+
+@dataclass
+class FinalFits:
+    """What the final fits of `fit_dimensions` share: per group of tasks on the same rows, the
+    rows and (labels, chosen C) of each task."""
+
+    spec: ModelSpec
+    widths: dict
+    X: object
+    problems: list
+
+
+def final_fit(shared: FinalFits, number: int) -> list:
+    """The fitted pipelines of one group of tasks (a unit of `spread`)."""
+    rows, problems = shared.problems[number]
+    return fit_pipelines(shared.spec, shared.widths, take_rows(shared.X, rows), problems)
 
 
 def same_rows(entries, task_of) -> list:
@@ -260,24 +286,69 @@ def fit_pipelines(spec: ModelSpec, widths: dict, matrix, problems) -> list:
                           ("classifier", fit_classifier(spec, c, A, labels, space))]) for labels, c in problems]
 
 
-def choose_by_cv(spec, X, tasks, folds, widths, target) -> dict:
-    """For tasks on the same rows: C by out-of-fold kappa (or log loss), the temperature and the
-    threshold, from fits on shared fold matrices; {task name: DimensionFit} without final fits."""
-    grid = spec.grid()
-    first = tasks[0]
-    classes = {t.name: sorted(set(t.labels)) for t in tasks}
-    oof = {t.name: {c: np.zeros((len(t.labels), len(classes[t.name]))) for c in grid} for t in tasks}
-    matrix = take_rows(X, first.rows) if first.fold_matrix is None else None
+@dataclass
+class FoldWork:
+    """What the cross-validation folds of `choose_by_cv` share: the raw matrix, and per group of
+    tasks on the same rows their rows, labels, classes and `fold_matrix` (codebook designs)."""
+
+    spec: ModelSpec
+    widths: dict
+    X: object
+    groups: list  # (rows, {task name: labels}, {task name: classes}, fold_matrix or None)
+
+
+def cv_fold(work: FoldWork, unit) -> dict:
+    """Out-of-fold probabilities of one fold of one group, {task name: {C: probabilities of the
+    fold's test rows}} (a unit of `spread`): the fold's weighting, kept columns and row span
+    are made once and serve every task and C."""
+    number, train, test = unit
+    rows, labels, classes, fold_matrix = work.groups[number]
+    spec = work.spec
     with single_thread():
+        if fold_matrix is None:  # the group's rows of X, taken once per fold
+            _, _, A, B, space = fold_design(spec, work.widths, work.X, np.asarray(rows)[train],
+                                            np.asarray(rows)[test])
+        else:
+            _, _, A, B, space = fold_design(spec, work.widths, fold_matrix(test), train, test)
+        return {name: {c: aligned_proba(fit_classifier(spec, c, A, y[train], space), B, classes[name])
+                       for c in spec.grid()} for name, y in labels.items()}
+
+
+def choose_by_cv(spec, X, groups, widths, target, workers=None) -> list:
+    """For each (tasks on the same rows, their folds) of `groups`: C by out-of-fold kappa (or log
+    loss), the temperature and the threshold, from fits on shared fold matrices; per group
+    {task name: DimensionFit} without final fits. Every fold of every group is one unit of
+    work (`cv_fold`), spread over `workers`; folds of codebook designs, whose fold matrices
+    are made from the study's texts, are computed in this process."""
+    shared, local, units = [], [], []
+    for number, (tasks, folds) in enumerate(groups):
+        first = tasks[0]
+        shared.append((first.rows, {t.name: np.asarray(t.labels, dtype=object) for t in tasks},
+                       {t.name: sorted(set(t.labels)) for t in tasks}, first.fold_matrix))
         for train, test in folds:
-            fold = matrix if matrix is not None else first.fold_matrix(test)
-            _, _, A, B, space = fold_design(spec, widths, fold, train, test)
-            for task in tasks:
-                y = np.asarray(task.labels, dtype=object)[train]
-                for c in grid:
-                    oof[task.name][c][test] = aligned_proba(fit_classifier(spec, c, A, y, space), B, classes[task.name])
-    return {t.name: decide(spec, np.asarray(t.labels, dtype=object), t.groups, classes[t.name], oof[t.name],
-                           len(folds), target) for t in tasks}
+            (units if first.fold_matrix is None else local).append((number, train, test))
+    # what travels to other processes: the matrix and labels, not the codebook designs' fold makers
+    portable = FoldWork(spec, widths, X, [(rows, labels, classes, None) for rows, labels, classes, _ in shared])
+    weights = [len(train) * len(shared[number][1]) * len(spec.grid()) for number, train, _ in units]
+    answers = dict(zip(map(_unit_key, units), spread(cv_fold, portable, units, workers, weights)))
+    answers.update(zip(map(_unit_key, local), spread(cv_fold, FoldWork(spec, widths, X, shared), local)))
+    decisions = []
+    for number, (tasks, folds) in enumerate(groups):
+        _, labels, classes, _ = shared[number]
+        oof = {t.name: {c: np.zeros((len(t.labels), len(classes[t.name]))) for c in spec.grid()} for t in tasks}
+        for train, test in folds:
+            answer = answers[_unit_key((number, train, test))]
+            for name, by_c in answer.items():
+                for c, proba in by_c.items():
+                    oof[name][c][test] = proba
+        decisions.append({t.name: decide(spec, labels[t.name], t.groups, classes[t.name], oof[t.name], len(folds),
+                                         target) for t in tasks})
+    return decisions
+
+
+def _unit_key(unit) -> tuple:
+    number, _, test = unit
+    return number, np.asarray(test).tobytes()
 
 
 def decide(spec, labels, groups, classes, oof_by_c, n_folds, target) -> DimensionFit:

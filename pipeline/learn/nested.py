@@ -8,11 +8,17 @@ calibration error and the precision/coverage at the thresholds that `evaluate` r
 come from choices that never looked at the fragments they are scored on.
 """
 
-import numpy as np
+from dataclasses import dataclass
 
+import numpy as np
+import scipy.sparse as sp
+
+from .blocks import block_key
+from .cache import active_cache, results_for_worker
 from .calibrate import CONFIDENCE, scores, temper, wilson_lower
 from .crossval import aligned_proba, group_keys, predicted
-from .model import Task, fit_dimensions
+from .model import Task, fit_dimensions, single_thread
+from .spreading import spread as spread_units
 
 
 def nested_predictions(spec, store, item, folds, group_by: str, target: float, inner_folds: int,
@@ -25,50 +31,134 @@ def nested_predictions(spec, store, item, folds, group_by: str, target: float, i
 
 
 def nested_for_dimensions(spec, store, items, folds, group_by: str, target: float, inner_folds: int,
-                          fraction: float = 1.0) -> dict:
+                          fraction: float = 1.0, workers=None) -> dict:
     """`nested_predictions` of dimensions coded on the same fragments, {dimension: result}.
 
     They share each outer fold's matrix and, inside it, the inner folds' weighting, kept
     columns and row span (`model.fit_dimensions`); their results are those of separate runs.
     """
-    design = spec.design
+    return nested_runs(store, items, [(spec, fraction)], folds, group_by, target, inner_folds, workers)[0]
+
+
+@dataclass
+class OuterWork:
+    """What the outer folds of `nested_runs` share: the feature blocks of the fragments (rows of
+    the store), the fragments' rows, cases and labels, and the settings of the procedure."""
+
+    specs: list
+    blocks: dict  # (block name, tfidf) -> the block's matrix over the store's rows
+    widths: list  # per spec
+    rows: np.ndarray
+    groups: np.ndarray
+    labels: dict
+    classes: dict
+    target: float
+    inner_folds: int
+    cache_dir: object = None  # the study's cache: stored inner cross-validation results are reused
+    store: object = None  # in this process only: codebook designs make their fold matrices from it
+    fragments: list = None
+
+
+def nested_runs(store, items, runs, folds, group_by: str, target: float, inner_folds: int, workers=None) -> list:
+    """`nested_for_dimensions` of several (spec, fraction) runs on the same folds, a result per run.
+
+    Every outer fold of every run is one unit of work (`outer_fold`: the whole training
+    procedure on the fold's training cases), spread over `workers` (parallel.Workers); each
+    unit builds its design's matrix from the shared blocks, as one process does per fold.
+    Runs of designs with the codebook block (fold matrices made from the study's texts) are
+    computed in this process. The results are those of one process, whatever the workers.
+    """
     fragments = items[0].fragments
-    rows = store.rows(fragments)
-    groups = np.asarray(group_keys(fragments, group_by), dtype=object)
-    widths = store.widths(design)
     labels = {item.dimension: np.asarray(item.labels, dtype=object) for item in items}
-    classes = {d: sorted(set(y)) for d, y in labels.items()}
-    out = {d: {"proba": np.zeros((len(y), len(classes[d]))), "abstain": np.zeros(len(y), dtype=bool), "folds": []}
-           for d, y in labels.items()}
-    rng = np.random.default_rng(spec.seed)
-    for train, test in folds:
-        if fraction < 1.0:
-            train = np.sort(rng.choice(train, size=max(2, int(round(fraction * len(train)))), replace=False))
-        held_out = [fragments[i] for i in test] if "codebook" in design.blocks else []
-        X = store.matrix(design, rows, held_out)
-        fold_matrix = None
-        if held_out:
+    blocks = {}
+    for spec, _ in runs:
+        if "codebook" not in spec.design.blocks:
+            for name in spec.design.blocks:
+                blocks[block_key(name, spec.design)] = store.block(name, spec.design)
+    cache = active_cache()
+    work = OuterWork([spec for spec, _ in runs], blocks, [store.widths(spec.design) for spec, _ in runs],
+                     store.rows(fragments), np.asarray(group_keys(fragments, group_by), dtype=object), labels,
+                     {d: sorted(set(y)) for d, y in labels.items()}, target, inner_folds,
+                     str(cache.directory) if cache is not None and cache.directory is not None else None)
+    units, local = [], []
+    for number, (spec, fraction) in enumerate(runs):
+        rng = np.random.default_rng(spec.seed)
+        for train, test in folds:
+            if fraction < 1.0:
+                train = np.sort(rng.choice(train, size=max(2, int(round(fraction * len(train)))), replace=False))
+            (local if "codebook" in spec.design.blocks else units).append((number, train, test))
+    # an outer fold repeats the work of a train on its rows: inner folds x C x dimensions, then the final fits
+    weights = [len(train) * (inner_folds * len(work.specs[number].grid()) + 1) * len(labels)
+               for number, train, _ in units]
+    answers = dict(zip(map(_unit_key, units), spread_units(outer_fold, work, units, workers, weights)))
+    here = OuterWork(**{**work.__dict__, "store": store, "fragments": fragments})
+    answers.update(zip(map(_unit_key, local), spread_units(outer_fold, here, local)))
+    results = []
+    for number in range(len(runs)):
+        out = {d: {"proba": np.zeros((len(y), len(work.classes[d]))), "abstain": np.zeros(len(y), dtype=bool),
+                   "folds": []} for d, y in labels.items()}
+        for unit in [u for u in units + local if u[0] == number]:
+            fits, kept = answers[_unit_key(unit)]
+            test = unit[2]
+            if cache is not None:
+                for key, record in kept.items():
+                    cache.keep_result(key, record)
+            for dimension, (fold_proba, abstain, facts) in fits.items():
+                out[dimension]["proba"][test] = fold_proba
+                out[dimension]["abstain"][test] = abstain
+                out[dimension]["folds"].append(facts)
+        for dimension, result in out.items():
+            classes = work.classes[dimension]
+            result.update(classes=classes, predicted=predicted(result["proba"], classes),
+                          kept=np.ones(len(labels[dimension]), dtype=bool))
+        results.append(out)
+    return results
+
+
+def _unit_key(unit) -> tuple:
+    number, _, test = unit
+    return number, np.asarray(test).tobytes()
+
+
+def design_matrix(work: OuterWork, spec):
+    """The design's raw blocks side by side for the work's rows, as `FeatureStore.matrix` makes them."""
+    return sp.hstack([work.blocks[block_key(name, spec.design)][work.rows] for name in spec.design.blocks],
+                     format="csr", dtype=np.float32)
+
+
+def outer_fold(work: OuterWork, unit):
+    """One outer fold of one run (a unit of `nested_runs`): ({dimension: (calibrated probabilities
+    of the held-out rows, abstentions, the fold's facts)}, new inner cross-validation results)."""
+    number, train, test = unit
+    spec, widths = work.specs[number], work.widths[number]
+    with single_thread(), results_for_worker(work.cache_dir) as kept:
+        if work.store is not None and "codebook" in spec.design.blocks:
+            held_out = [work.fragments[i] for i in test]
+            X = work.store.matrix(spec.design, work.rows, held_out)
+
             def fold_matrix(inner_test, train=train, held_out=held_out):
-                inner = held_out + [fragments[train[i]] for i in inner_test]
-                return store.matrix(design, rows[train], inner)
-        tasks = [Task(d, np.arange(len(train)), y[train], list(groups[train]), fold_matrix) for d, y in labels.items()]
-        fits = fit_dimensions(spec, X[train], tasks, widths, target, inner_folds)
-        for dimension, y in labels.items():
-            fit, result = fits[dimension], out[dimension]
-            fold_proba = temper(aligned_proba(fit.estimator, X[test], classes[dimension]), fit.temperature)
-            result["proba"][test] = fold_proba
+                inner = held_out + [work.fragments[train[i]] for i in inner_test]
+                return work.store.matrix(spec.design, work.rows[train], inner)
+        else:
+            X, fold_matrix = design_matrix(work, spec), None
+        groups = work.groups
+        tasks = [Task(d, np.arange(len(train)), y[train], list(groups[train]), fold_matrix)
+                 for d, y in work.labels.items()]
+        fits = fit_dimensions(spec, X[train], tasks, widths, work.target, work.inner_folds)
+        answer = {}
+        for dimension, y in work.labels.items():
+            fit, classes = fits[dimension], work.classes[dimension]
+            fold_proba = temper(aligned_proba(fit.estimator, X[test], classes), fit.temperature)
             threshold = fit.rule["threshold"] if fit.rule else 0.0
-            result["abstain"][test] = (fold_proba.max(axis=1) < threshold) | (threshold >= 1.0)
-            fold_scores = scores(y[test], predicted(fold_proba, classes[dimension]), classes[dimension])
-            result["folds"].append({"held_out": sorted(set(groups[test])), "n": int(len(test)),
-                                    "kappa": fold_scores["kappa"], "macro_f1": fold_scores["macro_f1"], "c": fit.c,
-                                    "temperature": fit.temperature, "threshold": threshold,
-                                    "train_fragments": int(len(train)),
-                                    "threshold_note": (fit.rule or {}).get("note", "")})
-    for dimension, result in out.items():
-        result.update(classes=classes[dimension], predicted=predicted(result["proba"], classes[dimension]),
-                      kept=np.ones(len(labels[dimension]), dtype=bool))
-    return out
+            abstain = (fold_proba.max(axis=1) < threshold) | (threshold >= 1.0)
+            fold_scores = scores(y[test], predicted(fold_proba, classes), classes)
+            answer[dimension] = (fold_proba, abstain,
+                                 {"held_out": sorted(set(groups[test])), "n": int(len(test)),
+                                  "kappa": fold_scores["kappa"], "macro_f1": fold_scores["macro_f1"], "c": fit.c,
+                                  "temperature": fit.temperature, "threshold": threshold,
+                                  "train_fragments": int(len(train)),
+                                  "threshold_note": (fit.rule or {}).get("note", "")})
+    return answer, kept
 
 
 def spread(facts, key: str = "kappa") -> dict:
