@@ -245,7 +245,7 @@ def add_learning_arguments(parser) -> None:
                         help="fragments trained on for train-memory, comma-separated (e.g. 10000,100000,300000)")
     parser.add_argument("--cv-size", type=int, default=10_000, help="fragments for cv-cost")
     parser.add_argument("--reference-size", type=int, default=100_000,
-                        help="fragments for predict-reference's start-up-excluded comparison")
+                        help="fragments for predict-reference's start-up-excluded comparison (0: only the 1,000 start-up-included)")
 
 
 def learning_sizes(args) -> None:
@@ -256,7 +256,10 @@ def learning_sizes(args) -> None:
 
 
 def run_child(command, cwd=ROOT) -> dict:
-    """Run a command; its wall seconds, CPU seconds (user + system) and peak resident memory (MB)."""
+    """Run a command; its wall seconds, CPU seconds (user + system) and peak resident memory (MB).
+
+    From os.wait4: the CPU includes the command's own child processes once it has reaped them (a
+    parallel run's workers); the peak memory is that of the largest single process among them."""
     started = time.perf_counter()
     with tempfile.TemporaryFile() as err:
         process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=err,
@@ -329,6 +332,10 @@ def predict_model(args, folder: Path):
         capcode_train(folder, fresh(folder, fragments, "train-model"), codings, model,
                       params_file(folder, cv_folds=0))
         _MODELS["capcode"] = model
+        # the same study, design char n-grams only: capcode's own cost next to the plain hashing script
+        _MODELS["capcode-hashing"] = folder / "model-hashing"
+        capcode_train(folder, fresh(folder, fragments, "train-model-hashing"), codings, _MODELS["capcode-hashing"],
+                      params_file(folder, cv_folds=0, features="tfidf+char"))
         for kind in ("hashing", "same"):
             _MODELS[kind] = folder / f"reference-{kind}.joblib"
             run_child([sys.executable, str(REFERENCE), "fit", kind, str(fragments), str(codings), str(_MODELS[kind])])
@@ -378,8 +385,9 @@ def predict_jobs(args, corpora, out: Path) -> list:
     print(f"jobs 1 {one:7.2f} s ({args.predict_size / one:7,.0f} fragments/s)   jobs {args.jobs} {many:7.2f} s "
           f"({args.predict_size / many:7,.0f} fragments/s)   {one / many:.2f}x (target 1.7x), "
           f"{'identical output' if same else 'OUTPUT DIFFERS'}")
-    print(f"CPU seconds of the main process: jobs 1 {median([r['cpu'] for r in results[1]]):.1f}, "
-          f"jobs {args.jobs} {median([r['cpu'] for r in results[args.jobs]]):.1f} (workers not counted)")
+    print(f"CPU seconds of the whole command (its worker processes included): jobs 1 "
+          f"{median([r['cpu'] for r in results[1]]):.1f}, jobs {args.jobs} "
+          f"{median([r['cpu'] for r in results[args.jobs]]):.1f}")
     return [{"jobs": j, "wall": [r["wall"] for r in rs]} for j, rs in results.items()] + [{"identical": same}]
 
 
@@ -451,21 +459,23 @@ def evaluate_vs_train(args, corpora, out: Path) -> list:
     folder.mkdir(exist_ok=True)
     synthetic_study(out.parent, 1)  # segments the sample study
     fragments, codings = _STUDIES["sample"]
-    results = {"train": [], "evaluate": []}
+    results = {"train": [], "evaluate": [], "evaluate core": []}
     for run in range(args.runs):
         copy = fresh(folder, fragments, "t")
         results["train"].append(capcode_train(folder, copy, codings, folder / "m", ROOT / "params.yaml"))
-        copy = fresh(folder, fragments, "e")
-        results["evaluate"].append(run_child(CAPCODE + ["evaluate", "--fragments", str(copy), "--codings",
-                                                        str(codings), "--out", str(folder / "metrics.json")]))
+        for name, extra in (("evaluate", []), ("evaluate core", ["--no-designs", "--no-learning-curve"])):
+            copy = fresh(folder, fragments, "e")
+            results[name].append(run_child(CAPCODE + ["evaluate", "--fragments", str(copy), "--codings", str(codings),
+                                                      "--out", str(folder / "metrics.json")] + extra))
     cpu = {name: median([r["cpu"] for r in rs]) for name, rs in results.items()}
     wall = {name: median([r["wall"] for r in rs]) for name, rs in results.items()}
     print(f"\nevaluate against train on the sample study (both whole commands, defaults, cold feature cache), "
           f"median of {args.runs}; {load()}")
     for name in results:
-        print(f"capcode {name:9s} CPU {cpu[name]:7.1f} s   wall {wall[name]:7.1f} s")
+        print(f"capcode {name:13s} CPU {cpu[name]:7.1f} s   wall {wall[name]:7.1f} s")
     print(f"evaluate / train: {cpu['evaluate'] / cpu['train']:.2f}x CPU, {wall['evaluate'] / wall['train']:.2f}x "
-          f"wall (target at most 2x)")
+          f"wall (target at most 2x); without the design comparison and the learning curve (--no-designs "
+          f"--no-learning-curve): {cpu['evaluate core'] / cpu['train']:.2f}x CPU")
     return [{"command": n, "cpu": [r["cpu"] for r in rs], "wall": [r["wall"] for r in rs]}
             for n, rs in results.items()]
 
@@ -478,13 +488,18 @@ def predict_reference(args, corpora, out: Path) -> list:
     folder.mkdir(exist_ok=True)
     models = predict_model(args, out.parent)
     rows = []
-    for size, whole in ((1000, True), (args.reference_size, False)):
+    sizes = ((1000, True), (args.reference_size, False)) if args.reference_size else ((1000, True),)
+    for size, whole in sizes:
         fragments = new_fragments(out.parent, size)
         times = {"capcode": [], "hashing": [], "same": []}
-        for run in range(args.runs if whole else max(1, args.runs if size <= 20_000 else 1)):
+        if whole:
+            times["capcode tfidf+char"] = []
+        for run in range(args.runs if whole else (args.runs if size <= 5000 else 1)):  # large: one run
             if whole:
                 result = capcode_predict(folder, models["capcode"], fragments, 1, "r")[0]
                 times["capcode"].append((result["wall"], result["cpu"]))
+                result = capcode_predict(folder, models["capcode-hashing"], fragments, 1, "r")[0]
+                times["capcode tfidf+char"].append((result["wall"], result["cpu"]))
             else:
                 copy = fresh(folder, fragments, "r")
                 result = run_child([sys.executable, __file__, "--predict-worker", str(models["capcode"]), str(copy),
@@ -506,6 +521,9 @@ def predict_reference(args, corpora, out: Path) -> list:
             print(f"{row['size']:>8,d} fragments, {what}, {unit} s, median of {len(row['times']['capcode'])}: "
                   f"capcode {t['capcode']:.2f}, hashing {t['hashing']:.2f} ({t['capcode'] / t['hashing']:.2f}x), "
                   f"same feature types {t['same']:.2f} ({t['capcode'] / t['same']:.2f}x)")
+            if "capcode tfidf+char" in t:
+                print(f"{'':>8s}   capcode with design tfidf+char (hashed character n-grams only) "
+                      f"{t['capcode tfidf+char']:.2f}: {t['capcode tfidf+char'] / t['hashing']:.2f}x hashing")
     print("targets: 1,000 fragments within 1.5x of the plain reference, start-up included (issue 15); "
           "within 2x of the same feature types at 100,000 (issue 17)")
     return rows
