@@ -245,7 +245,8 @@ def add_learning_arguments(parser) -> None:
                         help="fragments trained on for train-memory, comma-separated (e.g. 10000,100000,300000)")
     parser.add_argument("--cv-size", type=int, default=10_000, help="fragments for cv-cost")
     parser.add_argument("--reference-size", type=int, default=100_000,
-                        help="fragments for predict-reference's start-up-excluded comparison (0: only the 1,000 start-up-included)")
+                        help="fragments for predict-reference's start-up-excluded comparison "
+                             "(0: only the 1,000 with start-up)")
 
 
 def learning_sizes(args) -> None:
@@ -301,21 +302,30 @@ def fresh(folder: Path, fragments: Path, name: str) -> Path:
 _STUDIES = {}
 
 
-def synthetic_study(folder: Path, size: int):
-    """(fragments, codings) of a synthetic study of `size` coded fragments (built once per run)."""
-    if size not in _STUDIES:
+def sample_study(folder: Path):
+    """(fragments, codings) of the sample study, segmented once per run."""
+    if "sample" not in _STUDIES:
+        fragments = folder / "sample_study_fragments.jsonl"
+        run_child(CAPCODE + ["segment", str(SAMPLE), "--manifest", str(SAMPLE.parent / "manifest.csv"), "--out",
+                             str(fragments)])
+        _STUDIES["sample"] = (fragments, SAMPLE.parent / "codings" / "team.csv")
+    return _STUDIES["sample"]
+
+
+def synthetic_study(folder: Path, size: int, seed: int = 0, name: str = "studies"):
+    """(fragments, codings) of a synthetic study of `size` coded fragments (built once per run),
+    as benchmarks/classifier.py builds them."""
+    if (size, seed) not in _STUDIES:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         import classifier as bench
 
-        if "sample" not in _STUDIES:
-            _STUDIES["sample"] = bench.sample_inputs(folder)
-        base = folder / "studies"
+        base = folder / name
         base.mkdir(exist_ok=True)
-        _STUDIES[size] = bench.synthetic_corpus(*_STUDIES["sample"], size, base)
-    return _STUDIES[size]
+        _STUDIES[(size, seed)] = bench.synthetic_corpus(*sample_study(folder), size, base, seed=seed)
+    return _STUDIES[(size, seed)]
 
 
-def capcode_train(folder, fragments, codings, model, params) -> dict:
+def capcode_train(fragments, codings, model, params) -> dict:
     return run_child(CAPCODE + ["--params", str(params), "train", "--fragments", str(fragments), "--codings",
                                 str(codings), "--out", str(model)])
 
@@ -329,12 +339,12 @@ def predict_model(args, folder: Path):
     if "capcode" not in _MODELS:
         fragments, codings = synthetic_study(folder, args.model_size)
         model = folder / "model"
-        capcode_train(folder, fresh(folder, fragments, "train-model"), codings, model,
+        capcode_train(fresh(folder, fragments, "train-model"), codings, model,
                       params_file(folder, cv_folds=0))
         _MODELS["capcode"] = model
         # the same study, design char n-grams only: capcode's own cost next to the plain hashing script
         _MODELS["capcode-hashing"] = folder / "model-hashing"
-        capcode_train(folder, fresh(folder, fragments, "train-model-hashing"), codings, _MODELS["capcode-hashing"],
+        capcode_train(fresh(folder, fragments, "train-model-hashing"), codings, _MODELS["capcode-hashing"],
                       params_file(folder, cv_folds=0, features="tfidf+char"))
         for kind in ("hashing", "same"):
             _MODELS[kind] = folder / f"reference-{kind}.joblib"
@@ -344,16 +354,7 @@ def predict_model(args, folder: Path):
 
 def new_fragments(folder: Path, size: int) -> Path:
     """`size` synthetic fragments that no model was trained on (another seed)."""
-    key = ("new", size)
-    if key not in _STUDIES:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        import classifier as bench
-
-        synthetic_study(folder, 1)  # the sample, segmented
-        target = folder / f"new-{size}"
-        target.mkdir(exist_ok=True)
-        _STUDIES[key] = bench.synthetic_corpus(*_STUDIES["sample"], size, target, seed=size + 1)[0]
-    return _STUDIES[key]
+    return synthetic_study(folder, size, seed=size + 1, name=f"new-{size}")[0]
 
 
 def capcode_predict(folder, model, fragments, jobs, name) -> tuple:
@@ -401,7 +402,7 @@ def train_memory(args, corpora, out: Path) -> list:
     rows = []
     for size in sizes:
         fragments, codings = synthetic_study(out.parent, size)
-        ours = capcode_train(folder, fresh(folder, fragments, f"t{size}"), codings, folder / f"model{size}", params)
+        ours = capcode_train(fresh(folder, fragments, f"t{size}"), codings, folder / f"model{size}", params)
         reference = run_child([sys.executable, str(REFERENCE), "train", "hashing", str(fragments), str(codings),
                                str(folder / f"reference{size}.joblib")])
         rows.append({"size": size, "capcode": ours, "reference": reference})
@@ -438,7 +439,7 @@ def cv_cost(args, corpora, out: Path) -> list:
     results = {name: [] for name in settings}
     for run in range(args.runs):
         for name, params in settings.items():
-            results[name].append(capcode_train(folder, fresh(folder, fragments, "c"), codings, folder / "m", params))
+            results[name].append(capcode_train(fresh(folder, fragments, "c"), codings, folder / "m", params))
     cpu = {name: median([r["cpu"] for r in rs]) for name, rs in results.items()}
     wall = {name: median([r["wall"] for r in rs]) for name, rs in results.items()}
     print(f"\ncv cost: `capcode train` on {args.cv_size:,} synthetic fragments, whole command, cold feature "
@@ -457,12 +458,11 @@ def evaluate_vs_train(args, corpora, out: Path) -> list:
     learning_sizes(args)
     folder = out.parent / "evaluate-vs-train"
     folder.mkdir(exist_ok=True)
-    synthetic_study(out.parent, 1)  # segments the sample study
-    fragments, codings = _STUDIES["sample"]
+    fragments, codings = sample_study(out.parent)
     results = {"train": [], "evaluate": [], "evaluate core": []}
     for run in range(args.runs):
         copy = fresh(folder, fragments, "t")
-        results["train"].append(capcode_train(folder, copy, codings, folder / "m", ROOT / "params.yaml"))
+        results["train"].append(capcode_train(copy, codings, folder / "m", ROOT / "params.yaml"))
         for name, extra in (("evaluate", []), ("evaluate core", ["--no-designs", "--no-learning-curve"])):
             copy = fresh(folder, fragments, "e")
             results[name].append(run_child(CAPCODE + ["evaluate", "--fragments", str(copy), "--codings", str(codings),

@@ -136,9 +136,9 @@ def predict(kind, model_path, fragments_path, out_path):
             proba = model.predict_proba(X)
             best = proba.argmax(axis=1)
             for record, column, row in zip(records, best, proba):
-                out.write(json.dumps({"fragment_id": record["id"], "dimension": dimension,
-                                      "value": str(model.classes_[column]), "probability": round(float(row[column]), 4)},
-                                     ensure_ascii=False) + "\n")
+                line = {"fragment_id": record["id"], "dimension": dimension, "value": str(model.classes_[column]),
+                        "probability": round(float(row[column]), 4)}
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
     return start_wall, start_cpu
 
 
