@@ -13,11 +13,27 @@ Sections (all by default; choose with --sections):
   (start-up excluded; a cold command is timed too), the output's SHA-256 compared.
 - startup: wall seconds of `capcode --help`, `codebook show` and `agreement` next to
   `python -c pass` and a script that only imports scikit-learn.
+- predict-jobs: whole `capcode predict` commands at --jobs 1 and N on --predict-size new
+  synthetic fragments (default design, cold feature cache), the predictions' SHA-256 compared.
+- train-memory: peak resident memory of a default `capcode train` at --train-sizes synthetic
+  coded fragments, next to the plain hashing + logistic regression script; 1,000,000 fragments
+  extrapolated linearly from the two largest sizes above train.out_of_core_above.
+- cv-cost: CPU of a default `capcode train` (5 grouped folds) against `train.cv_folds: 0`.
+- evaluate-vs-train: CPU of `capcode evaluate` (its defaults) against a default `capcode train`
+  on the sample study.
+- predict-reference: `capcode predict` next to plain scripts (benchmarks/scale_reference.py):
+  1,000 fragments start-up included (wall), --reference-size fragments start-up excluded (CPU).
+  The classifier sections run whole commands in subprocesses (memory and CPU of that process,
+  os.wait4), each capcode run on a fresh copy of its fragments (an empty feature cache).
+- learn-jobs: wall and CPU seconds of `run_train` and `run_evaluate` at --jobs 1 and N (and N
+  threads), outputs compared, with the machine's ceiling (busy loops at N processes against one)
+  measured between the runs; sizes from CAPCODE_LEARN_TRAIN and CAPCODE_LEARN_EVALUATE.
 
 Each figure is the median of --runs runs. The machine is shared: the load average is printed
 with the figures, and CPU time is used wherever the question is efficiency, not waiting.
 
-Usage: python benchmarks/scale.py [--words 1000000] [--runs 3] [--jobs 2] [--sections ...]
+Usage: python benchmarks/scale.py [--words 1000000] [--runs 3] [--jobs 2] [--sections ...] [--quick]
+       (--quick: the classifier sections at small sizes, one run: a smoke test of a few minutes)
 """
 
 import argparse
@@ -209,11 +225,12 @@ def startup(args, corpora, out: Path) -> list:
 
 
 # ---- the classifier's rows ---------------------------------------------------------------------
-# Added with the classifier work (issues 15.2, 17: lean training, features computed once), next
-# to a plain scikit-learn hashing + logistic regression script measured in the same run:
-#   train-memory: peak memory of `capcode train` at 10,000 / 100,000 / 1,000,000 fragments;
-#   predict-rate: fragments/s of `capcode predict` at 1 and N jobs (parallel.ordered_map by chunk).
-# Each is a function (args, corpora, out) -> rows that prints its table, listed in SECTIONS.
+# Issues 15 and 17 for train, predict and evaluate: whole `capcode` commands in subprocesses
+# (peak memory and CPU of that process alone, read with os.wait4), next to plain scikit-learn
+# scripts (benchmarks/scale_reference.py) run the same way in the same run. Synthetic studies
+# are built as benchmarks/classifier.py builds them: each fragment joins a coded sample fragment
+# with half of another (so every text is new), in seven cases, with the first one's codes.
+# Every capcode run gets a fresh folder, so its feature cache starts empty (cold, as a new study).
 
 # ---- train and evaluate: one process against N ------------------------------------------------
 
@@ -354,7 +371,326 @@ def _timed(work) -> tuple:
     return time.perf_counter() - start_wall, cpu() - start_cpu
 
 
-SECTIONS = {"segment-cpu": segment_cpu, "segment-jobs": segment_jobs, "startup": startup}
+REFERENCE = Path(__file__).resolve().parent / "scale_reference.py"
+QUICK = {"predict_size": 10_000, "model_size": 500, "train_sizes": "1000,3000", "cv_size": 1000,
+         "reference_size": 2000}
+
+
+def add_learning_arguments(parser) -> None:
+    """The classifier sections' sizes (and --quick: small sizes and one run, a smoke test)."""
+    parser.add_argument("--quick", action="store_true", help="small sizes and one run (a smoke test)")
+    parser.add_argument("--predict-size", type=int, default=20_000,
+                        help="fragments predicted at --jobs 1 and N (predict-jobs; at least 10,000 to spread)")
+    parser.add_argument("--model-size", type=int, default=2000,
+                        help="fragments the predict sections' model is trained on (train.cv_folds 0)")
+    parser.add_argument("--train-sizes", default="10000,100000",
+                        help="fragments trained on for train-memory, comma-separated (e.g. 10000,100000,300000)")
+    parser.add_argument("--cv-size", type=int, default=10_000, help="fragments for cv-cost")
+    parser.add_argument("--reference-size", type=int, default=100_000,
+                        help="fragments for predict-reference's start-up-excluded comparison "
+                             "(0: only the 1,000 with start-up)")
+
+
+def learning_sizes(args) -> None:
+    if getattr(args, "quick", False):
+        for name, value in QUICK.items():
+            setattr(args, name, value)
+        args.runs = 1
+
+
+def run_child(command, cwd=ROOT) -> dict:
+    """Run a command; its wall seconds, CPU seconds (user + system) and peak resident memory (MB).
+
+    From os.wait4: the CPU includes the command's own child processes once it has reaped them (a
+    parallel run's workers); the peak memory is that of the largest single process among them."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=err,
+                                   env=dict(os.environ, PYTHONHASHSEED="0"))
+        stdout = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        if process.returncode != 0:
+            err.seek(0)
+            raise SystemExit(f"{' '.join(map(str, command))} failed:\n{err.read().decode(errors='replace')[-2000:]}")
+    lines = stdout.decode().strip().splitlines()
+    result = {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024.0}
+    if lines and lines[-1].startswith("{"):
+        result["script"] = json.loads(lines[-1])
+    return result
+
+
+def params_file(folder: Path, **train) -> Path:
+    """params.yaml with some `train` settings changed, in `folder`."""
+    import yaml
+
+    data = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    data["train"].update(train)
+    path = folder / ("params-" + "-".join(f"{k}{v}" for k, v in sorted(train.items())) + ".yaml")
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def fresh(folder: Path, fragments: Path, name: str) -> Path:
+    """A copy of a fragments file in a folder of its own: an empty feature cache beside it."""
+    target = folder / name
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    shutil.copy(fragments, target / "fragments.jsonl")
+    return target / "fragments.jsonl"
+
+
+_STUDIES = {}
+
+
+def sample_study(folder: Path):
+    """(fragments, codings) of the sample study, segmented once per run."""
+    if "sample" not in _STUDIES:
+        fragments = folder / "sample_study_fragments.jsonl"
+        run_child(CAPCODE + ["segment", str(SAMPLE), "--manifest", str(SAMPLE.parent / "manifest.csv"), "--out",
+                             str(fragments)])
+        _STUDIES["sample"] = (fragments, SAMPLE.parent / "codings" / "team.csv")
+    return _STUDIES["sample"]
+
+
+def synthetic_study(folder: Path, size: int, seed: int = 0, name: str = "studies"):
+    """(fragments, codings) of a synthetic study of `size` coded fragments (built once per run),
+    as benchmarks/classifier.py builds them."""
+    if (size, seed) not in _STUDIES:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import classifier as bench
+
+        base = folder / name
+        base.mkdir(exist_ok=True)
+        _STUDIES[(size, seed)] = bench.synthetic_corpus(*sample_study(folder), size, base, seed=seed)
+    return _STUDIES[(size, seed)]
+
+
+def capcode_train(fragments, codings, model, params) -> dict:
+    return run_child(CAPCODE + ["--params", str(params), "train", "--fragments", str(fragments), "--codings",
+                                str(codings), "--out", str(model)])
+
+
+_MODELS = {}
+
+
+def predict_model(args, folder: Path):
+    """A model of the default design trained on --model-size synthetic fragments without CV (predict's
+    cost does not depend on how C and thresholds were chosen), and the reference scripts' models."""
+    if "capcode" not in _MODELS:
+        fragments, codings = synthetic_study(folder, args.model_size)
+        model = folder / "model"
+        capcode_train(fresh(folder, fragments, "train-model"), codings, model,
+                      params_file(folder, cv_folds=0))
+        _MODELS["capcode"] = model
+        # the same study, design char n-grams only: capcode's own cost next to the plain hashing script
+        _MODELS["capcode-hashing"] = folder / "model-hashing"
+        capcode_train(fresh(folder, fragments, "train-model-hashing"), codings, _MODELS["capcode-hashing"],
+                      params_file(folder, cv_folds=0, features="tfidf+char"))
+        for kind in ("hashing", "same"):
+            _MODELS[kind] = folder / f"reference-{kind}.joblib"
+            run_child([sys.executable, str(REFERENCE), "fit", kind, str(fragments), str(codings), str(_MODELS[kind])])
+    return _MODELS
+
+
+def new_fragments(folder: Path, size: int) -> Path:
+    """`size` synthetic fragments that no model was trained on (another seed)."""
+    return synthetic_study(folder, size, seed=size + 1, name=f"new-{size}")[0]
+
+
+def capcode_predict(folder, model, fragments, jobs, name) -> tuple:
+    """(run_child result, sha256 of the predictions) of a cold `capcode predict`."""
+    copy = fresh(folder, fragments, name)
+    out = copy.with_name("predictions.jsonl")
+    result = run_child(CAPCODE + ["predict", "--model", str(model), str(copy), "--out", str(out), "--jobs", str(jobs)])
+    return result, digest(out)
+
+
+def predict_jobs(args, corpora, out: Path) -> list:
+    """Whole `capcode predict` commands at --jobs 1 and N on the same fragments (cold cache each run)."""
+    learning_sizes(args)
+    folder = out.parent / "predict-jobs"
+    folder.mkdir(exist_ok=True)
+    model = predict_model(args, out.parent)["capcode"]
+    fragments = new_fragments(out.parent, args.predict_size)
+    results = {1: [], args.jobs: []}
+    digests = {}
+    for run in range(args.runs):
+        for jobs in (1, args.jobs):  # alternated, so a change of the machine's load hits both
+            result, sha = capcode_predict(folder, model, fragments, jobs, "p")
+            results[jobs].append(result)
+            digests.setdefault(jobs, set()).add(sha)
+    one, many = (median([r["wall"] for r in results[j]]) for j in (1, args.jobs))
+    same = len(digests[1] | digests[args.jobs]) == 1
+    print(f"\npredict at --jobs 1 and {args.jobs}: {args.predict_size:,} new fragments, default design, whole "
+          f"command (start-up included), cold feature cache, wall seconds, median of {args.runs}; {load()}")
+    print(f"jobs 1 {one:7.2f} s ({args.predict_size / one:7,.0f} fragments/s)   jobs {args.jobs} {many:7.2f} s "
+          f"({args.predict_size / many:7,.0f} fragments/s)   {one / many:.2f}x (target 1.7x), "
+          f"{'identical output' if same else 'OUTPUT DIFFERS'}")
+    print(f"CPU seconds of the whole command (its worker processes included): jobs 1 "
+          f"{median([r['cpu'] for r in results[1]]):.1f}, jobs {args.jobs} "
+          f"{median([r['cpu'] for r in results[args.jobs]]):.1f}")
+    return [{"jobs": j, "wall": [r["wall"] for r in rs]} for j, rs in results.items()] + [{"identical": same}]
+
+
+def train_memory(args, corpora, out: Path) -> list:
+    """Peak memory of a default `capcode train` (5-fold CV) at each size, next to the hashing reference."""
+    learning_sizes(args)
+    folder = out.parent / "train-memory"
+    folder.mkdir(exist_ok=True)
+    sizes = [int(s) for s in str(args.train_sizes).split(",")]
+    params = params_file(folder, out_of_core_above=20000)  # the default, written out
+    rows = []
+    for size in sizes:
+        fragments, codings = synthetic_study(out.parent, size)
+        ours = capcode_train(fresh(folder, fragments, f"t{size}"), codings, folder / f"model{size}", params)
+        reference = run_child([sys.executable, str(REFERENCE), "train", "hashing", str(fragments), str(codings),
+                               str(folder / f"reference{size}.joblib")])
+        rows.append({"size": size, "capcode": ours, "reference": reference})
+        print(f"  train {size:,}: peak {ours['peak_mb']:.0f} MB, {ours['wall']:.0f} s wall, {ours['cpu']:.0f} s CPU; "
+              f"reference {reference['peak_mb']:.0f} MB, {reference['wall']:.0f} s", flush=True)
+    print(f"\ntrain memory: default `capcode train` (default design, 5 grouped folds, out of core above 20,000), "
+          f"one run per size, cold feature cache; {load()}")
+    print(f"{'fragments':>10s} {'peak MB':>8s} {'wall s':>7s} {'CPU s':>7s} {'ref. MB':>8s} {'ref. s':>7s} "
+          f"{'x ref. MB':>9s}")
+    for row in rows:
+        ours, ref = row["capcode"], row["reference"]
+        print(f"{row['size']:10,d} {ours['peak_mb']:8.0f} {ours['wall']:7.0f} {ours['cpu']:7.0f} {ref['peak_mb']:8.0f} "
+              f"{ref['wall']:7.0f} {ours['peak_mb'] / ref['peak_mb']:9.2f}")
+    above = [r for r in rows if r["size"] > 20000]  # out of core (train.out_of_core_above): the large-study regime
+    if len(above) >= 2:
+        (x0, y0), (x1, y1) = [(r["size"], r["capcode"]["peak_mb"]) for r in above[-2:]]
+        slope = (y1 - y0) / (x1 - x0)
+        print(f"linear through {x0:,} and {x1:,}: {slope * 1000:.2f} MB per 1,000 fragments; 1,000,000 fragments "
+              f"extrapolated: {y1 + slope * (1_000_000 - x1):,.0f} MB (target: under 24 GB; 100,000 under 1 GB)")
+    elif len(rows) >= 2:
+        (x0, y0), (x1, y1) = [(r["size"], r["capcode"]["peak_mb"]) for r in rows[-2:]]
+        print(f"growth {x0:,} -> {x1:,}: {(y1 - y0) / (x1 - x0) * 1000:.2f} MB per 1,000 fragments (below "
+              "train.out_of_core_above: in memory; no extrapolation, which needs two sizes above 20,000)")
+    return rows
+
+
+def cv_cost(args, corpora, out: Path) -> list:
+    """Default `capcode train` (5 grouped folds) against `train.cv_folds: 0` on the same study."""
+    learning_sizes(args)
+    folder = out.parent / "cv-cost"
+    folder.mkdir(exist_ok=True)
+    fragments, codings = synthetic_study(out.parent, args.cv_size)
+    settings = {"default (5 folds)": params_file(folder), "cv_folds 0": params_file(folder, cv_folds=0)}
+    results = {name: [] for name in settings}
+    for run in range(args.runs):
+        for name, params in settings.items():
+            results[name].append(capcode_train(fresh(folder, fragments, "c"), codings, folder / "m", params))
+    cpu = {name: median([r["cpu"] for r in rs]) for name, rs in results.items()}
+    wall = {name: median([r["wall"] for r in rs]) for name, rs in results.items()}
+    print(f"\ncv cost: `capcode train` on {args.cv_size:,} synthetic fragments, whole command, cold feature "
+          f"cache, median of {args.runs}; {load()}")
+    for name in settings:
+        print(f"{name:18s} CPU {cpu[name]:7.1f} s   wall {wall[name]:7.1f} s")
+    default, bare = cpu["default (5 folds)"], cpu["cv_folds 0"]
+    print(f"default / cv_folds 0: {default / bare:.2f}x CPU, {wall['default (5 folds)'] / wall['cv_folds 0']:.2f}x "
+          f"wall (target at most 1.5x)")
+    return [{"setting": n, "cpu": [r["cpu"] for r in rs], "wall": [r["wall"] for r in rs]}
+            for n, rs in results.items()]
+
+
+def evaluate_vs_train(args, corpora, out: Path) -> list:
+    """`capcode evaluate` (designs, learning curve: its defaults) against a default `capcode train`, sample study."""
+    learning_sizes(args)
+    folder = out.parent / "evaluate-vs-train"
+    folder.mkdir(exist_ok=True)
+    fragments, codings = sample_study(out.parent)
+    results = {"train": [], "evaluate": [], "evaluate core": []}
+    for run in range(args.runs):
+        copy = fresh(folder, fragments, "t")
+        results["train"].append(capcode_train(copy, codings, folder / "m", ROOT / "params.yaml"))
+        for name, extra in (("evaluate", []), ("evaluate core", ["--no-designs", "--no-learning-curve"])):
+            copy = fresh(folder, fragments, "e")
+            results[name].append(run_child(CAPCODE + ["evaluate", "--fragments", str(copy), "--codings", str(codings),
+                                                      "--out", str(folder / "metrics.json")] + extra))
+    cpu = {name: median([r["cpu"] for r in rs]) for name, rs in results.items()}
+    wall = {name: median([r["wall"] for r in rs]) for name, rs in results.items()}
+    print(f"\nevaluate against train on the sample study (both whole commands, defaults, cold feature cache), "
+          f"median of {args.runs}; {load()}")
+    for name in results:
+        print(f"capcode {name:13s} CPU {cpu[name]:7.1f} s   wall {wall[name]:7.1f} s")
+    print(f"evaluate / train: {cpu['evaluate'] / cpu['train']:.2f}x CPU, {wall['evaluate'] / wall['train']:.2f}x "
+          f"wall (target at most 2x); without the design comparison and the learning curve (--no-designs "
+          f"--no-learning-curve): {cpu['evaluate core'] / cpu['train']:.2f}x CPU")
+    return [{"command": n, "cpu": [r["cpu"] for r in rs], "wall": [r["wall"] for r in rs]}
+            for n, rs in results.items()]
+
+
+def predict_reference(args, corpora, out: Path) -> list:
+    """`capcode predict` next to the plain scripts: 1,000 fragments start-up included (wall), and
+    --reference-size fragments start-up excluded (CPU of the work after imports and loading)."""
+    learning_sizes(args)
+    folder = out.parent / "predict-reference"
+    folder.mkdir(exist_ok=True)
+    models = predict_model(args, out.parent)
+    rows = []
+    sizes = ((1000, True), (args.reference_size, False)) if args.reference_size else ((1000, True),)
+    for size, whole in sizes:
+        fragments = new_fragments(out.parent, size)
+        times = {"capcode": [], "hashing": [], "same": []}
+        if whole:
+            times["capcode tfidf+char"] = []
+        for run in range(args.runs if whole else (args.runs if size <= 5000 else 1)):  # large: one run
+            if whole:
+                result = capcode_predict(folder, models["capcode"], fragments, 1, "r")[0]
+                times["capcode"].append((result["wall"], result["cpu"]))
+                result = capcode_predict(folder, models["capcode-hashing"], fragments, 1, "r")[0]
+                times["capcode tfidf+char"].append((result["wall"], result["cpu"]))
+            else:
+                copy = fresh(folder, fragments, "r")
+                result = run_child([sys.executable, __file__, "--predict-worker", str(models["capcode"]), str(copy),
+                                    str(copy.with_name("predictions.jsonl"))])
+                times["capcode"].append((result["script"]["work_wall"], result["script"]["work_cpu"]))
+            for kind in ("hashing", "same"):
+                result = run_child([sys.executable, str(REFERENCE), "predict", kind, str(models[kind]), str(fragments),
+                                    str(folder / f"{kind}.jsonl")])
+                times[kind].append((result["wall"], result["cpu"]) if whole else
+                                   (result["script"]["work_wall"], result["script"]["work_cpu"]))
+        rows.append({"size": size, "whole": whole, "times": times})
+    print(f"\npredict next to plain scripts (benchmarks/scale_reference.py: 'hashing' = char 2-5 + word 1-2 "
+          f"hashing + LR; 'same' = the default design's feature types: spaCy lookup lemmas 1-2, char 2-5, question "
+          f"lemmas, sublinear TF-IDF, USE of text and question, LR); {load()}")
+    for row in rows:
+        what = "whole command (start-up included)" if row["whole"] else "start-up excluded"
+        for number, unit in ((0, "wall"), (1, "CPU")):
+            t = {k: median([v[number] for v in vs]) for k, vs in row["times"].items()}
+            print(f"{row['size']:>8,d} fragments, {what}, {unit} s, median of {len(row['times']['capcode'])}: "
+                  f"capcode {t['capcode']:.2f}, hashing {t['hashing']:.2f} ({t['capcode'] / t['hashing']:.2f}x), "
+                  f"same feature types {t['same']:.2f} ({t['capcode'] / t['same']:.2f}x)")
+            if "capcode tfidf+char" in t:
+                print(f"{'':>8s}   capcode with design tfidf+char (hashed character n-grams only) "
+                      f"{t['capcode tfidf+char']:.2f}: {t['capcode tfidf+char'] / t['hashing']:.2f}x hashing")
+    print("targets: 1,000 fragments within 1.5x of the plain reference, start-up included (issue 15); "
+          "within 2x of the same feature types at 100,000 (issue 17)")
+    return rows
+
+
+def predict_worker(model, fragments, out) -> None:
+    """In a fresh process: load everything predict needs, then time `run_predict` alone (CPU)."""
+    started_wall, started_cpu = time.perf_counter(), time.process_time()
+    from pipeline.config import load_params
+    from pipeline.features import get_nlp
+    from pipeline.learn.encoder import _encoder
+    from pipeline.predict import run_predict
+    from pipeline.probabilities import open_model  # noqa: F401 (imported before timing)
+
+    params = load_params(str(ROOT / "params.yaml"))
+    get_nlp("blank"), _encoder()  # spaCy's pipeline and the sentence encoder: start-up
+    work_wall, work_cpu = time.perf_counter(), time.process_time()
+    run_predict(model, fragments, out, params)  # loads the model (start-up, counted here: small)
+    print(json.dumps({"startup_wall": work_wall - started_wall, "startup_cpu": work_cpu - started_cpu,
+                      "work_wall": time.perf_counter() - work_wall, "work_cpu": time.process_time() - work_cpu}))
+
+
+SECTIONS = {"segment-cpu": segment_cpu, "segment-jobs": segment_jobs, "startup": startup,
+            "predict-jobs": predict_jobs, "train-memory": train_memory, "cv-cost": cv_cost,
+            "evaluate-vs-train": evaluate_vs_train, "predict-reference": predict_reference}
 SECTIONS["learn-jobs"] = learn_jobs
 
 
@@ -366,11 +702,16 @@ def main(argv=None):
     parser.add_argument("--corpora", nargs="+", choices=["copies", "long"], default=["copies", "long"])
     parser.add_argument("--sections", nargs="+", choices=list(SECTIONS), default=list(SECTIONS))
     parser.add_argument("--cold", action="store_true", help="also time whole segment commands at 1 and N jobs")
+    add_learning_arguments(parser)
+    parser.add_argument("--predict-worker", nargs=3, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.predict_worker:
+        return predict_worker(*args.predict_worker)
     with tempfile.TemporaryDirectory(prefix="capcode-scale-") as folder:
         folder = Path(folder)
         makers = {"copies": corpus_copies, "long": corpus_long}
-        corpora = {name: makers[name](folder, args.words) for name in args.corpora}
+        segmenting = {"segment-cpu", "segment-jobs"} & set(args.sections)  # only they read the corpora
+        corpora = {name: makers[name](folder, args.words) for name in args.corpora} if segmenting else {}
         out = folder / "fragments.jsonl"
         results = {name: SECTIONS[name](args, corpora, out) for name in args.sections}
     if os.environ.get("CAPCODE_SCALE_JSON"):
