@@ -582,8 +582,7 @@ def cv_cost(args, corpora, out: Path) -> list:
     for run in range(args.runs):
         for name, params in settings.items():
             results[name].append(capcode_train(fresh(folder, fragments, "c"), codings, folder / "m", params))
-    cpu = {name: median([r["cpu"] for r in rs]) for name, rs in results.items()}
-    wall = {name: median([r["wall"] for r in rs]) for name, rs in results.items()}
+    cpu, wall = cpu_and_wall_medians(results)
     print(f"\ncv cost: `capcode train` on {args.cv_size:,} synthetic fragments, whole command, cold feature "
           f"cache, median of {args.runs}; {load()}")
     for name in settings:
@@ -593,6 +592,12 @@ def cv_cost(args, corpora, out: Path) -> list:
           f"wall (target at most 1.5x)")
     return [{"setting": n, "cpu": [r["cpu"] for r in rs], "wall": [r["wall"] for r in rs]}
             for n, rs in results.items()]
+
+
+def cpu_and_wall_medians(results: dict) -> tuple:
+    """{name: median CPU seconds}, {name: median wall seconds} of each setting's runs."""
+    return ({name: median([r["cpu"] for r in rs]) for name, rs in results.items()},
+            {name: median([r["wall"] for r in rs]) for name, rs in results.items()})
 
 
 def evaluate_vs_train(args, corpora, out: Path) -> list:
@@ -609,8 +614,7 @@ def evaluate_vs_train(args, corpora, out: Path) -> list:
             copy = fresh(folder, fragments, "e")
             results[name].append(run_child(CAPCODE + ["evaluate", "--fragments", str(copy), "--codings", str(codings),
                                                       "--out", str(folder / "metrics.json")] + extra))
-    cpu = {name: median([r["cpu"] for r in rs]) for name, rs in results.items()}
-    wall = {name: median([r["wall"] for r in rs]) for name, rs in results.items()}
+    cpu, wall = cpu_and_wall_medians(results)
     print(f"\nevaluate against train on the sample study (both whole commands, defaults, cold feature cache), "
           f"median of {args.runs}; {load()}")
     for name in results:
