@@ -55,10 +55,77 @@ def save_model(obj, path) -> str:
 
     buffer = io.BytesIO()
     skops.io.dump(obj, buffer, compression=8)  # zipfile.ZIP_DEFLATED
-    data = buffer.getvalue()
+    data = canonical_skops(buffer.getvalue())
     with atomic_path(path) as tmp:
         Path(tmp).write_bytes(data)
     return hashlib.sha256(data).hexdigest()
+
+
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+_VALUE_LOADERS = frozenset({"JsonNode"})  # plain values (numbers, strings): their identity means nothing
+
+
+def canonical_skops(data: bytes) -> bytes:
+    """The same skops file with the same bytes every time the same model is saved.
+
+    skops names a model's parts after their addresses in memory (`__id__` and the array files'
+    names) and stamps each zip member with the time of writing, so two saves of one model
+    differ. Here the parts are numbered in the order the schema meets them, plain values each
+    on their own (whether two equal numbers were one object in memory depends on where the
+    model was fitted: in this process or another), with a fixed time stamp. Reproducible files
+    keep DVC and the manifest's hash from seeing a change where none is.
+    """
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    schema = json.loads(members.pop("schema.json").decode("utf-8"))
+    numbers, files = {}, {}
+    _renumber(schema, numbers, files)
+    unnamed = set(members) - set(files)
+    if unnamed:
+        raise ModelError(f"the model file would hold a part its schema does not name ({sorted(unnamed)[0]}).")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(_member("schema.json"), json.dumps(schema, indent=2).encode("utf-8"))
+        for old, new in files.items():
+            archive.writestr(_member(new), members[old])
+    return out.getvalue()
+
+
+def _renumber(node, numbers: dict, files: dict) -> None:
+    """Number the `__id__`s and array files of a skops schema in the order they appear (see above)."""
+    if isinstance(node, list):
+        for item in node:
+            _renumber(item, numbers, files)
+        return
+    if not isinstance(node, dict):
+        return
+    if "__id__" in node:
+        old = node["__id__"]
+        if node.get("__loader__") in _VALUE_LOADERS:
+            node["__id__"] = len(numbers) + 1
+            numbers[("value", len(numbers))] = node["__id__"]
+        else:
+            node["__id__"] = numbers.setdefault(old, len(numbers) + 1)
+    if isinstance(node.get("file"), str):
+        extension = node["file"].partition(".")[2]
+        new = f"{node['__id__']}.{extension}"
+        files.setdefault(node["file"], new)
+        node["file"] = new
+    for key, value in node.items():
+        if key not in ("__id__", "file"):
+            _renumber(value, numbers, files)
+
+
+def _member(name: str):
+    import zipfile
+
+    info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
 
 
 def load_model(path, trust_pickle: bool = False, sha256: Optional[str] = None,

@@ -84,6 +84,28 @@ def test_real_pipelines_round_trip_with_identical_probabilities(models, tmp_path
         assert list(estimators[name].predict(X)) == list(model.predict(X))
 
 
+def test_training_the_same_model_twice_writes_the_same_bytes(data_dir, tmp_path):
+    import time
+
+    first = train_fixture_model(data_dir, tmp_path / "first")
+    time.sleep(2.1)  # zip members record the time of writing in two-second steps
+    second = train_fixture_model(data_dir, tmp_path / "second")
+    assert (first / "model.skops").read_bytes() == (second / "model.skops").read_bytes()
+    with zipfile.ZipFile(first / "model.skops") as archive:
+        names = archive.namelist()
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    assert names[0] == "schema.json" and all(re.fullmatch(r"\d+\.np[yz]", n) for n in names[1:])
+
+
+def test_a_part_shared_by_two_estimators_stays_one_object(models, tmp_path):
+    capcode = models["capcode"][0]
+    save_model({"estimators": {"a": capcode, "b": capcode}}, tmp_path / "model.skops")
+    loaded = load_model(tmp_path / "model.skops")
+    assert loaded["estimators"]["a"] is loaded["estimators"]["b"]
+    np.testing.assert_array_equal(loaded["estimators"]["a"].predict_proba(models["capcode"][1]),
+                                  capcode.predict_proba(models["capcode"][1]))
+
+
 def test_a_model_file_holds_numbers_and_type_names_only(models, tmp_path):
     save_model({"estimators": {"capcode": models["capcode"][0]}}, tmp_path / "model.skops")
     with zipfile.ZipFile(tmp_path / "model.skops") as archive:
