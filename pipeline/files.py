@@ -76,6 +76,15 @@ def atomic_open(path, mode="w", encoding="utf-8", newline=None):
             yield handle
 
 
+def text_or_file(text: str, out) -> str:
+    """A report's text: written to `out` atomically when given (returning ""), else returned to print."""
+    if out:
+        with atomic_open(out) as handle:
+            handle.write(text)
+        return ""
+    return text
+
+
 def write_jsonl(path, records: Iterable[dict]) -> int:
     """Write dicts as JSON Lines atomically; return how many were written."""
     count = 0

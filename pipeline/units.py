@@ -298,10 +298,15 @@ def group_sentences(sentences, max_words: int) -> list:
     Dynamic programme over (number of groups, sum of squared group sizes); a
     sentence longer than max_words (only possible when not cut) is a group of its own.
     """
+    if len(sentences) == 1 or sum(sentence[2] for sentence in sentences) <= max_words:
+        return [sentences] if sentences else []  # one group: what the programme finds, without it
+    return grouping_programme(sentences, max_words)
+
+
+def grouping_programme(sentences, max_words: int) -> list:
+    """`group_sentences` by the dynamic programme alone (no one-group shortcut)."""
     n = len(sentences)
     sizes = [sentence[2] for sentence in sentences]
-    if n == 1 or sum(sizes) <= max_words:  # one group: what the programme below finds, without it
-        return [sentences] if n else []
     counts, squares, starts = [0] * (n + 1), [0] * (n + 1), [0] * (n + 1)
     for i in range(1, n + 1):
         words, best_count, best_square, best_start = 0, None, 0, i - 1

@@ -12,7 +12,8 @@ from pipeline.dutch import build_nlp
 from pipeline.readers import read_plain_text
 from pipeline.segment import find_transcripts, line_maker, transcripts_records
 from pipeline.turns import parse_turns
-from pipeline.units import _pipeline_sentences, group_sentences, joinable, paragraphs, rule_segmenter, sentence_spans
+from pipeline.units import (_pipeline_sentences, group_sentences, grouping_programme, joinable, paragraphs,
+                            rule_segmenter, sentence_spans)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,33 +74,11 @@ def test_joined_and_alone_agree_on_tricky_text(texts, max_words):
         assert joined == alone
 
 
-def _dynamic_programme(sentences, max_words):
-    """group_sentences as it was before its one-group shortcut."""
-    n = len(sentences)
-    sizes = [s[2] for s in sentences]
-    counts, squares, starts = [0] * (n + 1), [0] * (n + 1), [0] * (n + 1)
-    for i in range(1, n + 1):
-        words, best_count, best_square, best_start = 0, None, 0, i - 1
-        for j in range(i - 1, -1, -1):
-            words += sizes[j]
-            if words > max_words and j < i - 1:
-                break
-            count, square = counts[j] + 1, squares[j] + words * words
-            if best_count is None or count < best_count or (count == best_count and square < best_square):
-                best_count, best_square, best_start = count, square, j
-        counts[i], squares[i], starts[i] = best_count, best_square, best_start
-    groups, i = [], n
-    while i > 0:
-        groups.append(sentences[starts[i]:i])
-        i = starts[i]
-    return groups[::-1]
-
-
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(st.lists(st.integers(0, 60), max_size=12), st.integers(1, 90))
 def test_the_one_group_shortcut_groups_as_the_dynamic_programme(sizes, max_words):
     sentences = [(i, i + 1, size) for i, size in enumerate(sizes)]
-    assert group_sentences(sentences, max_words) == _dynamic_programme(sentences, max_words)
+    assert group_sentences(sentences, max_words) == grouping_programme(sentences, max_words)
 
 
 @pytest.mark.parametrize("unit", ["fragment", "sentence", "turn"])

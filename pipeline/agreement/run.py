@@ -22,7 +22,7 @@ def run_agreement(coding_paths, codebook=None, fragments=None, level: Optional[s
     Returns the text for stdout ('' when the report went to `out`).
     """
     from ..codebook.read import load_codebook
-    from ..files import atomic_open, write_xlsx
+    from ..files import text_or_file, write_xlsx
 
     fmt = output_format(fmt, out)
     if resamples < 0:
@@ -52,8 +52,4 @@ def run_agreement(coding_paths, codebook=None, fragments=None, level: Optional[s
         sheets = {"figures": sheets.pop("figures"), "disagreements": disagreement_table(plain, fragment_list), **sheets}
         write_xlsx(out, sheets)
         return ""
-    if out:
-        with atomic_open(out) as handle:
-            handle.write(text)
-        return ""
-    return text
+    return text_or_file(text, out)

@@ -22,7 +22,7 @@ def run_span_agreement(span_paths, transcripts=None, codebook=None, out=None, fm
     stdout ('' when the report went to `out`). `disagreements` also writes the passage listing
     (.xlsx or .csv); `qdpx_codebook` maps a project's codes when no `codebook` is given."""
     from ..codebook.read import load_codebook
-    from ..files import atomic_open, build_workbook, save_workbook
+    from ..files import build_workbook, save_workbook, text_or_file
 
     fmt = output_format(fmt, out)
     if resamples < 0:
@@ -54,8 +54,4 @@ def run_span_agreement(span_paths, transcripts=None, codebook=None, out=None, fm
         style_sheet(book_out["disagreements"], listing[0])
         save_workbook(book_out, out)
         return ""
-    if out:
-        with atomic_open(out) as handle:
-            handle.write(text)
-        return ""
-    return text
+    return text_or_file(text, out)
