@@ -112,3 +112,18 @@ def test_the_span_fit_of_separable_rows_at_large_c_still_matches():
     exact = reference(X, y, 10.0)
     T = sp.random(10, 500, density=0.05, random_state=4, format="csr")
     np.testing.assert_allclose(ours.predict_proba(T), exact.predict_proba(T), atol=1e-6)
+
+
+def test_l2_normalised_blocks_made_from_the_raw_counts_are_the_hashers_own(study):
+    """An evaluation comparing designs with and without TF-IDF hashes the texts once: the
+    l2-normalised blocks derived from the raw counts are bit for bit what the hasher makes."""
+    fragments, _ = study
+    derived, direct = FeatureStore(fragments), FeatureStore(fragments)
+    with_tfidf, without = ModelSpec("tfidf+lemma+char+context").design, ModelSpec("lemma+char+context").design
+    for name in ("lemma", "char", "context"):
+        derived.block(name, with_tfidf)
+        ours, theirs = derived.block(name, without), direct.block(name, without)
+        assert ours.dtype == theirs.dtype == np.float32
+        for part in ("data", "indices", "indptr"):
+            assert np.array_equal(getattr(ours, part), getattr(theirs, part))
+        assert not np.array_equal(ours.data, derived.block(name, with_tfidf).data)  # not the raw counts
