@@ -20,7 +20,7 @@ Sections (all by default; choose with --sections):
   extrapolated linearly from the two largest sizes above train.out_of_core_above.
 - cv-cost: CPU of a default `capcode train` (5 grouped folds) against `train.cv_folds: 0`.
 - evaluate-vs-train: CPU of `capcode evaluate` (its defaults) against a default `capcode train`
-  on the sample study.
+  on the sample study; also evaluate without its optional parts, and in one process (--jobs 1).
 - predict-reference: `capcode predict` next to plain scripts (benchmarks/scale_reference.py):
   1,000 fragments start-up included (wall), --reference-size fragments start-up excluded (CPU).
   The classifier sections run whole commands in subprocesses (memory and CPU of that process,
@@ -606,11 +606,13 @@ def evaluate_vs_train(args, corpora, out: Path) -> list:
     folder = out.parent / "evaluate-vs-train"
     folder.mkdir(exist_ok=True)
     fragments, codings = sample_study(out.parent)
-    results = {"train": [], "evaluate": [], "evaluate core": []}
+    results = {"train": [], "evaluate": [], "evaluate core": [], "evaluate jobs 1": []}
     for run in range(args.runs):
         copy = fresh(folder, fragments, "t")
         results["train"].append(capcode_train(copy, codings, folder / "m", ROOT / "params.yaml"))
-        for name, extra in (("evaluate", []), ("evaluate core", ["--no-designs", "--no-learning-curve"])):
+        # jobs 1: the same work without worker processes (on this study train runs in one process anyway)
+        for name, extra in (("evaluate", []), ("evaluate core", ["--no-designs", "--no-learning-curve"]),
+                            ("evaluate jobs 1", ["--jobs", "1"])):
             copy = fresh(folder, fragments, "e")
             results[name].append(run_child(CAPCODE + ["evaluate", "--fragments", str(copy), "--codings", str(codings),
                                                       "--out", str(folder / "metrics.json")] + extra))
@@ -618,10 +620,11 @@ def evaluate_vs_train(args, corpora, out: Path) -> list:
     print(f"\nevaluate against train on the sample study (both whole commands, defaults, cold feature cache), "
           f"median of {args.runs}; {load()}")
     for name in results:
-        print(f"capcode {name:13s} CPU {cpu[name]:7.1f} s   wall {wall[name]:7.1f} s")
+        print(f"capcode {name:15s} CPU {cpu[name]:7.1f} s   wall {wall[name]:7.1f} s")
     print(f"evaluate / train: {cpu['evaluate'] / cpu['train']:.2f}x CPU, {wall['evaluate'] / wall['train']:.2f}x "
           f"wall (target at most 2x); without the design comparison and the learning curve (--no-designs "
-          f"--no-learning-curve): {cpu['evaluate core'] / cpu['train']:.2f}x CPU")
+          f"--no-learning-curve): {cpu['evaluate core'] / cpu['train']:.2f}x CPU; in one process (--jobs 1): "
+          f"{cpu['evaluate jobs 1'] / cpu['train']:.2f}x CPU")
     return [{"command": n, "cpu": [r["cpu"] for r in rs], "wall": [r["wall"] for r in rs]}
             for n, rs in results.items()]
 

@@ -54,8 +54,9 @@ def nested_runs(store, items, spec: ModelSpec, folds, group_by, target, inner_fo
             plan.append(("design", variant, 1.0))
     if learning:
         plan += [("learning", spec, fraction) for fraction in LEARNING_FRACTIONS[:-1]]
+    # thresholds are reported for the default design only: the others are compared by kappa and ECE
     results = nested_run_list(store, items, [(s, fraction) for _, s, fraction in plan], folds, group_by, target,
-                              inner_folds, workers)
+                              inner_folds, workers, [kind == "model" for kind, _, _ in plan])
     for (kind, variant, fraction), by_dimension in zip(plan, results):
         for dimension, result in by_dimension.items():
             if kind == "model":

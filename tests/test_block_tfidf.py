@@ -43,3 +43,17 @@ def test_block_tfidf_keeps_no_column_lists_and_refuses_spans_that_do_not_cover_t
         ours.transform(sp.csr_matrix((1, 10)))
     with pytest.raises(ValueError, match="cover"):
         BlockTfidf(((0, 3, True),)).fit(sp.csr_matrix((2, 4)))
+
+
+def test_the_idf_of_document_counts_is_the_fitted_transformers_bit_for_bit():
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    from pipeline.learn.designs import fitted_idf
+
+    X = sp.random(40, 300, density=0.05, random_state=5, format="csr", dtype=np.float32)
+    X.data = np.ceil(X.data * 4)
+    fitted = TfidfTransformer(sublinear_tf=True).fit(X)
+    ours = fitted_idf(np.bincount(X.indices, minlength=300), 40, np.float32)
+    assert ours.idf_.dtype == fitted.idf_.dtype and np.array_equal(ours.idf_, fitted.idf_)
+    assert ours.n_features_in_ == fitted.n_features_in_
+    assert (ours.transform(X) != fitted.transform(X)).nnz == 0

@@ -46,6 +46,13 @@ class FeatureStore:
     def block(self, name: str, design: Design):
         """One block for every fragment of the store (hashed blocks: raw counts or l2-normalised)."""
         key = block_key(name, design)
+        counts = self._blocks.get((name, True)) if key == (name, False) else None
+        if key not in self._blocks and counts is not None:
+            # l2-normalised from the raw counts already made (an evaluation compares designs with and
+            # without TF-IDF): the numbers the hasher gives, without a second pass over the texts
+            from sklearn.preprocessing import normalize
+
+            self._blocks[key] = normalize(counts, norm="l2", copy=True)
         if key not in self._blocks:
             prior = self.prior() if name == "codebook" else None
             transformer, column = block_transformer(name, design, self.spacy_model, prior)

@@ -9,9 +9,11 @@ on a new study. `train` (choosing C, calibrating, setting thresholds) and `evalu
 """
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 
 from ..errors import ConfigError
+from .newton import logistic_proba
 
 GROUPINGS = ("case", "respondent", "fragment")
 
@@ -39,7 +41,7 @@ def folds_for(groups, n_folds: int):
 
 def aligned_proba(estimator, X, classes) -> np.ndarray:
     """predict_proba of X with one column per value of `classes` (zeros for values the fold lacked)."""
-    proba = estimator.predict_proba(X)
+    proba = logistic_proba(estimator, X) if type(estimator) is LogisticRegression else estimator.predict_proba(X)
     out = np.zeros((X.shape[0], len(classes)))
     position = {c: i for i, c in enumerate(classes)}
     for column, value in enumerate(estimator.classes_):

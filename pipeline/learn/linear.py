@@ -12,7 +12,8 @@ and dimension. Two exact ways make those fits cheap:
   matrix G = X Xᵀ = U Λ Uᵀ, the rows X have the same geometry as the n-column matrix
   Φ = U Λ^½, and logistic regression on Φ has the same optimum, mapped back by
   W = Θ Λ^-½ Uᵀ X. One eigendecomposition per fold serves every C and every dimension
-  (`RowSpace`); the fit itself is on an n x n matrix. Directions of the span with no
+  (`RowSpace`); the fit itself is on an n x n matrix, by Newton's method (`newton.py`; each
+  C of a grid starts from the previous C's solution). Directions of the span with no
   weight in the data (eigenvalues below 1e-10 of the largest) are left out: their
   coefficients are zero at the optimum.
 - **Many fragments**: scikit-learn's L-BFGS on the float32 sparse matrix (about three
@@ -25,6 +26,8 @@ column space), so a model file holds only scikit-learn's own estimator.
 import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
+
+from .newton import fit_balanced_logistic
 
 ROW_SPACE_MAX = 1500  # training rows up to which the span of the rows is used (n x n eigendecomposition)
 RELATIVE_EIGENVALUE = 1e-10  # span directions weaker than this (relative to the strongest) carry no data
@@ -55,6 +58,7 @@ class RowSpace:
         roots = np.sqrt(values[keep])
         self.features = vectors[:, keep] * roots  # Φ: the training rows in the span's coordinates
         self.back = vectors[:, keep] / roots  # U Λ^-½: from span coordinates to row combinations
+        self.solutions = {}  # labels -> the last fit's span coefficients: the next C starts from them
 
     def _split(self, Y):
         Y = sp.csr_matrix(Y, dtype=np.float64)
@@ -83,12 +87,15 @@ def fit_logistic(X, y, c: float, space=None) -> LogisticRegression:
     """Class-balanced logistic regression fitted on X (in the rows' span when `space` is given)."""
     if space is None:
         return logistic(c).fit(X, y)
-    small = logistic(c, SPAN_TOL).fit(space.features, y)
+    classes, codes = np.unique(np.asarray(y), return_inverse=True)
+    key = (len(classes), codes.tobytes())
+    theta, intercept, steps = fit_balanced_logistic(space.features, codes, len(classes), c, space.solutions.get(key))
+    space.solutions[key] = (theta, intercept)
     model = logistic(c)
-    model.classes_ = small.classes_
-    model.n_iter_ = small.n_iter_
-    model.intercept_ = small.intercept_.astype(np.float64)
-    model.coef_ = space.coefficients(small.coef_)
+    model.classes_ = classes
+    model.n_iter_ = np.asarray([steps], dtype=np.int32)
+    model.intercept_ = intercept
+    model.coef_ = space.coefficients(theta)
     model.n_features_in_ = X.shape[1]
     return model
 

@@ -114,10 +114,17 @@ def build_classifier(classifier: str, c: float, labels, seed: int = 0):
 
 def single_thread():
     """Limit BLAS/OpenMP to one thread: the solvers' vector operations on a shared machine
-    run about three times faster than with competing threads."""
-    from threadpoolctl import threadpool_limits
+    run about three times faster than with competing threads. The thread pools are found
+    once per process (finding them reads every loaded library: milliseconds, and the
+    cross-validation of `evaluate` enters this thousands of times)."""
+    return _thread_pools().limit(limits=1)
 
-    return threadpool_limits(limits=1)
+
+@functools.lru_cache(maxsize=1)
+def _thread_pools():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 @dataclass
@@ -366,7 +373,8 @@ def decide(spec, labels, groups, classes, oof_by_c, n_folds, target) -> Dimensio
     calibrated = temper(oof, temperature)
     fit = DimensionFit(None, classes, c, temperature, oof=calibrated)
     fit.tried = tried
-    fit.rule = choose_threshold(labels, calibrated, classes, target, MIN_THRESHOLD_FRAGMENTS, groups=list(groups))
+    if target is not None:  # None: no threshold wanted (`evaluate` reports none for its other designs)
+        fit.rule = choose_threshold(labels, calibrated, classes, target, MIN_THRESHOLD_FRAGMENTS, groups=list(groups))
     fit.cv = {**scores(labels, predicted(calibrated, classes), classes), "n": int(len(labels)), "folds": n_folds}
     return fit
 

@@ -55,12 +55,18 @@ class OuterWork:
     target: float
     inner_folds: int
     cache_dir: object = None  # the study's cache: stored inner cross-validation results are reused
+    thresholds: tuple = ()  # per spec: whether its folds set abstention thresholds (default: all do)
     store: object = None  # in this process only: codebook designs make their fold matrices from it
     fragments: list = None
 
 
-def nested_runs(store, items, runs, folds, group_by: str, target: float, inner_folds: int, workers=None) -> list:
+def nested_runs(store, items, runs, folds, group_by: str, target: float, inner_folds: int, workers=None,
+                thresholds=None) -> list:
     """`nested_for_dimensions` of several (spec, fraction) runs on the same folds, a result per run.
+
+    `thresholds` (a bool per run, default all): whether a run's folds set abstention
+    thresholds; a run without them (a design compared only by kappa and calibration, a
+    step of the learning curve) never abstains and skips the costliest part of deciding.
 
     Every outer fold of every run is one unit of work (`outer_fold`: the whole training
     procedure on the fold's training cases), spread over `workers` (parallel.Workers); each
@@ -79,7 +85,8 @@ def nested_runs(store, items, runs, folds, group_by: str, target: float, inner_f
     work = OuterWork([spec for spec, _ in runs], blocks, [store.widths(spec.design) for spec, _ in runs],
                      store.rows(fragments), np.asarray(group_keys(fragments, group_by), dtype=object), labels,
                      {d: sorted(set(y)) for d, y in labels.items()}, target, inner_folds,
-                     str(cache.directory) if cache is not None and cache.directory is not None else None)
+                     str(cache.directory) if cache is not None and cache.directory is not None else None,
+                     tuple(thresholds) if thresholds is not None else (True,) * len(runs))
     units, local = [], []
     for number, (spec, fraction) in enumerate(runs):
         rng = np.random.default_rng(spec.seed)
@@ -144,7 +151,8 @@ def outer_fold(work: OuterWork, unit):
         groups = work.groups
         tasks = [Task(d, np.arange(len(train)), y[train], list(groups[train]), fold_matrix)
                  for d, y in work.labels.items()]
-        fits = fit_dimensions(spec, X[train], tasks, widths, work.target, work.inner_folds)
+        target = work.target if work.thresholds[number] else None
+        fits = fit_dimensions(spec, X[train], tasks, widths, target, work.inner_folds)
         answer = {}
         for dimension, y in work.labels.items():
             fit, classes = fits[dimension], work.classes[dimension]

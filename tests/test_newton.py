@@ -1,0 +1,129 @@
+"""The Newton solver of cross-validation fits (`learn.newton`): scikit-learn's optimum on every design
+family `capcode evaluate` compares, whatever C, start or number of values; and evaluate's design
+runs skip only the abstention thresholds they never report."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression
+
+from pipeline.learn.baselines import char_tfidf_fold, char_tfidf_pipeline
+from pipeline.learn.blocks import FeatureStore
+from pipeline.learn.linear import RowSpace, fit_logistic
+from pipeline.learn.model import C_GRID, ModelSpec, fit_classifier, fold_design
+from pipeline.learn.newton import fit_balanced_logistic, logistic_proba
+from pipeline.records import Fragment
+
+FAMILIES = ["tfidf+use+use_context+lemma+char+context", "lemma+char+context", "tfidf+lemma+char+context",
+            "use+use_context"]
+
+
+@pytest.fixture(scope="module")
+def study(data_dir):
+    """Fragments of the classifier fixture, a binary and a three-valued label per fragment (first coder)."""
+    with open(data_dir / "classifier_fragments.jsonl", encoding="utf-8") as handle:
+        fragments = [Fragment.from_dict(json.loads(line)) for line in handle if line.strip()]
+    with open(data_dir / "classifier_codings.csv", encoding="utf-8") as handle:
+        first = {}
+        for row in csv.DictReader(handle):
+            first.setdefault(row["fragment_id"], row)
+    coded = [f for f in fragments if first[f.id]["impact"]]
+    labels = {"binary": np.asarray([first[f.id]["intern_extern"] for f in coded], dtype=object),
+              "three": np.asarray([first[f.id]["impact"] for f in coded], dtype=object)}
+    return coded, labels
+
+
+def family_matrix(store, spec):
+    """The design's raw matrix; the sentence embeddings (an optional package) stood in for by fixed
+    dense unit vectors of the same width: the solver sees only numbers."""
+    rng = np.random.default_rng(7)
+    parts = []
+    for name in spec.design.blocks:
+        if name in ("use", "use_context"):
+            vectors = rng.normal(size=(len(store.fragments), 512))
+            parts.append(sp.csr_matrix((vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)))
+        else:
+            parts.append(store.block(name, spec.design))
+    return sp.hstack(parts, format="csr", dtype=np.float32), {b: p.shape[1] for b, p in zip(spec.design.blocks, parts)}
+
+
+def reference(A, y, c):
+    """scikit-learn's LogisticRegression converged far below its default tolerance, in float64."""
+    return LogisticRegression(C=c, class_weight="balanced", solver="newton-cg", tol=1e-10, max_iter=10000).fit(
+        sp.csr_matrix(A, dtype=np.float64), y)
+
+
+@pytest.mark.parametrize("features", FAMILIES)
+def test_every_design_family_gets_scikit_learns_probabilities(study, features):
+    fragments, labels = study
+    spec = ModelSpec(features)
+    X, widths = family_matrix(FeatureStore(fragments), spec)
+    train, test = np.arange(0, len(fragments) - 8), np.arange(len(fragments) - 8, len(fragments))
+    _, _, A, B, space = fold_design(spec, widths, X, train, test)
+    assert space is not None  # few rows, many columns: the span (and the Newton solver) is used
+    for kind, y in labels.items():
+        for c in C_GRID:  # in grid order, each C warm-started from the previous one, as cross-validation does
+            ours = fit_classifier(spec, c, A, y[train], space)
+            assert type(ours) is LogisticRegression and ours.n_iter_[0] < 50
+            exact = reference(A, y[train], c)
+            assert list(ours.classes_) == list(exact.classes_)
+            np.testing.assert_allclose(ours.predict_proba(B), exact.predict_proba(B), atol=1e-6,
+                                       err_msg=f"{features} {kind} C={c}")
+            np.testing.assert_allclose(logistic_proba(ours, B), ours.predict_proba(B), atol=1e-12)
+
+
+def test_the_char_tfidf_reference_gets_its_pipelines_probabilities(study):
+    fragments, labels = study
+    texts = [f.text for f in fragments]
+    train, test = np.arange(0, 24), np.arange(24, len(texts))
+    A, B, space = char_tfidf_fold(texts, train, test)
+    for y in labels.values():
+        ours = fit_logistic(A, y[train], 1.0, space)
+        pipeline = char_tfidf_pipeline().set_params(classifier__tol=1e-10, classifier__solver="newton-cg",
+                                                    classifier__max_iter=10000)
+        pipeline.fit([texts[i] for i in train], y[train])
+        np.testing.assert_allclose(ours.predict_proba(B), pipeline.predict_proba([texts[i] for i in test]), atol=1e-6)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 4])
+def test_a_warm_start_reaches_the_same_optimum_and_multinomial_intercepts_sum_to_zero(n_classes):
+    rng = np.random.default_rng(n_classes)
+    features = rng.normal(size=(60, 40))
+    codes = np.arange(60) % n_classes
+    cold = fit_balanced_logistic(features, codes, n_classes, 3.0)
+    warm = fit_balanced_logistic(features, codes, n_classes, 3.0, fit_balanced_logistic(features, codes, n_classes, 0.3)[:2])
+    np.testing.assert_allclose(warm[0], cold[0], atol=1e-7)
+    np.testing.assert_allclose(warm[1], cold[1], atol=1e-7)
+    assert warm[2] <= cold[2]
+    if n_classes > 2:
+        assert abs(cold[1].sum()) < 1e-9
+    exact = LogisticRegression(C=3.0, class_weight="balanced", solver="newton-cg", tol=1e-10, max_iter=10000)
+    exact.fit(features, codes)
+    np.testing.assert_allclose(cold[0], exact.coef_, atol=1e-5)
+
+
+def test_the_span_fit_of_separable_rows_at_large_c_still_matches():
+    X = sp.random(30, 500, density=0.05, random_state=3, format="csr")
+    y = np.asarray(["a", "b"] * 15, dtype=object)  # 30 rows in 500 columns: always separable
+    ours = fit_logistic(X, y, 10.0, RowSpace(X))
+    exact = reference(X, y, 10.0)
+    T = sp.random(10, 500, density=0.05, random_state=4, format="csr")
+    np.testing.assert_allclose(ours.predict_proba(T), exact.predict_proba(T), atol=1e-6)
+
+
+def test_l2_normalised_blocks_made_from_the_raw_counts_are_the_hashers_own(study):
+    """An evaluation comparing designs with and without TF-IDF hashes the texts once: the
+    l2-normalised blocks derived from the raw counts are bit for bit what the hasher makes."""
+    fragments, _ = study
+    derived, direct = FeatureStore(fragments), FeatureStore(fragments)
+    with_tfidf, without = ModelSpec("tfidf+lemma+char+context").design, ModelSpec("lemma+char+context").design
+    for name in ("lemma", "char", "context"):
+        derived.block(name, with_tfidf)
+        ours, theirs = derived.block(name, without), direct.block(name, without)
+        assert ours.dtype == theirs.dtype == np.float32
+        for part in ("data", "indices", "indptr"):
+            assert np.array_equal(getattr(ours, part), getattr(theirs, part))
+        assert not np.array_equal(ours.data, derived.block(name, with_tfidf).data)  # not the raw counts
