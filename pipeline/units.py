@@ -7,8 +7,11 @@ sentences (`sentence_spans`), and a respondent's sentences are grouped into frag
 **One tokenizer call for many paragraphs.** With capcode's own pipeline (spaCy's Dutch
 tokenizer and the `capcode_sentences` rules), the paragraphs of a transcript are joined with
 a blank line between them and tokenized at once, their token table read with one
-`Doc.to_array` call, and the sentence rules run on each paragraph's slice of that table.
-spaCy's tokenizer cuts text at white space before anything else, so a paragraph's tokens
+`Doc.to_array` call; the sentence rules look only at the candidate tokens of that table, each
+within its own paragraph, and every sentence's edges and word count come from running sums
+over the whole table (`_batch_sentences`). Paragraphs with a special case of the tokenizer
+(`bv.`, `'s`) are joined last, because the tokenizer stops filling its cache for the rest of a
+call once it meets one (`cache_friendly_order`). spaCy's tokenizer cuts text at white space before anything else, so a paragraph's tokens
 are the same whether it is tokenized alone or between blank lines (checked once per
 tokenizer: no special case of it mixes white space with other characters), and the rules see exactly the
 tokens a Doc of that paragraph alone would have, so the sentences are identical to those of
