@@ -114,3 +114,12 @@ def test_fragment_lines_are_the_json_of_the_records(lean, unit):
     lines = [r for rs in transcripts_records(transcripts, lean, params, unit, line_maker) for r in rs]
     assert records and len(lines) == len(records)
     assert lines == [json.dumps(record, ensure_ascii=False) + "\n" for record in records]
+
+
+@pytest.mark.parametrize("texts", [["", "Ja. Nee."], ["Ja. Nee.", "", "bv. Dat."], [""], ["", ""],
+                                   ["Dat is bv. zo", "", ""]])
+def test_empty_texts_in_a_batch_have_no_sentences_and_shift_nothing(lean, texts):
+    starts = [5] * len(texts)
+    joined = list(sentence_spans(texts, lean, 3, starts))
+    assert joined == list(_pipeline_sentences(texts, lean, 3, starts))
+    assert [spans for text, spans in zip(texts, joined) if not text] == [[] for text in texts if not text]
