@@ -263,6 +263,51 @@ class DutchSentenceSegmenter:
                 starts.add(start)
         return starts
 
+    def window_starts(self, orths, spaces, strings, candidates, windows) -> list:
+        """`sentence_starts` for many texts tokenized together (pipeline/units.py): `orths` and
+        `spaces` are the columns of the joined Doc, `candidates` the flagged tokens that are
+        neither a text's last token nor outside every text, and `windows` the (first, end)
+        tokens of the text each candidate lies in. Returns the tokens that start a sentence
+        (besides each text's first), as indices into the joined Doc, unsorted.
+
+        The same decisions as `sentence_starts` on each text alone (tests/test_units.py compares
+        both on tricky text): the common cases are decided on the joined columns, where the
+        inline test never looks past the text's own tokens; any other candidate goes to
+        `_start_after` on a `_Tokens` of its text alone, made once per text.
+        """
+        found, starts, window, tokens = [], None, None, None
+        non_final = self.non_final
+        for i, (a, b) in zip(candidates, windows):
+            if (a, b) != window:
+                if window is not None:
+                    found.extend(window[0] + start for start in starts)
+                window, starts, tokens = (a, b), set(), None
+            if i > a and spaces[i] and not spaces[i - 1]:  # as in sentence_starts, on the joined columns
+                word = strings[orths[i]]
+                if word == ".":
+                    before = strings[orths[i - 1]]
+                    plain = (before.isalpha() and len(before) > 1 and before.strip("ivxIVX")
+                             and before + "." not in non_final)
+                else:
+                    plain = word == "?" or word == "!"
+                if plain:
+                    first = strings[orths[i + 1]][0]
+                    if first.isupper():
+                        starts.add(i + 1 - a)
+                        continue
+                    if first.islower() and (spaces[i + 1] or i + 2 >= b or strings[orths[i + 2]] != ")"):
+                        continue
+            if tokens is None:
+                alone = spaces[a:b]
+                alone[-1] = 0  # alone, the text's last token has no space after it
+                tokens = _Tokens(orths[a:b], alone, strings)
+            start = self._start_after(i - a, tokens, starts)
+            if start is not None and 0 < start < b - a:
+                starts.add(start)
+        if window is not None:
+            found.extend(window[0] + start for start in starts)
+        return found
+
     # --- the decision for one candidate token ---------------------------------------------
 
     def _start_after(self, i, tokens, starts):

@@ -7,8 +7,11 @@ sentences (`sentence_spans`), and a respondent's sentences are grouped into frag
 **One tokenizer call for many paragraphs.** With capcode's own pipeline (spaCy's Dutch
 tokenizer and the `capcode_sentences` rules), the paragraphs of a transcript are joined with
 a blank line between them and tokenized at once, their token table read with one
-`Doc.to_array` call, and the sentence rules run on each paragraph's slice of that table.
-spaCy's tokenizer cuts text at white space before anything else, so a paragraph's tokens
+`Doc.to_array` call; the sentence rules look only at the candidate tokens of that table, each
+within its own paragraph, and every sentence's edges and word count come from running sums
+over the whole table (`_batch_sentences`). Paragraphs with a special case of the tokenizer
+(`bv.`, `'s`) are joined last, because the tokenizer stops filling its cache for the rest of a
+call once it meets one (`cache_friendly_order`). spaCy's tokenizer cuts text at white space before anything else, so a paragraph's tokens
 are the same whether it is tokenized alone or between blank lines (checked once per
 tokenizer: no special case of it mixes white space with other characters), and the rules see exactly the
 tokens a Doc of that paragraph alone would have, so the sentences are identical to those of
@@ -184,34 +187,122 @@ def sentence_spans(texts, nlp, max_words=None, starts=None) -> Iterator[list]:
     if segmenter is None:
         yield from _pipeline_sentences(texts, nlp, max_words, starts)
         return
-    done = 0
-    tokenizer, flag = nlp.tokenizer, segmenter.flag
+    done, tokenizer = 0, nlp.tokenizer
+    specials = special_spellings(tokenizer)
     for batch in _batches(texts):
-        doc = tokenizer(SEPARATOR.join(batch))
-        table, (flags,) = _table(doc, [flag])
-        candidates = numpy.flatnonzero(flags)
-        offsets, position = [], 0
-        for text in batch:
-            offsets.append(position)
-            position += len(text) + len(SEPARATOR)
-        bounds = numpy.array(offsets + [o + len(t) for o, t in zip(offsets, batch)])
-        token_at = numpy.searchsorted(table.starts, bounds).tolist()
-        candidate_at = numpy.searchsorted(candidates, token_at).tolist()
-        candidates = candidates.tolist()
-        k = len(batch)
-        for number in range(k):
-            a, b = token_at[number], token_at[k + number]
-            ca, cb = candidate_at[number], candidate_at[k + number]
-            bounds = [a, b]
-            if b - a >= 2 and ca < cb:
-                spaces = table.spaces[a:b]
-                spaces[-1] = 0  # alone, the text's last token has no space after it
-                found = segmenter.sentence_starts(table.orths[a:b], spaces, [c - a for c in candidates[ca:cb]],
-                                                  table.strings)
-                if found:
-                    bounds = [a, *sorted(a + start for start in found), b]
-            yield _spans(table, bounds, offsets[number] - starts[done + number], max_words)
-        done += k
+        order = cache_friendly_order(batch, specials)
+        ordered = [batch[number] for number in order]
+        doc = tokenizer(SEPARATOR.join(ordered))
+        found = _batch_sentences(doc, ordered, segmenter, max_words, [starts[done + number] for number in order])
+        sentences = [None] * len(batch)
+        for number, spans in zip(order, found):
+            sentences[number] = spans
+        yield from sentences
+        done += len(batch)
+
+
+# ---- keeping spaCy's tokenizer cache useful ------------------------------------------------------
+
+_SPECIALS = {}  # id(tokenizer) -> (tokenizer, number of special cases, their spellings)
+_AROUND = ("", "(", "\"", "'", "‘", "“")
+_AFTER = ("", ",", ";", ":", "!", "?", ")", "\"", "'", "’", "”")
+
+
+def special_spellings(tokenizer) -> frozenset:
+    """The tokenizer's special cases (abbreviations such as 'bv.', "'s", emoticons) as they
+    commonly stand between spaces: alone, after an opening bracket or quote, before a comma,
+    a closing bracket or a quote."""
+    rules = tokenizer.rules
+    known = _SPECIALS.get(id(tokenizer))
+    if known is None or known[0] is not tokenizer or known[1] != len(rules):
+        spellings = frozenset(before + rule + after for rule in rules for before in _AROUND for after in _AFTER)
+        known = _SPECIALS[id(tokenizer)] = (tokenizer, len(rules), spellings)
+    return known[2]
+
+
+def cache_friendly_order(batch, specials) -> list:
+    """The order in which to join a batch's texts for the tokenizer: those without a special
+    case first.
+
+    spaCy's tokenizer remembers how it cut each chunk of text between spaces, but within one
+    call it stops remembering once a special case has occurred; so a special case early in a
+    batch would leave the rest of it to be cut afresh every time. The tokens are the same in
+    any order (see `joinable`); only the speed differs, so the test need not be exact: a text
+    with white space other than single spaces counts as having a special case too.
+    """
+    plain, special = [], []
+    for number, text in enumerate(batch):
+        if "\n" in text or "\t" in text or "  " in text or not specials.isdisjoint(text.split()):
+            special.append(number)
+        else:
+            plain.append(number)
+    return plain + special
+
+
+def _batch_sentences(doc, batch, segmenter, max_words, starts) -> list:
+    """The sentences of each text of a batch tokenized together (`doc`), as `_spans` gives them
+    for each text's own Doc, worked out for the whole batch with array operations: the
+    sentence rules see only the candidate tokens (DutchSentenceSegmenter.window_starts) and
+    a sentence's edges and word count come from running sums over the batch's tokens."""
+    array = doc.to_array(_COLUMNS + [segmenter.flag])
+    if array.ndim == 1 or not len(array):
+        return [[] for _ in batch]
+    lengths = numpy.array([len(text) for text in batch], dtype="int64")
+    offsets = numpy.concatenate([[0], numpy.cumsum(lengths + len(SEPARATOR))[:-1]])
+    idx = array[:, 4].astype("int64")
+    first, end = numpy.searchsorted(idx, offsets), numpy.searchsorted(idx, offsets + lengths)
+    lo, hi, owner = _sentence_bounds(doc, array, segmenter, first, end)
+    return _batch_spans(doc, array, lo, hi, owner, offsets - numpy.array(starts, dtype="int64"), len(batch),
+                        max_words)
+
+
+def _sentence_bounds(doc, array, segmenter, first, end) -> tuple:
+    """(first token, end token, text number) of every sentence of a batch, in text order."""
+    candidates = numpy.flatnonzero(array[:, 6])
+    owner = numpy.searchsorted(first, candidates, side="right") - 1
+    inside = (owner >= 0) & (candidates < end[owner] - 1)  # a text's last token starts nothing after it
+    candidates, owner = candidates[inside], owner[inside]
+    found = []
+    if len(candidates):
+        found = segmenter.window_starts(array[:, 0].tolist(), array[:, 1].tolist(), doc.vocab.strings,
+                                        candidates.tolist(), zip(first[owner].tolist(), end[owner].tolist()))
+    lo = numpy.concatenate([first, numpy.array(found, dtype="int64")])
+    owners = numpy.concatenate([numpy.arange(len(first)), numpy.searchsorted(first, found, side="right") - 1])
+    order = numpy.lexsort((lo, owners))
+    lo, owners = lo[order], owners[order]
+    hi = end[owners]
+    same = owners[1:] == owners[:-1]
+    hi[:-1][same] = lo[1:][same]
+    return lo, hi, owners
+
+
+def _batch_spans(doc, array, lo, hi, owner, shift, count, max_words) -> list:
+    """For each of `count` texts, its sentences (start, end, words), edges trimmed of white space,
+    character offsets minus the text's `shift`; too long sentences cut as `_spans` cuts them."""
+    n = len(array)
+    solid = array[:, 3] == 0
+    positions = numpy.arange(n)
+    next_solid = numpy.append(numpy.minimum.accumulate(numpy.where(solid, positions, n)[::-1])[::-1], n)
+    last_solid = numpy.maximum.accumulate(numpy.where(solid, positions, -1))
+    words_before = numpy.concatenate([[0], numpy.cumsum(solid & (array[:, 2] == 0))])
+    first = next_solid[lo]
+    kept = first < hi  # sentences of white space only are left out
+    lo, hi, owner, first = lo[kept], hi[kept], owner[kept], first[kept]
+    last = last_solid[hi - 1]
+    words = words_before[hi] - words_before[lo]
+    moved = shift[owner]
+    begin = array[first, 4].astype("int64") - moved
+    finish = array[last, 4].astype("int64") + array[last, 5].astype("int64") - moved
+    found = [[] for _ in range(count)]
+    rows = zip(owner.tolist(), begin.tolist(), finish.tolist(), words.tolist())
+    if max_words is None or not len(words) or words.max() <= max_words:
+        for number, start, stop, size in rows:
+            found[number].append((start, stop, size))
+        return found
+    table = _table(doc)[0]
+    for (number, start, stop, size), a, b, offset in zip(rows, lo.tolist(), hi.tolist(), moved.tolist()):
+        found[number].extend(_spans(table, [a, b], offset, max_words) if size > max_words else [(start, stop, size)])
+    return found
 
 
 def _pipeline_sentences(texts, nlp, max_words, starts):

@@ -12,8 +12,8 @@ from pipeline.dutch import build_nlp
 from pipeline.readers import read_plain_text
 from pipeline.segment import find_transcripts, line_maker, transcripts_records
 from pipeline.turns import parse_turns
-from pipeline.units import (_pipeline_sentences, group_sentences, grouping_programme, joinable, paragraphs,
-                            rule_segmenter, sentence_spans)
+from pipeline.units import (_batches, _pipeline_sentences, cache_friendly_order, group_sentences, grouping_programme,
+                            joinable, paragraphs, rule_segmenter, sentence_spans, special_spellings)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,6 +74,25 @@ def test_joined_and_alone_agree_on_tricky_text(texts, max_words):
         assert joined == alone
 
 
+def test_texts_with_a_special_case_are_tokenized_last(lean):
+    specials = special_spellings(lean.tokenizer)
+    assert {"bv.", "(bv.", "bv.,", "'s"} <= specials and "Ja." not in specials
+    batch = ["Dat is bv. zo.", "Ja.", "Hij zei:\nnee.", "Het geld (bv., de subsidie).", "Goed zo.", "'s Avonds."]
+    assert cache_friendly_order(batch, specials) == [1, 4, 0, 2, 3, 5]
+
+
+def test_reordered_batches_keep_each_texts_sentences_and_offsets(lean):
+    # special cases first in every batch: each batch is joined in another order than given
+    texts = ["Dat is bv. zo. En nu.", "Ja. Nee! Misschien?", "Mevr. Peeters zei het. Dhr. niet."] * 400
+    starts = [17 * number for number in range(len(texts))]
+    assert any(cache_friendly_order(batch, special_spellings(lean.tokenizer)) != list(range(len(batch)))
+               for batch in _batches(texts))
+    for max_words in (None, 2):
+        joined = list(sentence_spans(texts, lean, max_words, starts))
+        assert joined == list(_pipeline_sentences(texts, lean, max_words, starts))
+        assert joined[0] != joined[1]
+
+
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(st.lists(st.integers(0, 60), max_size=12), st.integers(1, 90))
 def test_the_one_group_shortcut_groups_as_the_dynamic_programme(sizes, max_words):
@@ -95,3 +114,12 @@ def test_fragment_lines_are_the_json_of_the_records(lean, unit):
     lines = [r for rs in transcripts_records(transcripts, lean, params, unit, line_maker) for r in rs]
     assert records and len(lines) == len(records)
     assert lines == [json.dumps(record, ensure_ascii=False) + "\n" for record in records]
+
+
+@pytest.mark.parametrize("texts", [["", "Ja. Nee."], ["Ja. Nee.", "", "bv. Dat."], [""], ["", ""],
+                                   ["Dat is bv. zo", "", ""]])
+def test_empty_texts_in_a_batch_have_no_sentences_and_shift_nothing(lean, texts):
+    starts = [5] * len(texts)
+    joined = list(sentence_spans(texts, lean, 3, starts))
+    assert joined == list(_pipeline_sentences(texts, lean, 3, starts))
+    assert [spans for text, spans in zip(texts, joined) if not text] == [[] for text in texts if not text]
