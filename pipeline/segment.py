@@ -364,7 +364,8 @@ def run_segment(inputs, out, params: SegmentParams = SegmentParams(), unit: str 
             groups.append([job for job, _ in group])
             weights.append(sum(size for _, size in group))
             shard_of.append(number)
-    results = ordered_map(work, groups, workers, weights=weights, label="Segmenting")
+    results = ordered_map(work, groups, workers, weights=weights, label="Segmenting",
+                          prepare=functools.partial(segmenting_nlp, params))  # built once, before forking
     count = 0
     if shard_size:
         writer = ShardWriter(out, unit)
