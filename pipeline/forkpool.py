@@ -14,7 +14,8 @@ What a fork must not carry over from the main process, each worker undoes first 
 - **signals**: Ctrl-C and a closed terminal are the main process's to handle (it stops the
   workers as it unwinds), so a worker ignores SIGINT and SIGHUP and ends on SIGTERM;
 - **an orphaned life**: a worker whose main process has died (SIGKILL) ends within a second;
-- **threads**: BLAS and OpenMP are limited to the worker's share of the cores;
+- **threads**: BLAS and OpenMP are limited to the worker's share of the cores (set in the main
+  process while its workers live, so that they inherit it at no cost);
 - **the work itself**: a worker never starts workers of its own (nested maps run in it).
 
 The function to run is put in a table before the fork, so the workers have it without
@@ -82,10 +83,11 @@ def forked_pool(function, jobs: int, in_flight: int, threads: int = 1):
     _WORK[token] = function
     gc.freeze()
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_worker_started, initargs=(os.getpid(), threads))
+                               initializer=_worker_started, initargs=(os.getpid(),))
     finished = False
     try:
-        yield lambda arguments: _in_order(pool, token, arguments, in_flight)
+        with _threads_limited(threads):  # set here, inherited by the workers
+            yield lambda arguments: _in_order(pool, token, arguments, in_flight)
         finished = True
     finally:
         if not finished:
@@ -128,6 +130,24 @@ def _signals_held():
         signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
+_CONTROLLER = []  # threadpoolctl's view of the loaded BLAS/OpenMP libraries, found once per process
+
+
+@contextlib.contextmanager
+def _threads_limited(threads: int):
+    """BLAS/OpenMP threads limited to `threads` in this process, and so in the workers forked
+    meanwhile (as loky limits its workers to their share of the cores)."""
+    if "numpy" not in sys.modules:  # no BLAS loaded (segment): nothing to limit
+        yield
+        return
+    if not _CONTROLLER:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER.append(ThreadpoolController())
+    with _CONTROLLER[0].limit(limits=max(1, threads)):
+        yield
+
+
 def _stop_workers(pool) -> None:
     """End the workers now (their running chunks are abandoned), not after their current chunk."""
     for process in list((getattr(pool, "_processes", None) or {}).values()):
@@ -141,7 +161,7 @@ def _run(token, args):
 
 # ---- in the worker ----------------------------------------------------------------------------
 
-def _worker_started(parent_pid: int, threads: int) -> None:
+def _worker_started(parent_pid: int) -> None:
     """First thing in a forked worker: drop what belongs to the main process's run (module docstring)."""
     from .runs import forget_parent_run
 
@@ -153,7 +173,6 @@ def _worker_started(parent_pid: int, threads: int) -> None:
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD_SIGNALS)  # held by the main process while forking
     threading.Thread(target=_end_with_parent, args=(parent_pid,), daemon=True, name="capcode-parent-watch").start()
-    _limit_threads(threads)
 
 
 def _end_with_parent(parent_pid: int) -> None:
@@ -162,10 +181,3 @@ def _end_with_parent(parent_pid: int) -> None:
     os._exit(1)
 
 
-def _limit_threads(threads: int) -> None:
-    """BLAS/OpenMP threads: this worker's share of the cores (as loky gives its workers)."""
-    if "numpy" not in sys.modules:  # no BLAS loaded (segment's workers): nothing to limit
-        return
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=max(1, threads))

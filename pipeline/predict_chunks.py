@@ -27,10 +27,11 @@ import tempfile
 from dataclasses import dataclass
 from typing import Optional
 
-from .parallel import Workers, ordered_map
+from .parallel import Workers, forks, ordered_map
 
 WINDOW_BATCHES = 32  # batches read, planned and spread at a time (memory holds their fragments)
-MIN_FRAGMENTS_PER_WORKER = 5000  # fewer fragments per extra process do not pay for its start-up
+MIN_FRAGMENTS_PER_WORKER = 1000  # one batch (~3 CPU s) per forked worker: it starts in ~0.1 s (docs/scale.md)
+MIN_FRAGMENTS_PER_SPAWNED_WORKER = 5000  # a worker started afresh first loads spaCy, the encoder, the model (~5 s)
 
 
 @dataclass(frozen=True)
@@ -202,11 +203,15 @@ def worth_spreading(workers: Optional[Workers], n_fragments: int) -> bool:
         return False
     if workers.backend == "dask":
         return True
-    return workers.jobs > 1 and n_fragments >= 2 * MIN_FRAGMENTS_PER_WORKER
+    return workers.jobs > 1 and n_fragments >= 2 * _per_worker(workers)
 
 
 def spread_workers(workers: Workers, n_fragments: int) -> Workers:
-    """At most one local process per MIN_FRAGMENTS_PER_WORKER fragments."""
+    """At most one local process per MIN_FRAGMENTS_PER_WORKER fragments (forked; more when spawned)."""
     if workers.backend == "dask":
         return workers
-    return Workers(jobs=max(1, min(workers.jobs, n_fragments // MIN_FRAGMENTS_PER_WORKER)), backend="local")
+    return Workers(jobs=max(1, min(workers.jobs, n_fragments // _per_worker(workers))), backend="local")
+
+
+def _per_worker(workers: Workers) -> int:
+    return MIN_FRAGMENTS_PER_WORKER if forks(workers) else MIN_FRAGMENTS_PER_SPAWNED_WORKER

@@ -69,7 +69,7 @@ def test_the_main_process_of_a_spawned_parallel_segment_run_never_loads_spacy():
     build the pipeline and the main process never needs it; forked workers find it built in the main
     process instead (test_parallel.py)."""
     code = ("import sys, pipeline.segment as s; from pipeline.parallel import Workers; "
-            "s.MIN_BYTES_PER_WORKER = 1; s.GROUP_FILES = 3; "
+            "s.MIN_BYTES_PER_SPAWNED_WORKER = 1; s.GROUP_FILES = 3; "
             "s.run_segment(['data/sample/transcripts'], sys.argv[1], workers=Workers(jobs=2)); "
             "print('spacy' in sys.modules)")
     import os
