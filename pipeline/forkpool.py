@@ -1,12 +1,12 @@
 """Local worker processes started by fork: they start in milliseconds with what the main process built.
 
 `parallel.ordered_map` hands its chunks to local worker processes. Where the system can fork
-(Linux, macOS, the BSDs), the workers are copies of the main process made at the moment the
+(Linux, the BSDs), the workers are copies of the main process made at the moment the
 work starts: the spaCy pipeline, the model and the sentence encoder the main process built
 beforehand (`ordered_map`'s `prepare`) are there already, shared copy-on-write, instead of
 each worker spending seconds importing and building them again (as processes started afresh,
-'spawn', must). Where fork does not exist (Windows), or with CAPCODE_WORKER_START=spawn,
-joblib's loky processes are used as before.
+'spawn', must). Where fork does not exist (Windows), on macOS (see `start_method`), or with
+CAPCODE_WORKER_START=spawn, joblib's loky processes are used as before.
 
 What a fork must not carry over from the main process, each worker undoes first thing:
 - **the run's locks and temporary files** (`runs.forget_parent_run`): a worker neither holds
@@ -34,6 +34,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 
 START_VARIABLE = "CAPCODE_WORKER_START"
 START_METHODS = ("fork", "spawn")
@@ -45,8 +46,12 @@ _in_worker = False
 
 
 def start_method() -> str:
-    """'fork' where the system has it (unless CAPCODE_WORKER_START=spawn), else 'spawn' (loky)."""
-    chosen = os.environ.get(START_VARIABLE, "").strip().lower() or "fork"
+    """'fork' on Linux and the BSDs (unless CAPCODE_WORKER_START=spawn), else 'spawn' (loky).
+
+    macOS can fork, but its system libraries are not made to run in a forked copy of a process
+    (Python itself starts processes afresh there): fork only with CAPCODE_WORKER_START=fork."""
+    default = "spawn" if sys.platform == "darwin" else "fork"
+    chosen = os.environ.get(START_VARIABLE, "").strip().lower() or default
     if chosen not in START_METHODS:
         from .errors import ConfigError
 
@@ -101,7 +106,10 @@ def _in_order(pool, token, arguments, in_flight: int):
     from concurrent.futures.process import BrokenProcessPool
 
     arguments = iter(arguments)
-    with _signals_held():  # the first tasks fork the workers and start the pool's threads
+    with _signals_held(), warnings.catch_warnings():  # the first tasks fork the workers, start the pool's threads
+        # Python 3.12+ warns of any fork in a process with threads; here those are BLAS's idle pool
+        # threads, which OpenBLAS quiesces around a fork itself.
+        warnings.simplefilter("ignore", DeprecationWarning)
         pending = collections.deque(pool.submit(_run, token, args) for args in itertools.islice(arguments, in_flight))
     while pending:
         try:

@@ -4,6 +4,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -102,7 +103,7 @@ def test_the_start_method_can_be_chosen(monkeypatch):
     monkeypatch.setenv("CAPCODE_WORKER_START", "spawn")
     assert start_method() == "spawn"
     monkeypatch.delenv("CAPCODE_WORKER_START")
-    assert start_method() == ("fork" if os.name == "posix" else "spawn")
+    assert start_method() == ("fork" if os.name == "posix" and sys.platform != "darwin" else "spawn")
     monkeypatch.setenv("CAPCODE_WORKER_START", "threads")
     with pytest.raises(ConfigError, match="CAPCODE_WORKER_START=threads: unknown; use one of fork, spawn"):
         start_method()
