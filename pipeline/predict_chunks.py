@@ -30,7 +30,7 @@ from typing import Optional
 from .parallel import Workers, forks, ordered_map
 
 WINDOW_BATCHES = 32  # batches read, planned and spread at a time (memory holds their fragments)
-MIN_FRAGMENTS_PER_WORKER = 1000  # one batch (~3 CPU s) per forked worker: it starts in ~0.1 s (docs/scale.md)
+MIN_FRAGMENTS_PER_WORKER = 1000  # one batch (~3 CPU s) per forked worker: it starts in ~0.2 s (docs/scale.md)
 MIN_FRAGMENTS_PER_SPAWNED_WORKER = 5000  # a worker started afresh first loads spaCy, the encoder, the model (~5 s)
 
 

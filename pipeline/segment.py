@@ -328,7 +328,7 @@ def _paragraph_sentences(pieces, found):
 # ---- the commands' work -----------------------------------------------------------
 
 # Work worth a worker process of its own. A forked worker finds the pipeline built (forkpool.py);
-# starting and ending two costs 0.1-0.3 s, and segmenting a MB about 0.35 CPU s, so a second
+# starting and ending two costs 0.2-0.5 s, and segmenting a MB about 0.35 CPU s, so a second
 # process pays from about 2 MB of transcripts (docs/scale.md). A spawned worker (Windows) must
 # first import and build the pipeline (about 1.3 s): there it pays from about 8 MB per worker.
 MIN_BYTES_PER_WORKER = 1024 * 1024

@@ -13,7 +13,7 @@ import dataclasses
 import numpy as np
 import scipy.sparse as sp
 
-MIN_ROW_FITS = 5000  # least work (training rows x fits, ~0.5 CPU s) per extra forked process (it starts in ~0.1 s)
+MIN_ROW_FITS = 5000  # least work (training rows x fits, ~0.5 CPU s) per extra forked process (it starts in ~0.2 s)
 MIN_ROW_FITS_SPAWNED = 20000  # ~2 CPU s per extra process started afresh (loky: its start costs ~2 s)
 
 
