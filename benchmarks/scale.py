@@ -175,10 +175,14 @@ def segment_jobs(args, corpora, out: Path) -> list:
                 walls[jobs].append(time.perf_counter() - start)
             digests[jobs] = digest(out)
         cold = {}
-        if args.cold:
-            for jobs in (1, args.jobs):
-                cold[jobs] = median([_wall(CAPCODE + ["segment", str(folder), "--out", str(out), "--jobs", str(jobs)])
-                                     for _ in range(args.runs)])
+        if args.cold:  # whole commands (start-up, forking included), alternated; their default min_work
+            runs = {1: [], args.jobs: []}
+            for _ in range(args.runs):
+                for jobs in (1, args.jobs):
+                    runs[jobs].append(run_child(CAPCODE + ["segment", str(folder), "--out", str(out),
+                                                           "--jobs", str(jobs)]))
+                    digests[f"cold{jobs}"] = digest(out)
+            cold = {jobs: (median([r["wall"] for r in rs]), median([r["cpu"] for r in rs])) for jobs, rs in runs.items()}
         rows.append((name, words, {j: median(w) for j, w in walls.items()}, digests, cold))
     print(f"\nsegment at --jobs 1 and {args.jobs}, wall seconds, workers warm, median of {args.runs} runs; "
           f"{os.cpu_count()} cores; {load()}")
@@ -188,8 +192,11 @@ def segment_jobs(args, corpora, out: Path) -> list:
         print(f"{name:8s} {words:10,d} words: jobs 1 {one:6.2f} s ({words / one:9,.0f} words/s), jobs {args.jobs} "
               f"{many:6.2f} s ({words / many:9,.0f} words/s): {one / many:.2f}x, {same}")
         if cold:
-            print(f"{'':8s} whole command (start-up included): jobs 1 {cold[1]:.2f} s, jobs {args.jobs} "
-                  f"{cold[args.jobs]:.2f} s: {cold[1] / cold[args.jobs]:.2f}x")
+            same = "identical output" if len({digests[1], digests["cold1"], digests[f"cold{args.jobs}"]}) == 1 \
+                else "OUTPUT DIFFERS"
+            print(f"{'':8s} whole command (start-up included): jobs 1 {cold[1][0]:.2f} s wall ({cold[1][1]:.2f} s CPU), "
+                  f"jobs {args.jobs} {cold[args.jobs][0]:.2f} s wall ({cold[args.jobs][1]:.2f} s CPU, workers "
+                  f"included): {cold[1][0] / cold[args.jobs][0]:.2f}x, {same} (sha256 {digests[1][:12]})")
     return rows
 
 
@@ -380,7 +387,7 @@ def add_learning_arguments(parser) -> None:
     """The classifier sections' sizes (and --quick: small sizes and one run, a smoke test)."""
     parser.add_argument("--quick", action="store_true", help="small sizes and one run (a smoke test)")
     parser.add_argument("--predict-size", type=int, default=20_000,
-                        help="fragments predicted at --jobs 1 and N (predict-jobs; at least 10,000 to spread)")
+                        help="fragments predicted at --jobs 1 and N (predict-jobs; at least 2,000 to spread)")
     parser.add_argument("--model-size", type=int, default=2000,
                         help="fragments the predict sections' model is trained on (train.cv_folds 0)")
     parser.add_argument("--train-sizes", default="10000,100000",
@@ -527,7 +534,7 @@ def predict_jobs(args, corpora, out: Path) -> list:
           f"command (start-up included), cold feature cache, wall seconds, median of {args.runs}; {load()}")
     print(f"jobs 1 {one:7.2f} s ({args.predict_size / one:7,.0f} fragments/s)   jobs {args.jobs} {many:7.2f} s "
           f"({args.predict_size / many:7,.0f} fragments/s)   {one / many:.2f}x (target 1.7x), "
-          f"{'identical output' if same else 'OUTPUT DIFFERS'}")
+          f"{'identical output' if same else 'OUTPUT DIFFERS'} (sha256 {sorted(digests[1])[0][:12]})")
     print(f"CPU seconds of the whole command (its worker processes included): jobs 1 "
           f"{median([r['cpu'] for r in results[1]]):.1f}, jobs {args.jobs} "
           f"{median([r['cpu'] for r in results[args.jobs]]):.1f}")

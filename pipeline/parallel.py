@@ -18,18 +18,24 @@ dimensions) maps a worker function over them with `ordered_map`:
   as it would be in a plain loop: a CapcodeError stays one `Error:` line naming the item. The
   remaining work is abandoned. A worker process that dies (killed, out of memory) is a
   WorkerError.
-- **Backends.** 'local': joblib's loky processes on this machine ('jobs' of them; 0 or None:
-  all cores). 'dask': an existing Dask cluster through joblib's dask backend (`scheduler` or
-  DASK_SCHEDULER_ADDRESS; needs the `cluster` extra: pip install 'capcode[cluster]'); the
-  workers must see the input files at the same paths (a shared file system).
+- **Backends.** 'local': processes on this machine ('jobs' of them; 0 or None: all cores),
+  started by fork where the system has it (forkpool.py: they start in milliseconds and find
+  ready what this process built with `prepare`), else joblib's loky processes (Windows, or
+  CAPCODE_WORKER_START=spawn). 'dask': an existing Dask cluster through joblib's dask backend
+  (`scheduler` or DASK_SCHEDULER_ADDRESS; needs the `cluster` extra: pip install
+  'capcode[cluster]'); the workers must see the input files at the same paths (a shared
+  file system).
 
-The worker function and its arguments travel to other processes by pickling: a function at
-module level (or a functools.partial of one) with plain arguments. State a worker builds once
-(the spaCy pipeline) is cached at module level in the worker (`functools.lru_cache`), so it is
-made once per worker process, not once per item.
+Forked workers inherit the worker function and everything it refers to; for loky and Dask
+the function and its arguments travel by pickling: a function at module level (or a
+functools.partial of one) with plain arguments. State a worker builds once (the spaCy
+pipeline) is cached at module level (`functools.lru_cache`), so it is made once per process,
+not once per item; under fork, `prepare` builds it once in this process for all workers.
+A worker never spreads work of its own (a nested `ordered_map` runs in the worker).
 """
 
 import contextlib
+import functools
 import logging
 import os
 import threading
@@ -37,6 +43,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 from .errors import CapcodeError, ConfigError
+from .forkpool import WorkerDied, forked_pool, in_worker, mark_worker, start_method
 
 log = logging.getLogger("capcode")
 
@@ -98,26 +105,30 @@ class Workers:
 
 
 def ordered_map(function: Callable, items: Sequence, workers: Workers = Workers(),
-                weights: Optional[Sequence[float]] = None, label: Optional[str] = None) -> Iterator:
+                weights: Optional[Sequence[float]] = None, label: Optional[str] = None,
+                prepare: Optional[Callable[[], object]] = None) -> Iterator:
     """function(item) for every item, in input order, computed by `workers` (see the module docstring).
 
     `weights` (one number per item, e.g. its size) balance the chunks and decide, with
     `workers.min_work`, whether other processes are worth starting. `label` shows a progress
-    bar on a terminal.
+    bar on a terminal. `prepare()` builds, in this process, what forked workers should find
+    ready (a pipeline, a model: see forkpool.py); it is called only when workers are forked.
     """
     from .files import progress
 
     items = list(items)
     total = float(sum(weights)) if weights is not None else None
-    if workers.backend == "local" and workers.local_jobs(len(items), total) == 1:
+    if in_worker() or (workers.backend == "local" and workers.local_jobs(len(items), total) == 1):
         with progress(items, label) if label else _nothing(items) as bar:
             for item in bar:
                 yield function(item)
         return
-    with _executor(workers, len(items)) as (run, jobs):
+    if prepare is not None and forks(workers):
+        prepare()
+    with _executor(workers, len(items), function) as (run, jobs):
         chunks = list(_chunks(items, jobs, weights))
         level = log.getEffectiveLevel()
-        answers = run(delayed_chunk(function, chunk, level) for chunk in chunks)
+        answers = run((chunk, level, os.getpid()) for chunk in chunks)
         with progress(answers, label, length=len(chunks)) if label else _nothing(answers) as bar:
             for answer in bar:
                 for records, outcome, failed in answer:
@@ -128,11 +139,9 @@ def ordered_map(function: Callable, items: Sequence, workers: Workers = Workers(
                     yield outcome
 
 
-def delayed_chunk(function, chunk, level):
-    """The joblib task of one chunk (run_chunk in a worker)."""
-    from joblib import delayed
-
-    return delayed(run_chunk)(function, chunk, level, os.getpid())
+def forks(workers: Workers) -> bool:
+    """Whether `workers` are local processes started by fork (they find this process's state ready)."""
+    return workers.backend == "local" and start_method() == "fork"
 
 
 class _nothing:
@@ -170,27 +179,50 @@ def _chunks(items: list, jobs: int, weights=None) -> Iterator[list]:
 
 
 @contextlib.contextmanager
-def _executor(workers: Workers, n_items: int):
-    """(run, jobs): `run(tasks)` yields the tasks' answers in order; `jobs` is how many run at once."""
-    from joblib import Parallel, parallel_config
-
+def _executor(workers: Workers, n_items: int, function: Callable):
+    """(run, jobs): `run(arguments)` yields run_chunk(function, *args) for each args tuple, in order;
+    `jobs` is how many run at once."""
     if workers.backend == "dask":
-        with _dask_client(workers) as client:
-            jobs = max(1, sum(client.nthreads().values()))
-            with client.as_current(), parallel_config(backend="dask", n_jobs=jobs, wait_for_workers_timeout=60):
-                yield (lambda tasks: Parallel(return_as="generator", pre_dispatch=f"{IN_FLIGHT_PER_JOB}*n_jobs",
-                                              batch_size=1)(tasks)), jobs
+        with _dask_executor(workers, function) as pair:
+            yield pair
         return
+    jobs = workers.local_jobs(n_items, None)
+    if start_method() == "fork":
+        threads = max(1, available_cores() // jobs)
+        try:
+            with forked_pool(functools.partial(run_chunk, function), jobs, IN_FLIGHT_PER_JOB * jobs, threads) as run:
+                yield run, jobs
+        except WorkerDied as exc:
+            raise _worker_error(exc) from None
+        return
+    from joblib import Parallel, delayed, parallel_config
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
-    jobs = workers.local_jobs(n_items, None)
     try:
         with parallel_config(backend="loky", n_jobs=jobs):
-            yield (lambda tasks: Parallel(return_as="generator", pre_dispatch=f"{IN_FLIGHT_PER_JOB}*n_jobs",
-                                          batch_size=1)(tasks)), jobs
+            yield (lambda arguments: Parallel(return_as="generator", pre_dispatch=f"{IN_FLIGHT_PER_JOB}*n_jobs",
+                                              batch_size=1)(delayed(run_chunk)(function, *args)
+                                                            for args in arguments)), jobs
     except TerminatedWorkerError as exc:
-        raise WorkerError(f"a worker process ended unexpectedly ({_first_line(exc)}); nothing was written. "
-                          "Run again with --jobs 1 to do the work in one process.") from None
+        raise _worker_error(exc) from None
+
+
+def _worker_error(exc) -> WorkerError:
+    return WorkerError(f"a worker process ended unexpectedly ({_first_line(exc)}); nothing was written. "
+                       "Run again with --jobs 1 to do the work in one process.")
+
+
+@contextlib.contextmanager
+def _dask_executor(workers: Workers, function: Callable):
+    """(run, jobs) on the Dask cluster through joblib's dask backend."""
+    from joblib import Parallel, delayed, parallel_config
+
+    with _dask_client(workers) as client:
+        jobs = max(1, sum(client.nthreads().values()))
+        with client.as_current(), parallel_config(backend="dask", n_jobs=jobs, wait_for_workers_timeout=60):
+            yield (lambda arguments: Parallel(return_as="generator", pre_dispatch=f"{IN_FLIGHT_PER_JOB}*n_jobs",
+                                              batch_size=1)(delayed(run_chunk)(function, *args)
+                                                            for args in arguments)), jobs
 
 
 @contextlib.contextmanager
@@ -255,6 +287,7 @@ def run_chunk(function, chunk, level, parent_pid) -> list:
             log.addFilter(_CAPTURE)
         if os.getpid() != parent_pid:
             log.setLevel(level)
+            mark_worker()  # work this worker would spread runs in it
     answers = []
     try:
         for item in chunk:

@@ -67,7 +67,7 @@ def probabilities_by_batch(model, codebook, fragments, batch_size: int = BATCH_S
     if spread is not None:
         from .predict_chunks import spread_probabilities
 
-        yield from spread_probabilities(model, fragments, spread, batch_size)
+        yield from spread_probabilities(model, fragments, spread, batch_size, codebook)
         return
     for batch in batches(fragments, batch_size):
         with single_thread():

@@ -17,8 +17,9 @@ cache, and its probabilities. Hashed features and linear models give the same nu
 any process.
 
 Without a study cache (`train.cache: false`) the rows go to a temporary cache for the run.
-Small inputs run in one process: a worker first spends a few seconds loading spaCy, the
-sentence encoder and the model.
+Forked workers (forkpool.py) find the model, spaCy and the sentence encoder ready in the main
+process (`prepare_workers`); workers started afresh (spawn, Dask) first spend a few seconds
+loading them. Small inputs run in one process.
 """
 
 import functools
@@ -26,10 +27,11 @@ import tempfile
 from dataclasses import dataclass
 from typing import Optional
 
-from .parallel import Workers, ordered_map
+from .parallel import Workers, forks, ordered_map
 
 WINDOW_BATCHES = 32  # batches read, planned and spread at a time (memory holds their fragments)
-MIN_FRAGMENTS_PER_WORKER = 5000  # fewer fragments per extra process do not pay for its start-up
+MIN_FRAGMENTS_PER_WORKER = 1000  # one batch (~3 CPU s) per forked worker: it starts in ~0.2 s (docs/scale.md)
+MIN_FRAGMENTS_PER_SPAWNED_WORKER = 5000  # a worker started afresh first loads spaCy, the encoder, the model (~5 s)
 
 
 @dataclass(frozen=True)
@@ -44,14 +46,41 @@ class Spread:
     workers: Workers
 
 
-@functools.lru_cache(maxsize=4)
-def _worker_model(model_dir, codebook_name, trust_model, limits):
-    """The model and codebook in a worker, loaded once per process."""
-    from .archives import ZipLimits
-    from .probabilities import open_model
+_MODELS = {}  # (model_dir, codebook_name, trust_model, limits) -> (model, codebook), in this process
 
-    model, codebook, _ = open_model(model_dir, codebook_name, trust_model, ZipLimits(*limits))
-    return model, codebook
+
+def _worker_model(model_dir, codebook_name, trust_model, limits):
+    """The model and codebook in a worker: loaded once per process, or found ready in a forked one."""
+    key = (model_dir, codebook_name, trust_model, limits)
+    if key not in _MODELS:
+        from .archives import ZipLimits
+        from .probabilities import open_model
+
+        model, codebook, _ = open_model(model_dir, codebook_name, trust_model, ZipLimits(*limits))
+        _MODELS.clear()
+        _MODELS[key] = (model, codebook)
+    return _MODELS[key]
+
+
+def prepare_workers(spread: "Spread", model, codebook) -> None:
+    """In the main process, before workers are forked: the model it has open, and everything
+    computing features builds on first use (the spaCy pipeline, the sentence encoder and the
+    caches behind them), made ready once so that every forked worker finds them (forkpool.py).
+    A one-fragment batch goes through the model for that, in a throw-away feature cache."""
+    key = (spread.model_dir, spread.codebook_name, spread.trust_model, spread.limits)
+    if key in _MODELS and _MODELS[key][0] is model:
+        return
+    from .learn.cache import using_cache
+    from .learn.model import single_thread
+    from .probabilities import batch_probabilities
+    from .records import Fragment
+
+    _MODELS.clear()
+    _MODELS[key] = (model, codebook)
+    warm = Fragment("warm-up#0-8", "warm-up", "warm-up", "", "respondent", "R", 1, 0, 8, "Warm-up.",
+                    "Warm-up?", 1)
+    with single_thread(), using_cache(None):
+        batch_probabilities(model, codebook, [warm])
 
 
 def encoder_steps(model) -> list:
@@ -113,8 +142,9 @@ def batch_task(spread: Spread, batch):
         return batch_probabilities(model, codebook, batch)
 
 
-def spread_probabilities(model, fragments, spread: Spread, batch_size: int):
-    """(batch, probabilities) for every batch of `fragments`, in order, computed by the spread's workers."""
+def spread_probabilities(model, fragments, spread: Spread, batch_size: int, codebook=None):
+    """(batch, probabilities) for every batch of `fragments`, in order, computed by the spread's workers
+    (forked ones find `model` and `codebook`, this process's, ready: `prepare_workers`)."""
     from .learn.cache import FeatureCache
     from .learn.encoder import block_key
     from .probabilities import batches
@@ -128,21 +158,23 @@ def spread_probabilities(model, fragments, spread: Spread, batch_size: int):
         for batch in batches(fragments, batch_size):
             window.append(batch)
             if len(window) == WINDOW_BATCHES:
-                known = yield from _window(model, window, steps, known, spread, block_key, FeatureCache)
+                known = yield from _window(model, codebook, window, steps, known, spread, block_key, FeatureCache)
                 window = []
         if window:
-            yield from _window(model, window, steps, known, spread, block_key, FeatureCache)
+            yield from _window(model, codebook, window, steps, known, spread, block_key, FeatureCache)
 
 
-def _window(model, window, steps, known, spread, block_key, FeatureCache):
+def _window(model, codebook, window, steps, known, spread, block_key, FeatureCache):
+    prepare = functools.partial(prepare_workers, spread, model, codebook) if codebook is not None else None
     if steps:
         if known is None:
             known = set(FeatureCache(spread.cache_dir)._block(block_key()).index)
         plan = encoder_plan(window, steps, known)
-        for _ in ordered_map(embed_planned, [(spread.cache_dir, lists) for lists in plan], spread.workers):
+        for _ in ordered_map(embed_planned, [(spread.cache_dir, lists) for lists in plan], spread.workers,
+                             prepare=prepare):
             pass
     task = functools.partial(batch_task, spread)
-    for batch, probabilities in zip(window, ordered_map(task, window, spread.workers)):
+    for batch, probabilities in zip(window, ordered_map(task, window, spread.workers, prepare=prepare)):
         yield batch, probabilities
     return known
 
@@ -171,11 +203,15 @@ def worth_spreading(workers: Optional[Workers], n_fragments: int) -> bool:
         return False
     if workers.backend == "dask":
         return True
-    return workers.jobs > 1 and n_fragments >= 2 * MIN_FRAGMENTS_PER_WORKER
+    return workers.jobs > 1 and n_fragments >= 2 * _per_worker(workers)
 
 
 def spread_workers(workers: Workers, n_fragments: int) -> Workers:
-    """At most one local process per MIN_FRAGMENTS_PER_WORKER fragments."""
+    """At most one local process per MIN_FRAGMENTS_PER_WORKER fragments (forked; more when spawned)."""
     if workers.backend == "dask":
         return workers
-    return Workers(jobs=max(1, min(workers.jobs, n_fragments // MIN_FRAGMENTS_PER_WORKER)), backend="local")
+    return Workers(jobs=max(1, min(workers.jobs, n_fragments // _per_worker(workers))), backend="local")
+
+
+def _per_worker(workers: Workers) -> int:
+    return MIN_FRAGMENTS_PER_WORKER if forks(workers) else MIN_FRAGMENTS_PER_SPAWNED_WORKER

@@ -80,6 +80,7 @@ def process_alive(pid: int) -> bool:
 # ---- temporary files -------------------------------------------------------------------------
 
 _LIVE_TEMPS = set()
+_HELD_LOCKS = set()  # file descriptors of the output locks this process holds
 _TEMP_OWNER = re.compile(r"\.(\d+)-([0-9a-f]{6})\.[^.]+\.tmp$")
 
 
@@ -105,6 +106,19 @@ def remove_live_temps() -> int:
             removed += 1
         _LIVE_TEMPS.discard(tmp)
     return removed
+
+
+def forget_parent_run() -> None:
+    """In a worker forked from a run: the run's locks and temporary files are not this process's.
+
+    Its copies of the lock files' descriptors are closed (an orphaned worker must not keep an
+    output locked), and an interruption here removes none of the main process's temporary files.
+    """
+    _LIVE_TEMPS.clear()
+    for fd in list(_HELD_LOCKS):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD_LOCKS.clear()
 
 
 def is_temp_name(name: str) -> bool:
@@ -195,8 +209,10 @@ def _busy(output: Path, lock: Path, owner: dict) -> OutputBusy:
 class _Lock:
     def __init__(self, path: Path, fd: int):
         self.path, self.fd = path, fd
+        _HELD_LOCKS.add(fd)
 
     def release(self) -> None:
+        _HELD_LOCKS.discard(self.fd)
         with contextlib.suppress(OSError):
             mine = os.fstat(self.fd)
             current = os.stat(self.path)

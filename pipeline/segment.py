@@ -32,7 +32,7 @@ from .errors import NOTICE, ConfigError, InputError
 from .files import atomic_open, progress
 from .interviewer import decide, is_backchannel
 from .metadata import Manifest, as_manifest, info_from_name, info_from_row, real_paths
-from .parallel import Workers, ordered_map
+from .parallel import Workers, forks, ordered_map
 from .readers import SUPPORTED_SUFFIXES, EmptyTranscript, read_document
 from .records import UNKNOWN, Fragment, SourceInfo, Transcript
 from .shards import ShardWriter
@@ -327,10 +327,12 @@ def _paragraph_sentences(pieces, found):
 
 # ---- the commands' work -----------------------------------------------------------
 
-# Work worth a worker process of its own: one must first import and build the spaCy pipeline
-# (about 1.3 s of wall time), which pays only when each worker gets several seconds of work:
-# about 8 MB of transcripts (benchmarks/scale.py, docs/scale.md).
-MIN_BYTES_PER_WORKER = 8 * 1024 * 1024
+# Work worth a worker process of its own. A forked worker finds the pipeline built (forkpool.py);
+# starting and ending two costs 0.2-0.5 s, and segmenting a MB about 0.35 CPU s, so a second
+# process pays from about 2 MB of transcripts (docs/scale.md). A spawned worker (Windows) must
+# first import and build the pipeline (about 1.3 s): there it pays from about 8 MB per worker.
+MIN_BYTES_PER_WORKER = 1024 * 1024
+MIN_BYTES_PER_SPAWNED_WORKER = 8 * 1024 * 1024
 
 
 def segment_group(group: list, params: SegmentParams, unit: str, limits: ZipLimits, nlp=None) -> list:
@@ -356,7 +358,8 @@ def run_segment(inputs, out, params: SegmentParams = SegmentParams(), unit: str 
     if nlp is not None:  # a pipeline object of this process: the work stays here
         workers = Workers()
     elif workers.min_work is None:
-        workers = dataclasses.replace(workers, min_work=MIN_BYTES_PER_WORKER)
+        workers = dataclasses.replace(workers, min_work=MIN_BYTES_PER_WORKER if forks(workers)
+                                      else MIN_BYTES_PER_SPAWNED_WORKER)
     shards = [jobs[i:i + shard_size] for i in range(0, len(jobs), shard_size)] if shard_size else [jobs]
     groups, shard_of, weights = [], [], []
     for number, shard in enumerate(shards):
@@ -364,7 +367,8 @@ def run_segment(inputs, out, params: SegmentParams = SegmentParams(), unit: str 
             groups.append([job for job, _ in group])
             weights.append(sum(size for _, size in group))
             shard_of.append(number)
-    results = ordered_map(work, groups, workers, weights=weights, label="Segmenting")
+    results = ordered_map(work, groups, workers, weights=weights, label="Segmenting",
+                          prepare=functools.partial(segmenting_nlp, params))  # built once, before forking
     count = 0
     if shard_size:
         writer = ShardWriter(out, unit)

@@ -4,6 +4,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -47,7 +48,14 @@ def kept():
     log.setLevel(level)
 
 
-def test_results_and_messages_come_in_input_order_from_other_processes(kept):
+@pytest.fixture(params=["fork", "spawn"])
+def start(request, monkeypatch):
+    """Local workers started by fork (where the system has it) and by loky's spawn (the fallback)."""
+    monkeypatch.setenv("CAPCODE_WORKER_START", request.param)
+    return request.param
+
+
+def test_results_and_messages_come_in_input_order_from_other_processes(kept, start):
     items = list(range(40))
     assert list(ordered_map(square_and_say, items, TWO)) == [i * i for i in items]
     assert [line.split(" in process")[0] for line in kept.lines] == [f"item {i}" for i in items]
@@ -60,7 +68,7 @@ def test_one_job_or_little_work_stays_in_this_process(kept):
     assert all(line.endswith(f"in process {os.getpid()}") for line in kept.lines)
 
 
-def test_an_error_in_a_worker_is_raised_after_the_items_before_it(kept):
+def test_an_error_in_a_worker_is_raised_after_the_items_before_it(kept, start):
     got = []
     with pytest.raises(InputError, match="bad.txt: this item cannot be used."):
         for result in ordered_map(square_and_say, [1, 2, 3, "bad", 5, 6], TWO):
@@ -69,9 +77,36 @@ def test_an_error_in_a_worker_is_raised_after_the_items_before_it(kept):
     assert [line.split(" in process")[0] for line in kept.lines] == ["item 1", "item 2", "item 3", "item bad"]
 
 
-def test_a_worker_that_dies_is_a_one_line_error():
+def test_a_worker_that_dies_is_a_one_line_error(start):
     with pytest.raises(WorkerError, match="a worker process ended unexpectedly .*Run again with --jobs 1"):
         list(ordered_map(square_and_say, [1, "die", 3, 4], TWO))
+
+
+def pids_of_a_nested_map(item):
+    return item, os.getpid(), sorted({pid for _, pid in ordered_map(item_and_pid, range(8), TWO)})
+
+
+def item_and_pid(item):
+    return item, os.getpid()
+
+
+def test_a_worker_does_not_spread_its_own_work(start):
+    answers = list(ordered_map(pids_of_a_nested_map, range(6), TWO))
+    assert [item for item, _, _ in answers] == list(range(6))
+    assert all(inner == [worker] for _, worker, inner in answers)  # a nested map runs in the worker itself
+    assert {worker for _, worker, _ in answers} - {os.getpid()}
+
+
+def test_the_start_method_can_be_chosen(monkeypatch):
+    from pipeline.forkpool import start_method
+
+    monkeypatch.setenv("CAPCODE_WORKER_START", "spawn")
+    assert start_method() == "spawn"
+    monkeypatch.delenv("CAPCODE_WORKER_START")
+    assert start_method() == ("fork" if os.name == "posix" and sys.platform != "darwin" else "spawn")
+    monkeypatch.setenv("CAPCODE_WORKER_START", "threads")
+    with pytest.raises(ConfigError, match="CAPCODE_WORKER_START=threads: unknown; use one of fork, spawn"):
+        start_method()
 
 
 def test_job_counts():
@@ -195,3 +230,33 @@ def test_each_worker_thread_segments_with_a_pipeline_of_its_own():
     assert all(first is second for first, second in seen.values())      # kept for the thread's lifetime
     assert len({id(main), id(seen["a"][0]), id(seen["b"][0])}) == 3       # one per thread
     assert seen["a"][0].pipe_names == main.pipe_names == ["capcode_sentences"]
+
+
+def test_forked_workers_segment_with_the_pipeline_the_main_process_built(tmp_path, monkeypatch, parallel_cli):
+    """The spaCy pipeline is built once, before the workers are forked; they segment with their copy of it."""
+    from pipeline import dutch
+
+    monkeypatch.delenv("CAPCODE_WORKER_START", raising=False)
+    builds, worked = tmp_path / "builds.txt", tmp_path / "worked.txt"
+    build, group = dutch._build_blank, segment.segment_group
+
+    def counted_build(*args, **kwargs):
+        with open(builds, "a", encoding="utf-8") as handle:
+            handle.write(f"{os.getpid()}\n")
+        return build(*args, **kwargs)
+
+    def counted_group(*args, **kwargs):
+        with open(worked, "a", encoding="utf-8") as handle:
+            handle.write(f"{os.getpid()}\n")
+        return group(*args, **kwargs)
+
+    monkeypatch.setattr(dutch, "_build_blank", counted_build)
+    monkeypatch.setattr(segment, "segment_group", counted_group)
+    dutch._cached_nlp.cache_clear()
+    args = (["data/sample/transcripts"], )
+    assert run_segment(*args, tmp_path / "two.jsonl", manifest="data/sample/manifest.csv", workers=TWO) == 193
+    workers = set(worked.read_text(encoding="utf-8").split())
+    assert len(workers) == 2 and str(os.getpid()) not in workers  # two other processes did the work
+    assert builds.read_text(encoding="utf-8").split() == [str(os.getpid())]  # built once, here
+    run_segment(*args, tmp_path / "one.jsonl", manifest="data/sample/manifest.csv")
+    assert (tmp_path / "two.jsonl").read_bytes() == (tmp_path / "one.jsonl").read_bytes()

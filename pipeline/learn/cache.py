@@ -231,6 +231,16 @@ def active_cache():
     return getattr(_STATE, "cache", None)
 
 
+def _forget_inherited_cache() -> None:
+    """A worker forked from a run (parallel.py) opens its own cache, as a worker started afresh does:
+    the main process's open cache is not its to fill."""
+    _STATE.__dict__.pop("cache", None)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_inherited_cache)
+
+
 @contextlib.contextmanager
 def using_cache(directory):
     """Open the feature cache in `directory` (None: in memory only) for the duration of a run."""

@@ -3,8 +3,9 @@
 `train` spreads its cross-validation folds and final fits (`model.cv_fold`, `model.final_fit`),
 `evaluate` its outer folds (`nested.outer_fold`): `spread(function, shared, units, workers)` is
 `[function(shared, unit) for unit in units]`, computed by `parallel.ordered_map` in input order.
-`shared` holds what every unit reads (feature matrices, labels); it travels to a worker once
-per chunk of units, memory-mapped by joblib's loky processes, scattered once by its Dask backend.
+`shared` holds what every unit reads (feature matrices, labels): forked workers (forkpool.py)
+inherit it, shared copy-on-write; it travels to a loky worker once per chunk of units
+(memory-mapped), and is scattered once by the Dask backend.
 """
 
 import dataclasses
@@ -12,24 +13,25 @@ import dataclasses
 import numpy as np
 import scipy.sparse as sp
 
-MIN_ROW_FITS = 20000  # least work (training rows x fits, ~2 CPU s) per extra local process: its start costs ~2 s
+MIN_ROW_FITS = 5000  # least work (training rows x fits, ~0.5 CPU s) per extra forked process (it starts in ~0.2 s)
+MIN_ROW_FITS_SPAWNED = 20000  # ~2 CPU s per extra process started afresh (loky: its start costs ~2 s)
 
 
 def spread(function, shared, units, workers=None, weights=None) -> list:
     """[function(shared, unit) for unit in units], computed by `workers` (None: in this process), in order.
 
-    `shared` (the matrices every unit reads) travels to each worker process once per chunk of
-    units; joblib's loky processes memory-map its large arrays instead of copying them.
+    `shared` (the matrices every unit reads) is inherited by forked workers; it travels to each
+    loky worker once per chunk of units (its large arrays memory-mapped, not copied).
     `weights`: each unit's work in training rows x fits; below MIN_ROW_FITS of work per
     extra process, fewer local processes are started (none for a small study).
     """
     units = list(units)
     if workers is None or not units:
         return [function(shared, unit) for unit in units]
-    from ..parallel import ordered_map
+    from ..parallel import forks, ordered_map
 
     if workers.min_work is None and weights is not None:
-        workers = dataclasses.replace(workers, min_work=MIN_ROW_FITS)
+        workers = dataclasses.replace(workers, min_work=MIN_ROW_FITS if forks(workers) else MIN_ROW_FITS_SPAWNED)
     return list(ordered_map(Bound(function, shared), units, workers, weights=weights))
 
 
