@@ -143,12 +143,18 @@ class ColumnSplit:
     def dot(self, W) -> np.ndarray:
         """X @ W for coefficients W (columns x vectors)."""
         W = W.astype(self.dtype)
+        if W.shape[1] == 1:  # one vector: scipy's single-vector product is the faster one
+            return (self.dense @ W[self.dense_columns, 0] + self.sparse @ W[self.sparse_columns, 0])[:, None]
         return self.dense @ W[self.dense_columns] + self.sparse @ W[self.sparse_columns]
 
     def tdot(self, G) -> np.ndarray:
         """Xᵀ @ G for G (rows x vectors)."""
         G = G.astype(self.dtype)
         out = np.empty((self.shape[1], G.shape[1]), dtype=np.float64)
+        if G.shape[1] == 1:
+            out[self.dense_columns, 0] = self.dense.T @ G[:, 0]
+            out[self.sparse_columns, 0] = self.sparse_t @ G[:, 0]
+            return out
         out[self.dense_columns] = self.dense.T @ G
         out[self.sparse_columns] = self.sparse_t @ G
         return out
