@@ -6,7 +6,8 @@ import pytest
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
-from pipeline.learn.linear import RowSpace, fit_logistic, keep_columns, row_space, use_row_space
+from pipeline.learn.linear import (ColumnSplit, RowSpace, fit_logistic, fit_logistic_many, keep_columns, row_space,
+                                   split_columns, use_row_space)
 
 
 def wide_problem(n_rows: int, n_classes: int, seed: int):
@@ -60,3 +61,48 @@ def test_keep_columns_equals_scipy_column_selection():
         columns = np.sort(rng.choice(30, size=rng.integers(0, 31), replace=False))
         ours, theirs = keep_columns(X, columns), X[:, columns]
         assert ours.shape == theirs.shape and (ours != theirs).nnz == 0
+
+
+def tall_problem(n_rows: int, n_classes: int, seed: int):
+    """More rows than a row span is used for: sparse hashed columns and a dense block (embeddings)."""
+    X, y = wide_problem(n_rows, n_classes, seed)
+    return X[:, 2800:], y  # 200 sparse columns, 40 dense ones
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_fits_on_the_split_matrix_are_scikit_learns_fits(n_classes):
+    """The cross-validation fits (`fit_logistic_many`) take scikit-learn's own steps: same classes,
+    same number of iterations, the same probabilities; and they converge to the exact optimum."""
+    X, y = tall_problem(400, n_classes, seed=7 + n_classes)
+    problems = [(y[:300], c) for c in (0.3, 1.0, 3.0, 10.0)] + [(y[100:], 1.0)]
+    ours = fit_logistic_many(X[:300], problems[:4]) + fit_logistic_many(X[100:], problems[4:])
+    for (labels, c), model, rows in zip(problems, ours, [slice(0, 300)] * 4 + [slice(100, 400)]):
+        theirs = LogisticRegression(C=c, class_weight="balanced", max_iter=1000, tol=1e-4).fit(X[rows], labels)
+        assert type(model) is LogisticRegression and list(model.classes_) == list(theirs.classes_)
+        assert model.coef_.shape == theirs.coef_.shape and model.C == c
+        assert abs(int(model.n_iter_[0]) - int(theirs.n_iter_[0])) <= 1
+        np.testing.assert_allclose(model.predict_proba(X), theirs.predict_proba(X), atol=1e-3)
+    tight = fit_logistic_many(X[:300], [(y[:300], 3.0)], tol=1e-9)[0]
+    exact = LogisticRegression(C=3.0, class_weight="balanced", solver="newton-cg", tol=1e-10, max_iter=1000)
+    exact.fit(X[:300], y[:300])
+    np.testing.assert_allclose(tight.predict_proba(X), exact.predict_proba(X), atol=1e-4)
+
+
+def test_column_split_products_equal_the_matrix_products():
+    X, _ = tall_problem(500, 2, seed=3)
+    split = ColumnSplit(X)
+    assert len(split.dense_columns) == 40  # the filled block is dense, the hashed columns sparse
+    rng = np.random.default_rng(0)
+    W, G = rng.normal(size=(X.shape[1], 3)), rng.normal(size=(X.shape[0], 3))
+    np.testing.assert_allclose(split.dot(W), X @ W.astype(np.float32), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(split.tdot(G), X.T @ G.astype(np.float32), rtol=1e-4, atol=1e-4)
+
+
+def test_split_columns_equals_scipy_column_selection():
+    rng = np.random.default_rng(1)
+    for seed in range(50):
+        X = sp.random(rng.integers(0, 20), 30, density=rng.random(), format="csr", random_state=seed)
+        dense = rng.random(30) < 0.3
+        block, rest = split_columns(X, dense, rows_at_once=7)
+        assert np.array_equal(block, X[:, np.flatnonzero(dense)].toarray())
+        assert rest.shape == (X.shape[0], int((~dense).sum())) and (rest != X[:, np.flatnonzero(~dense)]).nnz == 0

@@ -262,6 +262,44 @@ def test_dimensions_on_the_same_fragments_share_folds_and_get_what_separate_fits
         assert np.allclose(fit.estimator.predict_proba(X), alone.estimator.predict_proba(X))
 
 
+def test_cross_validation_on_the_split_matrix_decides_what_scikit_learns_fits_decide(data_dir, monkeypatch):
+    """Above the row span's size, the folds' fits go through `linear.fit_logistic_many`: the C it
+    chooses, the scores of every C tried, the temperature and the threshold are those of
+    scikit-learn's own LogisticRegression fits on the same folds."""
+    import numpy as np
+
+    import pipeline.learn.linear as linear
+    import pipeline.learn.model as model_module
+    from pipeline.codings import read_codings
+    from pipeline.learn.blocks import FeatureStore
+    from pipeline.learn.crossval import group_keys
+    from pipeline.learn.model import fit_dimension
+
+    codebook = load_codebook(data_dir / "classifier_codebook_two.yaml")
+    fragments = list(read_fragments(data_dir / "classifier_fragments.jsonl"))
+    data = training_data(fragments, read_codings([str(data_dir / "classifier_codings_two.csv")],
+                                                 codebook=codebook), codebook)
+    spec = ModelSpec(features="tfidf+lemma+char+context")
+    store = FeatureStore(data["thema"].fragments)
+    X, widths = store.matrix(spec.design), store.widths(spec.design)
+    groups = group_keys(data["thema"].fragments, "case")
+    monkeypatch.setattr(linear, "ROW_SPACE_MAX", 0)  # every fold in the columns, as at 10,000 fragments
+    calls = []
+    original = model_module.fit_logistic_many
+    monkeypatch.setattr(model_module, "fit_logistic_many", lambda *a, **k: calls.append(1) or original(*a, **k))
+    ours = fit_dimension(spec, X, data["thema"].labels, groups, widths, n_folds=3)
+    assert len(calls) == 3  # one call per fold, every C of the grid
+    monkeypatch.setattr(model_module, "fit_logistic_many",
+                        lambda A, problems: [linear.logistic(c).fit(A, y) for y, c in problems])
+    theirs = fit_dimension(spec, X, data["thema"].labels, groups, widths, n_folds=3)
+    assert ours.c == theirs.c and ours.rule == theirs.rule and ours.tried.keys() == theirs.tried.keys()
+    for c, scores in ours.tried.items():
+        assert scores["kappa"] == theirs.tried[c]["kappa"]
+        assert abs(scores["log_loss"] - theirs.tried[c]["log_loss"]) <= 2e-4
+    assert abs(ours.temperature - theirs.temperature) < 1e-3
+    np.testing.assert_allclose(ours.oof, theirs.oof, atol=1e-3)
+
+
 def model_contents(folder) -> tuple:
     """What a model folder holds: the manifest and model.skops, byte for byte (a model is saved
     with the same bytes every time: modelfile.canonical_skops)."""

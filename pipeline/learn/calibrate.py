@@ -152,14 +152,21 @@ def case_bootstrap_lower(correct, top_probability, groups, confidence: float = C
     top = np.asarray(top_probability, dtype=float)
     cases, index = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
     thresholds = np.asarray(THRESHOLDS)
-    keep = top[:, None] >= thresholds[None, :]
-    by_case = (index[None, :] == np.arange(len(cases))[:, None]).astype(np.float64)  # cases x fragments
-    kept = by_case @ keep.astype(np.float64)  # per case and threshold: suggestions kept (whole numbers)
-    right = by_case @ (keep & correct[:, None]).astype(np.float64)
+    kept = _kept_per_case(index, len(cases), top, thresholds)  # per case and threshold: suggestions kept
+    right = _kept_per_case(index[correct], len(cases), top[correct], thresholds)
     draws = np.random.default_rng(seed).multinomial(len(cases), np.full(len(cases), 1 / len(cases)), size=repeats)
     kept_b, right_b = draws @ kept, draws @ right
     precision = np.divide(right_b, kept_b, out=np.zeros_like(right_b), where=kept_b > 0)
     return np.quantile(precision, 1 - confidence, axis=0)
+
+
+def _kept_per_case(index, n_cases, top, thresholds) -> np.ndarray:
+    """cases x thresholds: how many of a case's fragments have `top` at or above each threshold
+    (counted per case and threshold level in one pass, then summed from the top level down)."""
+    level = np.searchsorted(thresholds, top, side="right")  # thresholds at or below each top probability
+    counts = np.bincount(index * (len(thresholds) + 1) + level, minlength=n_cases * (len(thresholds) + 1))
+    above = np.cumsum(counts.reshape(n_cases, -1)[:, ::-1], axis=1)[:, ::-1]  # fragments at level >= l
+    return above[:, 1:].astype(np.float64)  # threshold t keeps the fragments whose level exceeds t
 
 
 def precision_coverage(y_true, y_pred, top_probability, confidence: float = CONFIDENCE) -> list:
