@@ -123,6 +123,15 @@ class FeatureCache:
         for block in self._blocks.values():
             block.flush()
 
+    def release_rows(self) -> None:
+        """Write the new rows and forget the blocks' rows and indexes in memory (the results stay):
+        once a run has every row it needs, that memory serves the fitting. A block asked for again
+        reads its index from disk anew (without a folder its rows are computed again)."""
+        if self.directory is not None:
+            for block in self._blocks.values():
+                block.flush()
+        self._blocks.clear()
+
 
 class _Block:
     """One feature block of the cache: the digest index over its segments, the pending new rows."""
