@@ -167,6 +167,7 @@ def run_train(fragments_path, codings_paths, out_dir, params, workers=None) -> T
     codebook, fragments, codings = load_inputs(fragments_path, codings_paths, params.codebook)
     spec = ModelSpec.from_params(params.train, params.segment.spacy_model)
     cache_dir = cache_for(fragments_path, params)
+    codings = iter(codings)  # read once into the labels, then the coding records are freed (100 MB at 100,000)
     with using_cache(cache_dir):
         model = train_model(fragments, codings, codebook, spec, params.train.disagreements, params.train.cv_folds,
                             params.evaluate.group_by, name=Path(out_dir).name,

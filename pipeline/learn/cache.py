@@ -36,7 +36,7 @@ log = logging.getLogger("capcode")
 
 CACHE_DIR = ".capcode-cache"
 RESULTS_FILE = "results.json"
-FLUSH_ROWS = 8192  # new rows of a block go to disk as a segment every so many rows
+FLUSH_ROWS = 4096  # new rows of a block go to disk as a segment every so many rows
 LOADED_SEGMENTS = 1  # segments of a block held in memory at once (rows are asked for in file order)
 _STATE = threading.local()
 

@@ -16,7 +16,9 @@ out-of-fold probabilities (`model.decide`), then the final model on all fragment
 the chosen C. The TF-IDF weights and kept columns of each fold and of the final model
 come from document frequencies counted in one pass over the chunks. Every model of a
 pass (folds x values of C x dimensions on the same fragments) learns from the chunk
-while it is in memory.
+while it is in memory. A fold's rows are picked from the raw chunk and TF-IDF weighted in
+place (`weigh_in_place`), so besides the chunk memory holds one fold's rows at a time; by
+then `capcode train` has let go of spaCy and the sentence encoder (`FeatureStore.release_models`).
 """
 
 import hashlib
