@@ -65,7 +65,8 @@ def _train_model(fragments, codings, codebook, spec, design, rule, cv_folds, gro
     store = FeatureStore(used, spec.spacy_model, codebook)
     widths = store.widths(design)
     features = raw_step(design, spec.spacy_model, store.prior() if "codebook" in design.blocks else None)
-    features.fit(fragment_matrix(used[:1]))  # before the text models are released (store.release_models)
+    with using_cache(None):  # before the text models are released; the rows of this one fragment are not
+        features.fit(fragment_matrix(used[:1]))  # kept, so the encoder embeds the run's rows in its usual batches
     estimators, dimensions, metrics, calibration = {}, {}, {}, {}
     tasks = []
     for dimension in codebook.dimensions:

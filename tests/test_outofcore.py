@@ -124,3 +124,14 @@ def test_weighing_picked_rows_in_place_equals_weighing_the_chunk_then_picking(mo
     expected = weights.transform(X)[rows]
     assert picked.dtype == np.float32 and np.array_equal(picked.toarray(), expected.toarray())
     assert not np.array_equal(X[rows].toarray(), picked.toarray())  # the raw chunk is left as it was
+
+
+def test_the_final_models_columns_are_renumbered_as_dropping_the_empty_ones_would():
+    rng = np.random.default_rng(2)
+    X = sp.csr_matrix(rng.poisson(0.3, size=(20, 30)).astype(np.float32) * (np.arange(30) % 3 != 0))
+    active = outofcore.active_from_counts(np.bincount(X.indices, minlength=30) > 0, 30)
+    kept = outofcore.kept_columns(X, active)
+    assert kept.shape == (20, len(active.columns_)) < X.shape
+    assert np.array_equal(kept.toarray(), active.transform(X).toarray())
+    fewer = outofcore.active_from_counts(np.arange(30) < 10, 30)  # rows that fill dropped columns: copied
+    assert np.array_equal(outofcore.kept_columns(X, fewer).toarray(), fewer.transform(X).toarray())

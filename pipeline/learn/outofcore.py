@@ -144,7 +144,18 @@ class _Group:
         X = matrix[rows]
         if weights != "passthrough":
             weigh_in_place(weights, X)
-        return X if fold >= 0 else active.transform(X)
+        return X if fold >= 0 else kept_columns(X, active)
+
+
+def kept_columns(X, active):
+    """`active.transform(X)` for rows whose non-zeros all lie in the kept columns (the final model's
+    rows: it keeps every column they fill), by renumbering the columns in place of copying them."""
+    position = np.full(X.shape[1], -1, dtype=np.int32)
+    position[active.columns_] = np.arange(len(active.columns_), dtype=np.int32)
+    indices = position[X.indices]
+    if len(indices) and indices.min() < 0:
+        return active.transform(X)
+    return sp.csr_matrix((X.data, indices, X.indptr), shape=(X.shape[0], len(active.columns_)))
 
 
 WEIGH_ROWS = 512  # rows weighted at once (the temporaries of TermCounts stay a few MB)
