@@ -46,6 +46,12 @@ def new_nlp(spacy_model: str = "blank", lemmas: bool = True) -> Language:
     return _cached_nlp.__wrapped__(spacy_model or "blank", lemmas or spacy_model not in ("blank", "", None))[0]
 
 
+def forget_pipelines() -> None:
+    """Drop the pipelines built so far (the lemma tables take about 160 MB); the next
+    `build_nlp` builds one again. For a long run that no longer needs spaCy."""
+    _cached_nlp.cache_clear()
+
+
 @lru_cache(maxsize=None)
 def _cached_nlp(spacy_model: str, lemmas: bool = True) -> tuple:
     """(pipeline, names of its enabled components when built)."""

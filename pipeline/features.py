@@ -100,6 +100,16 @@ def lemmatise(texts, spacy_model: str = "blank") -> list:
         return [_LEMMAS[(spacy_model, text)] for text in texts]
 
 
+def release_pipelines() -> None:
+    """Forget the spaCy pipelines of this process and thread and the cached lemmas (training
+    does so once every feature row is made, so their memory serves the fitting)."""
+    from .dutch import forget_pipelines
+
+    clear_lemma_cache()
+    _THREAD_STATE.__dict__.pop("pipelines", None)
+    forget_pipelines()
+
+
 def clear_lemma_cache() -> None:
     """Forget cached lemmas (the benchmark uses this to measure cold runs)."""
     with _LOCK:

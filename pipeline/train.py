@@ -34,23 +34,26 @@ OUT_OF_CORE_ABOVE = 20_000  # training fragments above which train learns out of
 
 def train_model(fragments, codings, codebook, spec: ModelSpec, rule: str = "majority", cv_folds: int = 5,
                 group_by: str = "case", name: str = "model", target: float = 0.8,
-                out_of_core_above: int = OUT_OF_CORE_ABOVE, spill_dir=None, workers=None) -> TrainedModel:
+                out_of_core_above: int = OUT_OF_CORE_ABOVE, spill_dir=None, workers=None,
+                release_models: bool = False) -> TrainedModel:
     """Fit one pipeline per coded dimension and describe them in a manifest (pure: writes nothing
     but, above `out_of_core_above` training fragments, temporary feature chunks in `spill_dir`).
 
     `workers` (parallel.Workers): the cross-validation folds of every dimension, then the final
     fits, spread over processes or a Dask cluster (in memory only); the model is the one a
-    single process trains."""
+    single process trains. `release_models`: once the features are made, forget the spaCy pipeline,
+    the sentence encoder and the feature cache's rows in memory before fitting (`capcode train`
+    does; a process that goes on to predict keeps them)."""
     design = spec.design  # refuses a bad design or classifier before any work
     if design.uses_encoder:
         require_encoder()
     with single_thread():
         return _train_model(fragments, codings, codebook, spec, design, rule, cv_folds, group_by, name, target,
-                            out_of_core_above, spill_dir, workers)
+                            out_of_core_above, spill_dir, workers, release_models)
 
 
 def _train_model(fragments, codings, codebook, spec, design, rule, cv_folds, group_by, name, target,
-                 out_of_core_above, spill_dir, workers):
+                 out_of_core_above, spill_dir, workers, release_models):
     data = training_data(list(fragments), codings, codebook, rule)
     used = used_fragments(data)
     out_of_core = out_of_core_above > 0 and len(used) > out_of_core_above
@@ -61,6 +64,9 @@ def _train_model(fragments, codings, codebook, spec, design, rule, cv_folds, gro
                           "train.out_of_core_above.")
     store = FeatureStore(used, spec.spacy_model, codebook)
     widths = store.widths(design)
+    features = raw_step(design, spec.spacy_model, store.prior() if "codebook" in design.blocks else None)
+    with using_cache(None):  # before the text models are released; the rows of this one fragment are not
+        features.fit(fragment_matrix(used[:1]))  # kept, so the encoder embeds the run's rows in its usual batches
     estimators, dimensions, metrics, calibration = {}, {}, {}, {}
     tasks = []
     for dimension in codebook.dimensions:
@@ -79,6 +85,8 @@ def _train_model(fragments, codings, codebook, spec, design, rule, cv_folds, gro
     if out_of_core:
         log.info("%d training fragments: learning out of core, %d fragments at a time", len(used), outofcore.CHUNK)
         spill = outofcore.Spill(store, design, directory=spill_dir)
+        if release_models:
+            store.release_models()
         try:
             fits = outofcore.fit_out_of_core(spec, spill, tasks, widths, target, cv_folds)
         finally:
@@ -86,6 +94,8 @@ def _train_model(fragments, codings, codebook, spec, design, rule, cv_folds, gro
         learner = {**outofcore.describe(), "out_of_core_above": out_of_core_above}
     else:
         matrix = store.matrix(design, keep_blocks="codebook" in design.blocks)
+        if release_models and "codebook" not in design.blocks:  # the codebook block is made again per fold
+            store.release_models()
         fits = fit_dimensions(spec, matrix, tasks, widths, target, cv_folds, workers=workers)
         del matrix
         learner = {**in_memory_learner(spec), "out_of_core_above": out_of_core_above}
@@ -105,8 +115,6 @@ def _train_model(fragments, codings, codebook, spec, design, rule, cv_folds, gro
                                      "temperature": fit.temperature, "abstain": fit.rule}
         if fit.rule and fit.rule.get("note"):
             log.warning("dimension '%s': %s.", dimension.id, fit.rule["note"])
-    features = raw_step(design, spec.spacy_model, store.prior() if "codebook" in design.blocks else None)
-    features.fit(fragment_matrix(used[:1]))
     manifest = {
         "format": FORMAT,
         "name": name,
@@ -160,12 +168,13 @@ def run_train(fragments_path, codings_paths, out_dir, params, workers=None) -> T
     codebook, fragments, codings = load_inputs(fragments_path, codings_paths, params.codebook)
     spec = ModelSpec.from_params(params.train, params.segment.spacy_model)
     cache_dir = cache_for(fragments_path, params)
+    codings = iter(codings)  # read once into the labels, then the coding records are freed (100 MB at 100,000)
     with using_cache(cache_dir):
         model = train_model(fragments, codings, codebook, spec, params.train.disagreements, params.train.cv_folds,
                             params.evaluate.group_by, name=Path(out_dir).name,
                             target=params.evaluate.target_precision,
                             out_of_core_above=params.train.out_of_core_above, spill_dir=cache_dir,
-                            workers=workers)
+                            workers=workers, release_models=True)
     save_model(model, out_dir, model.training_digests)
     return model
 

@@ -109,3 +109,29 @@ def test_the_feature_cache_writes_segments_and_reads_them_a_few_at_a_time(tmp_pa
         rows = cache.rows("block", [texts[i] for i in order], compute)
         assert cache.misses == 0 and rows[:, 0].toarray().ravel().tolist() == [float(i) for i in order]
         assert len(cache._block("block").loaded) <= 1
+
+
+def test_weighing_picked_rows_in_place_equals_weighing_the_chunk_then_picking(monkeypatch):
+    """Out of core a fold's rows are picked from the raw chunk and weighted in place, a slice at a time."""
+    monkeypatch.setattr(outofcore, "WEIGH_ROWS", 7)
+    rng = np.random.default_rng(1)
+    X = sp.csr_matrix(rng.poisson(0.4, size=(40, 30)).astype(np.float32))
+    spans = ((0, 12, True), (12, 20, False), (20, 30, True))
+    weights = outofcore.tfidf_from_counts(spans, np.bincount(X.indices, minlength=30), X.shape[0])
+    rows = np.flatnonzero(rng.random(40) < 0.7)
+    picked = X[rows]
+    outofcore.weigh_in_place(weights, picked)
+    expected = weights.transform(X)[rows]
+    assert picked.dtype == np.float32 and np.array_equal(picked.toarray(), expected.toarray())
+    assert not np.array_equal(X[rows].toarray(), picked.toarray())  # the raw chunk is left as it was
+
+
+def test_the_final_models_columns_are_renumbered_as_dropping_the_empty_ones_would():
+    rng = np.random.default_rng(2)
+    X = sp.csr_matrix(rng.poisson(0.3, size=(20, 30)).astype(np.float32) * (np.arange(30) % 3 != 0))
+    active = outofcore.active_from_counts(np.bincount(X.indices, minlength=30) > 0, 30)
+    kept = outofcore.kept_columns(X, active)
+    assert kept.shape == (20, len(active.columns_)) < X.shape
+    assert np.array_equal(kept.toarray(), active.transform(X).toarray())
+    fewer = outofcore.active_from_counts(np.arange(30) < 10, 30)  # rows that fill dropped columns: copied
+    assert np.array_equal(outofcore.kept_columns(X, fewer).toarray(), fewer.transform(X).toarray())

@@ -370,3 +370,31 @@ def test_train_on_a_dask_cluster_writes_the_model_one_process_writes(data_dir, t
         run_train(*inputs, tmp_path / "dask" / "model", params,
                   workers=Workers(backend="dask", scheduler=cluster.scheduler_address))
     assert model_contents(tmp_path / "one" / "model") == model_contents(tmp_path / "dask" / "model")
+
+
+@pytest.mark.parametrize("out_of_core_above", [0, 10])
+def test_train_releases_spacy_and_the_encoder_before_fitting_and_writes_the_same_model(data_dir, tmp_path,
+                                                                                       out_of_core_above):
+    """`capcode train` forgets the text models once the features are made (their memory serves
+    the fitting), in memory and out of core; the model is the one a run that keeps them writes,
+    byte for byte, and nothing loads them again."""
+    from pipeline.dutch import _cached_nlp
+    from pipeline.learn import encoder
+    from pipeline.learn.model import ModelSpec
+    from pipeline.learn.persist import save_model
+    from pipeline.train import load_inputs, train_model
+
+    params = _params(cv_folds=2, cache=False, out_of_core_above=out_of_core_above)
+    inputs = (data_dir / "classifier_fragments.jsonl", [data_dir / "classifier_codings.csv"])
+    codebook, fragments, codings = load_inputs(*inputs, params.codebook)
+    spec = ModelSpec.from_params(params.train, params.segment.spacy_model)
+    for name, release in (("kept", False), ("released", True)):
+        model = train_model(fragments, codings, codebook, spec, cv_folds=2, name="model",
+                            out_of_core_above=out_of_core_above, spill_dir=tmp_path / "spill", release_models=release)
+        save_model(model, tmp_path / name / "model", model.training_digests)
+        loaded = bool(encoder._ENCODERS) and _cached_nlp.cache_info().currsize > 0
+        assert loaded != release, "a run that keeps them has them loaded; one that releases them never again"
+    run_train(*inputs, tmp_path / "command" / "model", params)  # `capcode train` releases them
+    assert not encoder._ENCODERS and _cached_nlp.cache_info().currsize == 0
+    assert ((tmp_path / "kept" / "model" / MODEL_FILE).read_bytes() ==
+            (tmp_path / "released" / "model" / MODEL_FILE).read_bytes())

@@ -8,6 +8,10 @@ per fold in evaluation: codebook examples that quote a held-out fragment are lef
 of the prior there, so the held-out case never informs its own prediction.
 """
 
+import ctypes
+import ctypes.util
+import gc
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -71,6 +75,24 @@ class FeatureStore:
             parts.append(sp.csr_matrix(transformer.fit(columns).transform(columns), dtype=np.float32))
         return sp.hstack(parts, format="csr", dtype=np.float32)
 
+    def release_models(self) -> None:
+        """Once every row of the run is made (written to the spill, or stacked in memory): forget
+        the spaCy pipeline with its lemma tables, the sentence encoder and the feature cache's
+        rows in memory, and give the freed memory back, so the fitting that follows reuses it
+        instead of adding to the peak (about 250 MB of the 410 MB a run holds before it reads
+        a fragment, measured in docs/scale.md). What is asked for later loads them again."""
+        from ..features import release_pipelines
+        from .cache import active_cache
+        from .encoder import release_encoders
+
+        release_pipelines()
+        release_encoders()
+        cache = active_cache()
+        if cache is not None:
+            cache.release_rows()
+        gc.collect()
+        give_back_freed_memory()
+
     def widths(self, design: Design) -> dict:
         n_codebook = len(self.prior().columns) if "codebook" in design.blocks else 0
         return {b: block_width(b, n_codebook) for b in design.blocks}
@@ -92,3 +114,12 @@ class FeatureStore:
         if not keep_blocks:
             self._blocks.clear()
         return sp.hstack(parts, format="csr", dtype=np.float32)
+
+
+def give_back_freed_memory() -> None:
+    """Return the C library's free heap pages to the system (glibc's malloc_trim; elsewhere nothing)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

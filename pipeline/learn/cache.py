@@ -36,7 +36,7 @@ log = logging.getLogger("capcode")
 
 CACHE_DIR = ".capcode-cache"
 RESULTS_FILE = "results.json"
-FLUSH_ROWS = 8192  # new rows of a block go to disk as a segment every so many rows
+FLUSH_ROWS = 4096  # new rows of a block go to disk as a segment every so many rows
 LOADED_SEGMENTS = 1  # segments of a block held in memory at once (rows are asked for in file order)
 _STATE = threading.local()
 
@@ -122,6 +122,15 @@ class FeatureCache:
             self._results_dirty = False
         for block in self._blocks.values():
             block.flush()
+
+    def release_rows(self) -> None:
+        """Write the new rows and forget the blocks' rows and indexes in memory (the results stay):
+        once a run has every row it needs, that memory serves the fitting. A block asked for again
+        reads its index from disk anew (without a folder its rows are computed again)."""
+        if self.directory is not None:
+            for block in self._blocks.values():
+                block.flush()
+        self._blocks.clear()
 
 
 class _Block:

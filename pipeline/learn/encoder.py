@@ -64,6 +64,11 @@ def _encoder():
     return _ENCODERS[key]
 
 
+def release_encoders() -> None:
+    """Forget the loaded encoders (about 90 MB); the next `embed` loads one again."""
+    _ENCODERS.clear()
+
+
 def embed(texts) -> np.ndarray:
     """(n, 512) float32 unit vectors for texts, in batches, with a progress bar on a terminal."""
     texts = [t if t.strip() else "" for t in texts]

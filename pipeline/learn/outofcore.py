@@ -16,7 +16,9 @@ out-of-fold probabilities (`model.decide`), then the final model on all fragment
 the chosen C. The TF-IDF weights and kept columns of each fold and of the final model
 come from document frequencies counted in one pass over the chunks. Every model of a
 pass (folds x values of C x dimensions on the same fragments) learns from the chunk
-while it is in memory.
+while it is in memory. A fold's rows are picked from the raw chunk and TF-IDF weighted in
+place (`weigh_in_place`), so besides the chunk memory holds one fold's rows at a time; by
+then `capcode train` has let go of spaCy and the sentence encoder (`FeatureStore.release_models`).
 """
 
 import hashlib
@@ -128,28 +130,47 @@ class _Group:
         self.steps = {}  # fold number (-1: all rows) -> (weights, active)
         self.models = {}  # (fold, task name, C) -> estimator
 
-    def designs(self, matrix):
-        """(fold, the chunk's rows as that fold's models see them) for each weighting of the group.
+    def design(self, matrix, fold: int, rows):
+        """Some rows of a chunk (positions in `matrix`) as the models of `fold` see them.
 
-        The IDF-free part of the TF-IDF weighting is done once for all folds (`TermCounts`).
-        Cross-validation models keep every column: a column no training row of theirs fills
-        keeps weight zero under SGD, so dropping it (as the final model does, to stay small)
-        changes no probability.
+        Rows are picked from the raw chunk first and weighted in place afterwards, a slice
+        of rows at a time (`weigh_in_place`): a row's TF-IDF depends on that row alone, so
+        this gives the values of weighting the whole chunk and then picking, without a
+        weighted copy of the chunk per fold. Cross-validation models keep every column: a
+        column no training row of theirs fills keeps weight zero under SGD, so dropping it
+        (as the final model does, to stay small) changes no probability.
         """
-        X = sp.csr_matrix(matrix, dtype=np.float32)
-        X.sum_duplicates()
-        counts = None
-        for fold in sorted(self.steps):
-            weights, active = self.steps[fold]
-            if weights == "passthrough":
-                weighted = X
-            else:
-                idf, block = weights._column_weights(X.shape[1])
-                counts = counts or TermCounts(X, block, len(weights.spans_))
-                data = X.data.copy()
-                data[counts.weighted] = counts.weigh(idf)
-                weighted = sp.csr_matrix((data, X.indices, X.indptr), shape=X.shape)
-            yield fold, (weighted if fold >= 0 else active.transform(weighted))
+        weights, active = self.steps[fold]
+        X = matrix[rows]
+        if weights != "passthrough":
+            weigh_in_place(weights, X)
+        return X if fold >= 0 else kept_columns(X, active)
+
+
+def kept_columns(X, active):
+    """`active.transform(X)` for rows whose non-zeros all lie in the kept columns (the final model's
+    rows: it keeps every column they fill), by renumbering the columns in place of copying them."""
+    position = np.full(X.shape[1], -1, dtype=np.int32)
+    position[active.columns_] = np.arange(len(active.columns_), dtype=np.int32)
+    indices = position[X.indices]
+    if len(indices) and indices.min() < 0:
+        return active.transform(X)
+    return sp.csr_matrix((X.data, indices, X.indptr), shape=(X.shape[0], len(active.columns_)))
+
+
+WEIGH_ROWS = 512  # rows weighted at once (the temporaries of TermCounts stay a few MB)
+
+
+def weigh_in_place(weights, X) -> None:
+    """BlockTfidf's weighting of a float32 CSR matrix with sorted, summed indices, in its own data."""
+    idf, block = weights._column_weights(X.shape[1])
+    for start in range(0, X.shape[0], WEIGH_ROWS):
+        stop = min(X.shape[0], start + WEIGH_ROWS)
+        low, high = X.indptr[start], X.indptr[stop]
+        rows = sp.csr_matrix((X.data[low:high], X.indices[low:high], X.indptr[start:stop + 1] - low),
+                             shape=(stop - start, X.shape[1]))
+        counts = TermCounts(rows, block, len(weights.spans_))
+        X.data[low:high][counts.weighted] = counts.weigh(idf)  # a view: X changes in place
 
 
 def count_steps(spec, spill, groups, widths) -> None:
@@ -180,20 +201,32 @@ def count_steps(spec, spill, groups, widths) -> None:
             n = int(group.n[-1] - group.n[fold]) if fold >= 0 else int(group.n[-1])
             weights = "passthrough" if spans == "passthrough" else tfidf_from_counts(spans.spans, df, n)
             group.steps[fold] = (weights, active_from_counts(df > 0, spill.width))
+        del group.df
 
 
-def passes(spill, groups, epochs: int, seed: int, learn) -> None:
-    """`learn(group, fold, chunk rows, designed matrix)` for every chunk, fold and group, `epochs` times."""
+def passes(spill, groups, epochs: int, seed: int, learn, held_out: bool = False) -> None:
+    """`learn(group, fold, positions, designed matrix)` for every chunk, fold and group, `epochs` times:
+    a fold's training rows of the chunk (its held-out rows with `held_out`; the final models, fold
+    -1: every row of the group), `positions` their places in the group's rows."""
     rng = np.random.default_rng(seed)
     for _ in range(epochs):
         for number in rng.permutation(len(spill.paths)):
             start, matrix = spill.chunk(number)
+            matrix.sum_duplicates()
             for group in groups:
                 positions = group.member[start:start + matrix.shape[0]]
                 inside = np.flatnonzero(positions >= 0)
-                if len(inside):
-                    for fold, designed in group.designs(matrix[inside]):
-                        learn(group, fold, positions[inside], designed)
+                if not len(inside):
+                    continue
+                for fold in sorted(group.steps):
+                    if fold < 0:
+                        rows = inside
+                    else:
+                        in_fold = group.fold_of[positions[inside]] == fold
+                        rows = inside[in_fold if held_out else ~in_fold]
+                    if len(rows):
+                        learn(group, fold, positions[rows], group.design(matrix, fold, rows))
+            del matrix
 
 
 def fit_out_of_core(spec, spill, tasks, widths, target: float = 0.8, n_folds: int = 5,
@@ -258,12 +291,8 @@ def cross_validate(spec, spill, groups, epochs: int) -> None:
                                                               np.zeros((len(y), 1)), y))
 
     def learn(group, fold, positions, X):
-        train = np.flatnonzero(group.fold_of[positions] != fold)
-        if not len(train):
-            return
-        X = X[train]
         for task in group.tasks:
-            y = group.labels[task.name][positions[train]]
+            y = group.labels[task.name][positions]
             for c in grid:
                 model = group.models[(fold, task.name, c)]
                 if isinstance(model, SGDClassifier):
@@ -275,16 +304,12 @@ def cross_validate(spec, spill, groups, epochs: int) -> None:
                      for t in group.tasks}
 
     def predict(group, fold, positions, X):
-        test = np.flatnonzero(group.fold_of[positions] == fold)
-        if not len(test):
-            return
-        X = X[test]
         for task in group.tasks:
             for c in grid:
                 model = group.models[(fold, task.name, c)]
-                group.oof[task.name][c][positions[test]] = aligned_proba(model, X, list(group.classes[task.name]))
+                group.oof[task.name][c][positions] = aligned_proba(model, X, list(group.classes[task.name]))
 
-    passes(spill, groups, 1, spec.seed, predict)
+    passes(spill, groups, 1, spec.seed, predict, held_out=True)
     for group in groups:
         group.models.clear()
 
