@@ -239,25 +239,11 @@ class DutchSentenceSegmenter:
         for i in candidates:
             if i == last:
                 continue  # nothing follows the last token
-            # The common cases inline, for speed: 'woord. Volgende' and 'echt? Ja' end a
-            # sentence, 'woord. volgende' does not (a word of two or more letters, not a
-            # roman numeral or known abbreviation); everything else takes _start_after.
-            if i and spaces[i] and not spaces[i - 1]:
-                word = strings[orths[i]]
-                if word == ".":
-                    before = strings[orths[i - 1]]
-                    plain = (before.isalpha() and len(before) > 1 and before.strip("ivxIVX")
-                             and before + "." not in non_final)
-                else:
-                    plain = word == "?" or word == "!"
-                if plain:
-                    first = strings[orths[i + 1]][0]
-                    if first.isupper():
-                        starts.add(i + 1)
-                        continue
-                    if first.islower() and (spaces[i + 1] or i + 2 >= n or strings[orths[i + 2]] != ")"):
-                        continue  # not an enumerated item such as 'a)'
-
+            common = _common_case(i, 0, n, orths, spaces, strings, non_final)
+            if common is not None:
+                if common:
+                    starts.add(i + 1)
+                continue
             start = self._start_after(i, tokens, starts)
             if start is not None and 0 < start < n:
                 starts.add(start)
@@ -282,21 +268,11 @@ class DutchSentenceSegmenter:
                 if window is not None:
                     found.extend(window[0] + start for start in starts)
                 window, starts, tokens = (a, b), set(), None
-            if i > a and spaces[i] and not spaces[i - 1]:  # as in sentence_starts, on the joined columns
-                word = strings[orths[i]]
-                if word == ".":
-                    before = strings[orths[i - 1]]
-                    plain = (before.isalpha() and len(before) > 1 and before.strip("ivxIVX")
-                             and before + "." not in non_final)
-                else:
-                    plain = word == "?" or word == "!"
-                if plain:
-                    first = strings[orths[i + 1]][0]
-                    if first.isupper():
-                        starts.add(i + 1 - a)
-                        continue
-                    if first.islower() and (spaces[i + 1] or i + 2 >= b or strings[orths[i + 2]] != ")"):
-                        continue
+            common = _common_case(i, a, b, orths, spaces, strings, non_final)  # on the joined columns
+            if common is not None:
+                if common:
+                    starts.add(i + 1 - a)
+                continue
             if tokens is None:
                 alone = spaces[a:b]
                 alone[-1] = 0  # alone, the text's last token has no space after it
@@ -455,3 +431,26 @@ def make_capcode_sentences(nlp: Language, name: str, extra_abbreviations: list,
     """capcode's rule-based Dutch sentence segmenter (see DutchSentenceSegmenter)."""
     return DutchSentenceSegmenter(nlp.vocab, name, extra_abbreviations, extra_final_abbreviations,
                                   split_at_newline, split_at_timestamp, split_after_bracket)
+
+
+def _common_case(i, first, end, orths, spaces, strings, non_final):
+    """The common decisions for candidate token i of the text spanning tokens first..end, made
+    without `_start_after`, for speed: 'woord. Volgende' and 'echt? Ja' end a sentence (True: one
+    starts at i + 1), 'woord. volgende' does not (False), where the word before the full stop has
+    two or more letters and is no roman numeral or known abbreviation, and 'a)' is not taken for
+    a sentence; None leaves every other case to `_start_after`."""
+    if i > first and spaces[i] and not spaces[i - 1]:
+        word = strings[orths[i]]
+        if word == ".":
+            before = strings[orths[i - 1]]
+            plain = (before.isalpha() and len(before) > 1 and before.strip("ivxIVX")
+                     and before + "." not in non_final)
+        else:
+            plain = word == "?" or word == "!"
+        if plain:
+            after = strings[orths[i + 1]][0]
+            if after.isupper():
+                return True
+            if after.islower() and (spaces[i + 1] or i + 2 >= end or strings[orths[i + 2]] != ")"):
+                return False  # not an enumerated item such as 'a)'
+    return None

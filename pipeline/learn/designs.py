@@ -180,15 +180,21 @@ class BlockTfidf(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=False), copy=True)
         X.sum_duplicates()
+        self.weigh_in_place(X, ROWS_AT_ONCE)
+        return X
+
+    def weigh_in_place(self, X, rows_at_once: int) -> None:
+        """`transform`'s weighting of a float32 CSR matrix with sorted, summed indices, in its
+        own data, `rows_at_once` rows at a time so the temporaries stay small (out-of-core
+        training weighs its chunks this way without a copy)."""
         idf, block = self._column_weights(X.shape[1])
-        for start in range(0, X.shape[0], ROWS_AT_ONCE):  # in slices of rows: temporaries stay small
-            stop = min(X.shape[0], start + ROWS_AT_ONCE)
+        for start in range(0, X.shape[0], rows_at_once):
+            stop = min(X.shape[0], start + rows_at_once)
             low, high = X.indptr[start], X.indptr[stop]
             rows = sp.csr_matrix((X.data[low:high], X.indices[low:high], X.indptr[start:stop + 1] - low),
                                  shape=(stop - start, X.shape[1]))
             counts = TermCounts(rows, block, len(self.spans_))
             X.data[low:high][counts.weighted] = counts.weigh(idf)  # a view: X changes in place
-        return X
 
     def _column_weights(self, n_columns):
         """Per column: its IDF weight (1 outside weighted ranges) and its weighted range's number (-1: none)."""

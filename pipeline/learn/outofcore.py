@@ -35,7 +35,7 @@ from sklearn.pipeline import Pipeline
 
 from .cache import active_cache
 from .crossval import aligned_proba, folds_for
-from .designs import ActiveColumns, BlockTfidf, TermCounts, weighting_step
+from .designs import ActiveColumns, BlockTfidf, weighting_step
 from .model import DimensionFit, cv_key, decide, from_record, same_rows
 
 CHUNK = 4096  # fragments per chunk on disk
@@ -163,14 +163,7 @@ WEIGH_ROWS = 512  # rows weighted at once (the temporaries of TermCounts stay a 
 
 def weigh_in_place(weights, X) -> None:
     """BlockTfidf's weighting of a float32 CSR matrix with sorted, summed indices, in its own data."""
-    idf, block = weights._column_weights(X.shape[1])
-    for start in range(0, X.shape[0], WEIGH_ROWS):
-        stop = min(X.shape[0], start + WEIGH_ROWS)
-        low, high = X.indptr[start], X.indptr[stop]
-        rows = sp.csr_matrix((X.data[low:high], X.indices[low:high], X.indptr[start:stop + 1] - low),
-                             shape=(stop - start, X.shape[1]))
-        counts = TermCounts(rows, block, len(weights.spans_))
-        X.data[low:high][counts.weighted] = counts.weigh(idf)  # a view: X changes in place
+    weights.weigh_in_place(X, WEIGH_ROWS)
 
 
 def count_steps(spec, spill, groups, widths) -> None:
