@@ -26,6 +26,7 @@ so that the memory they share stays shared.
 
 import collections
 import contextlib
+import functools
 import gc
 import itertools
 import multiprocessing
@@ -138,7 +139,14 @@ def _signals_held():
         signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
-_CONTROLLER = []  # threadpoolctl's view of the loaded BLAS/OpenMP libraries, found once per process
+@functools.lru_cache(maxsize=1)
+def thread_pools():
+    """threadpoolctl's view of the loaded BLAS/OpenMP libraries, found once per process: finding
+    them reads every loaded library (milliseconds), and the fits of `evaluate` limit their
+    threads thousands of times."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 @contextlib.contextmanager
@@ -148,11 +156,7 @@ def _threads_limited(threads: int):
     if "numpy" not in sys.modules:  # no BLAS loaded (segment): nothing to limit
         yield
         return
-    if not _CONTROLLER:
-        from threadpoolctl import ThreadpoolController
-
-        _CONTROLLER.append(ThreadpoolController())
-    with _CONTROLLER[0].limit(limits=max(1, threads)):
+    with thread_pools().limit(limits=max(1, threads)):
         yield
 
 

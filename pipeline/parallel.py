@@ -195,14 +195,12 @@ def _executor(workers: Workers, n_items: int, function: Callable):
         except WorkerDied as exc:
             raise _worker_error(exc) from None
         return
-    from joblib import Parallel, delayed, parallel_config
+    from joblib import parallel_config
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
     try:
         with parallel_config(backend="loky", n_jobs=jobs):
-            yield (lambda arguments: Parallel(return_as="generator", pre_dispatch=f"{IN_FLIGHT_PER_JOB}*n_jobs",
-                                              batch_size=1)(delayed(run_chunk)(function, *args)
-                                                            for args in arguments)), jobs
+            yield _joblib_run(function), jobs
     except TerminatedWorkerError as exc:
         raise _worker_error(exc) from None
 
@@ -215,14 +213,21 @@ def _worker_error(exc) -> WorkerError:
 @contextlib.contextmanager
 def _dask_executor(workers: Workers, function: Callable):
     """(run, jobs) on the Dask cluster through joblib's dask backend."""
-    from joblib import Parallel, delayed, parallel_config
+    from joblib import parallel_config
 
     with _dask_client(workers) as client:
         jobs = max(1, sum(client.nthreads().values()))
         with client.as_current(), parallel_config(backend="dask", n_jobs=jobs, wait_for_workers_timeout=60):
-            yield (lambda arguments: Parallel(return_as="generator", pre_dispatch=f"{IN_FLIGHT_PER_JOB}*n_jobs",
-                                              batch_size=1)(delayed(run_chunk)(function, *args)
-                                                            for args in arguments)), jobs
+            yield _joblib_run(function), jobs
+
+
+def _joblib_run(function: Callable) -> Callable:
+    """`run(arguments)` through joblib's configured backend (loky, dask): run_chunk(function, *args)
+    for each args tuple, answers in order, IN_FLIGHT_PER_JOB tasks per job handed out ahead."""
+    from joblib import Parallel, delayed
+
+    return lambda arguments: Parallel(return_as="generator", pre_dispatch=f"{IN_FLIGHT_PER_JOB}*n_jobs",
+                                      batch_size=1)(delayed(run_chunk)(function, *args) for args in arguments)
 
 
 @contextlib.contextmanager

@@ -36,7 +36,6 @@ from .newton import fit_balanced_logistic
 ROW_SPACE_MAX = 1500  # training rows up to which the span of the rows is used (n x n eigendecomposition)
 RELATIVE_EIGENVALUE = 1e-10  # span directions weaker than this (relative to the strongest) carry no data
 MAX_ITER = 1000
-SPAN_TOL = 1e-8  # the n-column problem is tiny: converge it tightly
 DENSE_SHARE = 0.25  # columns filled in more than this share of the rows are multiplied as dense
 
 
@@ -51,10 +50,8 @@ class RowSpace:
     def __init__(self, X):
         self.X = sp.csr_matrix(X, dtype=np.float64)
         # columns filled in most rows (the embeddings) go through dense BLAS, the rest stays sparse
-        filled = np.bincount(self.X.indices, minlength=self.X.shape[1])
-        self.dense_columns = np.flatnonzero(filled > DENSE_SHARE * max(1, self.X.shape[0]))
-        self.sparse_columns = np.flatnonzero(filled <= DENSE_SHARE * max(1, self.X.shape[0]))
-        self.X_dense, self.X_sparse = self._split(self.X)
+        self.dense = filled_columns(self.X)
+        self.X_dense, self.X_sparse = split_columns(self.X, self.dense)
         gram = self._products(self.X_dense, self.X_sparse)
         values, vectors = np.linalg.eigh(gram)
         top = values.max() if len(values) else 0.0
@@ -64,17 +61,13 @@ class RowSpace:
         self.back = vectors[:, keep] / roots  # U Λ^-½: from span coordinates to row combinations
         self.solutions = {}  # labels -> the last fit's span coefficients: the next C starts from them
 
-    def _split(self, Y):
-        Y = sp.csr_matrix(Y, dtype=np.float64)
-        return keep_columns(Y, self.dense_columns).toarray(), keep_columns(Y, self.sparse_columns)
-
     def _products(self, Y_dense, Y_sparse) -> np.ndarray:
         """Y Xᵀ from the split parts of Y and X."""
         return Y_dense @ self.X_dense.T + (Y_sparse @ self.X_sparse.T).toarray()
 
     def project(self, Y) -> np.ndarray:
         """Other rows (same columns) in the span's coordinates: their part outside the span meets zero weights."""
-        return self._products(*self._split(Y)) @ self.back
+        return self._products(*split_columns(sp.csr_matrix(Y, dtype=np.float64), self.dense)) @ self.back
 
     def coefficients(self, theta) -> np.ndarray:
         """Coefficients in the full column space for span coefficients `theta` (classes x span)."""
@@ -141,10 +134,9 @@ class ColumnSplit:
     def __init__(self, X):
         X = sp.csr_matrix(X)
         self.shape, self.dtype = X.shape, X.dtype
-        filled = np.bincount(X.indices, minlength=X.shape[1])
-        self.dense_columns = np.flatnonzero(filled > DENSE_SHARE * max(1, X.shape[0]))
-        self.sparse_columns = np.flatnonzero(filled <= DENSE_SHARE * max(1, X.shape[0]))
-        self.dense, self.sparse = split_columns(X, filled > DENSE_SHARE * max(1, X.shape[0]))
+        dense = filled_columns(X)
+        self.dense_columns, self.sparse_columns = np.flatnonzero(dense), np.flatnonzero(~dense)
+        self.dense, self.sparse = split_columns(X, dense)
         self.sparse_t = self.sparse.T.tocsr()
 
     def dot(self, W) -> np.ndarray:
@@ -248,29 +240,13 @@ def _minimise(matrix, part, tol) -> LogisticRegression:
     return model
 
 
+def filled_columns(X) -> np.ndarray:
+    """Which columns of a CSR matrix are filled in more than DENSE_SHARE of its rows (the
+    embeddings): multiplied as a dense block, they go through dense BLAS."""
+    return np.bincount(X.indices, minlength=X.shape[1]) > DENSE_SHARE * max(1, X.shape[0])
+
+
 def split_columns(X, dense, rows_at_once: int = 4096) -> tuple:
-    """(X[:, dense] as an array, X[:, ~dense] as CSR) of a CSR matrix in one pass over its
-    non-zeros, a slice of rows at a time."""
-    position = np.zeros(X.shape[1], dtype=np.int64)
-    position[dense] = np.arange(int(dense.sum()))
-    position[~dense] = np.arange(int((~dense).sum()))
-    block = np.zeros((X.shape[0], int(dense.sum())), dtype=X.dtype)
-    data, indices, counts = [], [], []
-    for start in range(0, X.shape[0], rows_at_once):
-        stop = min(X.shape[0], start + rows_at_once)
-        low, high = X.indptr[start], X.indptr[stop]
-        columns, values = X.indices[low:high], X.data[low:high]
-        rows = np.repeat(np.arange(start, stop, dtype=np.int64), np.diff(X.indptr[start:stop + 1]))
-        in_block = dense[columns]
-        block[rows[in_block], position[columns[in_block]]] = values[in_block]
-        rest = ~in_block
-        data.append(values[rest])
-        indices.append(position[columns[rest]].astype(np.int32))
-        counts.append(np.bincount(rows[rest] - start, minlength=stop - start))
-    indptr = np.zeros(X.shape[0] + 1, dtype=np.int64)
-    if counts:
-        np.cumsum(np.concatenate(counts), out=indptr[1:])
-    rest = sp.csr_matrix((np.concatenate(data) if data else np.zeros(0, dtype=X.dtype),
-                          np.concatenate(indices) if indices else np.zeros(0, dtype=np.int32), indptr),
-                         shape=(X.shape[0], int((~dense).sum())))
-    return block, rest
+    """(X[:, dense] as an array, X[:, ~dense] as CSR) of a CSR matrix, `dense` a mask of its columns."""
+    return (keep_columns(X, np.flatnonzero(dense), rows_at_once).toarray(),
+            keep_columns(X, np.flatnonzero(~dense), rows_at_once))

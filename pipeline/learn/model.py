@@ -43,7 +43,7 @@ from .calibrate import CONFIDENCE, MIN_KEPT, choose_threshold, fit_temperature, 
 from .crossval import aligned_proba, folds_for, predicted
 from .designs import LOG_LOSS, ActiveColumns, Design, weighting_step
 from .linear import fit_logistic, fit_logistic_many, logistic, row_space
-from .spreading import Bound, spread  # noqa: F401 (Bound: part of the learning API)
+from .spreading import Bound, spread, unit_key  # noqa: F401 (Bound: part of the learning API)
 
 C_GRID = (0.3, 1.0, 3.0, 10.0)
 MIN_THRESHOLD_FRAGMENTS = 20  # fewer held-out fragments than this: no threshold is estimated
@@ -114,17 +114,10 @@ def build_classifier(classifier: str, c: float, labels, seed: int = 0):
 
 def single_thread():
     """Limit BLAS/OpenMP to one thread: the solvers' vector operations on a shared machine
-    run about three times faster than with competing threads. The thread pools are found
-    once per process (finding them reads every loaded library: milliseconds, and the
-    cross-validation of `evaluate` enters this thousands of times)."""
-    return _thread_pools().limit(limits=1)
+    run about three times faster than with competing threads (the pools found once per process)."""
+    from ..forkpool import thread_pools
 
-
-@functools.lru_cache(maxsize=1)
-def _thread_pools():
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
+    return thread_pools().limit(limits=1)
 
 
 @dataclass
@@ -350,25 +343,20 @@ def choose_by_cv(spec, X, groups, widths, target, workers=None) -> list:
     # what travels to other processes: the matrix and labels, not the codebook designs' fold makers
     portable = FoldWork(spec, widths, X, [(rows, labels, classes, None) for rows, labels, classes, _ in shared])
     weights = [len(train) * len(shared[number][1]) * len(spec.grid()) for number, train, _ in units]
-    answers = dict(zip(map(_unit_key, units), spread(cv_fold, portable, units, workers, weights)))
-    answers.update(zip(map(_unit_key, local), spread(cv_fold, FoldWork(spec, widths, X, shared), local)))
+    answers = dict(zip(map(unit_key, units), spread(cv_fold, portable, units, workers, weights)))
+    answers.update(zip(map(unit_key, local), spread(cv_fold, FoldWork(spec, widths, X, shared), local)))
     decisions = []
     for number, (tasks, folds) in enumerate(groups):
         _, labels, classes, _ = shared[number]
         oof = {t.name: {c: np.zeros((len(t.labels), len(classes[t.name]))) for c in spec.grid()} for t in tasks}
         for train, test in folds:
-            answer = answers[_unit_key((number, train, test))]
+            answer = answers[unit_key((number, train, test))]
             for name, by_c in answer.items():
                 for c, proba in by_c.items():
                     oof[name][c][test] = proba
         decisions.append({t.name: decide(spec, labels[t.name], t.groups, classes[t.name], oof[t.name], len(folds),
                                          target) for t in tasks})
     return decisions
-
-
-def _unit_key(unit) -> tuple:
-    number, _, test = unit
-    return number, np.asarray(test).tobytes()
 
 
 def decide(spec, labels, groups, classes, oof_by_c, n_folds, target) -> DimensionFit:

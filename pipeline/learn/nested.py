@@ -18,7 +18,7 @@ from .cache import active_cache, results_for_worker
 from .calibrate import CONFIDENCE, scores, temper, wilson_lower
 from .crossval import aligned_proba, group_keys, predicted
 from .model import Task, fit_dimensions, single_thread
-from .spreading import spread as spread_units
+from .spreading import spread as spread_units, unit_key
 
 
 def nested_predictions(spec, store, item, folds, group_by: str, target: float, inner_folds: int,
@@ -97,15 +97,15 @@ def nested_runs(store, items, runs, folds, group_by: str, target: float, inner_f
     # an outer fold repeats the work of a train on its rows: inner folds x C x dimensions, then the final fits
     weights = [len(train) * (inner_folds * len(work.specs[number].grid()) + 1) * len(labels)
                for number, train, _ in units]
-    answers = dict(zip(map(_unit_key, units), spread_units(outer_fold, work, units, workers, weights)))
+    answers = dict(zip(map(unit_key, units), spread_units(outer_fold, work, units, workers, weights)))
     here = OuterWork(**{**work.__dict__, "store": store, "fragments": fragments})
-    answers.update(zip(map(_unit_key, local), spread_units(outer_fold, here, local)))
+    answers.update(zip(map(unit_key, local), spread_units(outer_fold, here, local)))
     results = []
     for number in range(len(runs)):
         out = {d: {"proba": np.zeros((len(y), len(work.classes[d]))), "abstain": np.zeros(len(y), dtype=bool),
                    "folds": []} for d, y in labels.items()}
         for unit in [u for u in units + local if u[0] == number]:
-            fits, kept = answers[_unit_key(unit)]
+            fits, kept = answers[unit_key(unit)]
             test = unit[2]
             if cache is not None:
                 for key, record in kept.items():
@@ -120,11 +120,6 @@ def nested_runs(store, items, runs, folds, group_by: str, target: float, inner_f
                           kept=np.ones(len(labels[dimension]), dtype=bool))
         results.append(out)
     return results
-
-
-def _unit_key(unit) -> tuple:
-    number, _, test = unit
-    return number, np.asarray(test).tobytes()
 
 
 def design_matrix(work: OuterWork, spec):

@@ -35,6 +35,12 @@ def spread(function, shared, units, workers=None, weights=None) -> list:
     return list(ordered_map(Bound(function, shared), units, workers, weights=weights))
 
 
+def unit_key(unit) -> tuple:
+    """The key of a (number, train rows, test rows) unit among the answers: its number and test rows."""
+    number, _, test = unit
+    return number, np.asarray(test).tobytes()
+
+
 class Bound:
     """function(shared, unit) as a one-argument worker function that tells its size: joblib's Dask
     backend scatters an argument larger than a kilobyte to the cluster once, instead of sending
