@@ -297,3 +297,23 @@ class XmlScan:
             raise InputError(f"{self.origin}: '{self.name}' holds more than {self.limits.xml_elements:,} XML "
                              "elements (limits.xml_elements in params.yaml); refused, since it would be read "
                              "into memory whole (raise the limit if the file is genuine).")
+
+
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
+
+
+def fixed_member(name: str) -> zipfile.ZipInfo:
+    """A zip entry with a fixed time stamp and mode, so that equal content gives equal bytes."""
+    info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def write_fixed_zip(target, members: dict) -> None:
+    """Write {name: bytes or text} to `target` (a path or a binary file) as a zip whose bytes
+    depend only on the members and their order: what keeps DVC and checksums from seeing a
+    change in a model file, a QDA project or a workbook where there is none."""
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(fixed_member(name), data.encode("utf-8") if isinstance(data, str) else data)

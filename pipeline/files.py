@@ -292,9 +292,21 @@ def build_workbook(sheets: dict):
 
 
 def save_workbook(book, path) -> None:
-    """Save a workbook atomically."""
+    """Save a workbook atomically, with the same bytes whenever the content is the same: openpyxl
+    stamps the workbook's properties and every zip member with the time of saving, so two runs of
+    one stage would differ (and DVC and checksums would see a change where none is)."""
+    import datetime
+    import zipfile
+
+    from .archives import FIXED_TIME, write_fixed_zip
+
+    book.properties.created = book.properties.modified = datetime.datetime(*FIXED_TIME)
+    saved = io.BytesIO()
+    book.save(saved)
+    with zipfile.ZipFile(saved) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
     with atomic_path(path) as tmp:
-        book.save(tmp)
+        write_fixed_zip(tmp, members)
 
 
 def write_xlsx(path, sheets: dict) -> None:

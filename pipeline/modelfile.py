@@ -27,7 +27,7 @@ import logging
 from pathlib import Path
 from typing import Optional
 
-from .archives import DEFAULT_LIMITS, MB, ZipLimits, check_zip
+from .archives import DEFAULT_LIMITS, MB, ZipLimits, check_zip, write_fixed_zip
 from .errors import CapcodeError, ModelError
 
 log = logging.getLogger("capcode")
@@ -61,7 +61,6 @@ def save_model(obj, path) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-_FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 _VALUE_LOADERS = frozenset({"JsonNode"})  # plain values (numbers, strings): their identity means nothing
 
 
@@ -87,10 +86,9 @@ def canonical_skops(data: bytes) -> bytes:
     if unnamed:
         raise ModelError(f"the model file would hold a part its schema does not name ({sorted(unnamed)[0]}).")
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(_member("schema.json"), json.dumps(schema, indent=2).encode("utf-8"))
-        for old, new in files.items():
-            archive.writestr(_member(new), members[old])
+    parts = {"schema.json": json.dumps(schema, indent=2).encode("utf-8")}
+    parts.update((new, members[old]) for old, new in files.items())
+    write_fixed_zip(out, parts)
     return out.getvalue()
 
 
@@ -117,15 +115,6 @@ def _renumber(node, numbers: dict, files: dict) -> None:
     for key, value in node.items():
         if key not in ("__id__", "file"):
             _renumber(value, numbers, files)
-
-
-def _member(name: str):
-    import zipfile
-
-    info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.external_attr = 0o644 << 16
-    return info
 
 
 def load_model(path, trust_pickle: bool = False, sha256: Optional[str] = None,

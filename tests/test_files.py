@@ -205,3 +205,21 @@ def test_a_table_cell_beyond_the_csv_field_limit_is_a_one_line_error(tmp_path):
     path.write_text("fragment_id,coder,dimension,value\na,b,c,d\na,b,c," + "x" * 200_000 + "\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"codings.csv, line 3: cannot be read as a table \(field larger than field limit"):
         read_table(path)
+
+
+def test_a_workbook_written_twice_has_the_same_bytes(tmp_path, monkeypatch):
+    """openpyxl stamps properties and zip members with the time of saving; capcode's workbooks do not."""
+    import time
+
+    from openpyxl import load_workbook
+
+    from pipeline.files import write_xlsx
+
+    sheets = {"cases": (["case", "n"], [["case1", 3], ["case2", 5]])}
+    write_xlsx(tmp_path / "a.xlsx", sheets)
+    later = time.time() + 3 * 86400  # three days on: every time stamp openpyxl or zipfile takes moves
+    monkeypatch.setattr(time, "time", lambda: later)
+    write_xlsx(tmp_path / "b.xlsx", sheets)
+    assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()
+    assert [row for row in load_workbook(tmp_path / "b.xlsx")["cases"].values] == [("case", "n"), ("case1", 3),
+                                                                                   ("case2", 5)]

@@ -17,7 +17,6 @@ uuid5 of the content, so the same export repeats byte for byte.
 
 import logging
 import os
-import zipfile
 from datetime import datetime, timezone
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from typing import Optional
 from lxml import etree
 
 from ..errors import CodebookError, ConfigError, InputError
+from ..archives import write_fixed_zip
 from ..files import atomic_open, atomic_path
 from .codes import REVIEW_CODE, code_guid, code_tree, review_guid
 from .schema import (CODEBOOK_NS, CODEBOOK_XSD, MODEL_USER_PREFIX, ORIGIN, PROJECT_NS, PROJECT_XSD, schema_problems,
@@ -262,13 +262,7 @@ def _add_selection(parent, selection: ExportSelection, user_guid: str, text: str
 def write_zip(path, members: dict) -> None:
     """Write a zip atomically with fixed timestamps and order, so equal content gives equal bytes."""
     with atomic_path(path) as tmp:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for name in members:
-                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                data = members[name]
-                archive.writestr(info, data.encode("utf-8") if isinstance(data, str) else data)
+        write_fixed_zip(tmp, members)
 
 
 def rebuild_text(fragments) -> str:
