@@ -77,7 +77,12 @@ class RowSpace:
 
 def use_row_space(X) -> bool:
     """Whether a training matrix is solved in the span of its rows (few rows, more columns)."""
-    return sp.issparse(X) and X.shape[0] <= ROW_SPACE_MAX and X.shape[0] < X.shape[1]
+    return sp.issparse(X) and row_space_pays(*X.shape)
+
+
+def row_space_pays(n_rows: int, n_columns: int) -> bool:
+    """Whether a sparse training matrix of this shape is solved in the span of its rows."""
+    return n_rows <= ROW_SPACE_MAX and n_rows < n_columns
 
 
 def fit_logistic(X, y, c: float, space=None) -> LogisticRegression:
@@ -131,12 +136,15 @@ class ColumnSplit:
     dense block, the rest sparse, with the sparse block's transpose stored row-wise; products with
     a block of coefficient vectors are then about six times cheaper than one sparse product each."""
 
-    def __init__(self, X):
+    def __init__(self, X, columns=None):
+        """The split of X, or of X[:, columns] (increasing) without making that matrix first."""
         X = sp.csr_matrix(X)
-        self.shape, self.dtype = X.shape, X.dtype
-        dense = filled_columns(X)
+        columns = np.arange(X.shape[1]) if columns is None else np.asarray(columns)
+        self.shape, self.dtype = (X.shape[0], len(columns)), X.dtype
+        dense = filled_columns(X)[columns]
         self.dense_columns, self.sparse_columns = np.flatnonzero(dense), np.flatnonzero(~dense)
-        self.dense, self.sparse = split_columns(X, dense)
+        self.dense = keep_columns(X, columns[self.dense_columns]).toarray()
+        self.sparse = keep_columns(X, columns[self.sparse_columns])
         self.sparse_t = self.sparse.T.tocsr()
 
     def dot(self, W) -> np.ndarray:
@@ -209,14 +217,15 @@ class _Problem:
 
 
 def fit_logistic_many(X, problems, tol: float = 1e-4) -> list:
-    """A fitted `LogisticRegression` for each (labels, C) of `problems` on the same X: scikit-learn's
+    """A fitted `LogisticRegression` for each (labels, C) of `problems` on the same X (or its
+    `ColumnSplit`): scikit-learn's
     class-balanced objective and its L-BFGS settings (start at zero, stop when no coefficient's
     gradient exceeds `tol`: the same steps as scikit-learn's own fit), on products with X's dense
     and sparse parts (`ColumnSplit`, made once for all problems). The problems' L-BFGS runs go
     side by side (`lockstep.minimize_together`): each round multiplies X once with the
     coefficients of every problem still running, a fraction of the cost of one product each.
     """
-    matrix = _Dense(X) if isinstance(X, np.ndarray) else ColumnSplit(X)
+    matrix = X if isinstance(X, ColumnSplit) else _Dense(X) if isinstance(X, np.ndarray) else ColumnSplit(X)
     parts = [_Problem.of(y, c) for y, c in problems]
     n_features = matrix.shape[1]
     options = {"maxiter": MAX_ITER, "maxls": 50, "gtol": tol, "ftol": 64 * np.finfo(float).eps}
