@@ -159,13 +159,11 @@ class BlockTfidf(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         X = sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float32))
         self.spans_ = self._checked_spans(X.shape[1])
-        negative = X.data < 0  # allowed outside the weighted ranges (the embeddings)
-        if negative.any():
-            weighted_column = np.zeros(X.shape[1], dtype=bool)
-            for start, end, weighted in self.spans_:
-                weighted_column[start:end] = weighted
-            if weighted_column[X.indices[negative]].any():
-                raise ValueError("Negative values in data passed to BlockTfidf: it weights term counts")
+        weighted_column = np.zeros(X.shape[1], dtype=bool)  # negative values are allowed elsewhere (embeddings)
+        for start, end, weighted in self.spans_:
+            weighted_column[start:end] = weighted
+        if np.any(X.data[weighted_column[X.indices]] < 0):
+            raise ValueError("Negative values in data passed to BlockTfidf: it weights term counts")
         counts = np.bincount(X.indices, minlength=X.shape[1])  # rows holding each column (all ranges at once)
         self.weights_ = [fitted_idf(counts[start:end], X.shape[0], X.dtype) if weighted else None
                          for start, end, weighted in self.spans_]

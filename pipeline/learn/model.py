@@ -41,7 +41,7 @@ from ..errors import ConfigError
 from .cache import active_cache
 from .calibrate import CONFIDENCE, MIN_KEPT, choose_threshold, fit_temperature, log_loss, scores, temper
 from .crossval import aligned_proba, folds_for, predicted
-from .designs import LOG_LOSS, ActiveColumns, Design, weighting_step
+from .designs import LOG_LOSS, ROWS_AT_ONCE, ActiveColumns, Design, weighting_step
 from .linear import ColumnSplit, fit_logistic, fit_logistic_many, logistic, row_space, row_space_pays
 from .spreading import Bound, spread, unit_key  # noqa: F401 (Bound: part of the learning API)
 
@@ -251,8 +251,13 @@ def fold_design(spec: ModelSpec, widths: dict, matrix, train, test=None, split: 
     `split`: training rows too many for the row span come as the `linear.ColumnSplit` that
     `fit_logistic_many` fits on, made from the weighted rows directly (one pass fewer)."""
     weights = weighting_step(spec.design, widths)
-    A = sp.csr_matrix(take_rows(matrix, train), dtype=np.float32)
-    if weights != "passthrough":
+    rows = take_rows(matrix, train)
+    A = sp.csr_matrix(rows, dtype=np.float32)
+    if weights != "passthrough" and rows is not matrix:  # A is this fold's own copy: weighted in place
+        weights.fit(A)
+        A.sum_duplicates()
+        weights.weigh_in_place(A, ROWS_AT_ONCE)
+    elif weights != "passthrough":
         A = weights.fit(A).transform(A)
     active = ActiveColumns().fit(A)
     if split and spec.classifier == "lr" and not row_space_pays(A.shape[0], len(active.columns_)):
