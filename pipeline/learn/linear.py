@@ -107,7 +107,7 @@ def row_space(X):
     return RowSpace(X) if use_row_space(X) else None
 
 
-def keep_columns(X, columns, rows_at_once: int = 4096) -> sp.csr_matrix:
+def keep_columns(X, columns, rows_at_once: int = 512) -> sp.csr_matrix:
     """X[:, columns] of a CSR matrix for increasing `columns`, in one pass over the non-zeros, a
     slice of rows at a time (scipy's column indexing goes through a matrix product and copies)."""
     position = np.full(X.shape[1], -1, dtype=np.int64)
@@ -273,7 +273,7 @@ def filled_columns(X) -> np.ndarray:
     return np.bincount(X.indices, minlength=X.shape[1]) > DENSE_SHARE * max(1, X.shape[0])
 
 
-def split_columns(X, dense, rows_at_once: int = 4096) -> tuple:
+def split_columns(X, dense, rows_at_once: int = 512) -> tuple:
     """(X[:, dense] as an array, X[:, ~dense] as CSR) of a CSR matrix, `dense` a mask of its columns."""
     return (keep_columns(X, np.flatnonzero(dense), rows_at_once).toarray(),
             keep_columns(X, np.flatnonzero(~dense), rows_at_once))
