@@ -18,6 +18,8 @@ and dimension. Two exact ways make those fits cheap:
   coefficients are zero at the optimum.
 - **Many fragments**: scikit-learn's L-BFGS on the float32 sparse matrix (about three
   times faster than Newton-CG here, at the same accuracy against a tightly converged fit).
+  Cross-validation's fits of a fold (every dimension and C) run side by side on one split
+  of the fold matrix (`fit_logistic_many`, `lockstep.py`): one product for all of them.
 
 `fit_logistic` returns a fitted `LogisticRegression` either way (coefficients in the full
 column space), so a model file holds only scikit-learn's own estimator.
