@@ -54,12 +54,18 @@ def main(argv=None):
     parser.add_argument("--size", type=int, default=10_000)
     parser.add_argument("--work", default=str(Path("/tmp") / "capcode-cv-fits"), help="folder for the study")
     parser.add_argument("--code", default=str(HERE.parent), help="checkout whose pipeline/ is timed")
+    parser.add_argument("--row-space-max", type=int, default=None,
+                        help="training rows up to which folds are solved in the row span (default: the code's)")
     args = parser.parse_args(argv)
     sys.path.insert(0, args.code)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     captured = pickle.loads(capture(args.size, work).read_bytes())
+    from pipeline.learn import linear
     from pipeline.learn.model import Task, fit_dimensions
+
+    if args.row_space_max is not None:
+        linear.ROW_SPACE_MAX = args.row_space_max
 
     tasks = [Task(*task) for task in captured["tasks"]]
     cpu = {}

@@ -57,3 +57,10 @@ def test_the_idf_of_document_counts_is_the_fitted_transformers_bit_for_bit():
     assert ours.idf_.dtype == fitted.idf_.dtype and np.array_equal(ours.idf_, fitted.idf_)
     assert ours.n_features_in_ == fitted.n_features_in_
     assert (ours.transform(X) != fitted.transform(X)).nnz == 0
+
+
+def test_negative_values_are_refused_only_in_the_weighted_ranges():
+    X = sp.csr_matrix(np.array([[1.0, 2.0, -0.5], [0.0, 3.0, 0.25]], dtype=np.float32))
+    BlockTfidf(((0, 2, True), (2, 3, False))).fit(X)  # an embedding column may be negative
+    with pytest.raises(ValueError, match="Negative values"):
+        BlockTfidf(((0, 1, False), (1, 3, True))).fit(X)

@@ -267,6 +267,7 @@ def test_cross_validation_on_the_split_matrix_decides_what_scikit_learns_fits_de
     chooses, the scores of every C tried, the temperature and the threshold are those of
     scikit-learn's own LogisticRegression fits on the same folds."""
     import numpy as np
+    import scipy.sparse as sp
 
     import pipeline.learn.linear as linear
     import pipeline.learn.model as model_module
@@ -289,8 +290,12 @@ def test_cross_validation_on_the_split_matrix_decides_what_scikit_learns_fits_de
     monkeypatch.setattr(model_module, "fit_logistic_many", lambda *a, **k: calls.append(1) or original(*a, **k))
     ours = fit_dimension(spec, X, data["thema"].labels, groups, widths, n_folds=3)
     assert len(calls) == 3  # one call per fold, every C of the grid
+    def whole(split):  # the fold matrix a ColumnSplit was made of
+        joined = sp.hstack([sp.csr_matrix(split.dense), split.sparse]).tocsr()
+        return joined[:, np.argsort(np.r_[split.dense_columns, split.sparse_columns])]
+
     monkeypatch.setattr(model_module, "fit_logistic_many",
-                        lambda A, problems: [linear.logistic(c).fit(A, y) for y, c in problems])
+                        lambda A, problems: [linear.logistic(c).fit(whole(A), y) for y, c in problems])
     theirs = fit_dimension(spec, X, data["thema"].labels, groups, widths, n_folds=3)
     assert ours.c == theirs.c and ours.rule == theirs.rule and ours.tried.keys() == theirs.tried.keys()
     for c, scores in ours.tried.items():

@@ -18,6 +18,8 @@ and dimension. Two exact ways make those fits cheap:
   coefficients are zero at the optimum.
 - **Many fragments**: scikit-learn's L-BFGS on the float32 sparse matrix (about three
   times faster than Newton-CG here, at the same accuracy against a tightly converged fit).
+  Cross-validation's fits of a fold (every dimension and C) run side by side on one split
+  of the fold matrix (`fit_logistic_many`, `lockstep.py`): one product for all of them.
 
 `fit_logistic` returns a fitted `LogisticRegression` either way (coefficients in the full
 column space), so a model file holds only scikit-learn's own estimator.
@@ -27,10 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy import optimize
 from scipy.special import log_softmax, softmax
 from sklearn.linear_model import LogisticRegression
 
+from .lockstep import minimize_together
 from .newton import fit_balanced_logistic
 
 ROW_SPACE_MAX = 1500  # training rows up to which the span of the rows is used (n x n eigendecomposition)
@@ -77,7 +79,12 @@ class RowSpace:
 
 def use_row_space(X) -> bool:
     """Whether a training matrix is solved in the span of its rows (few rows, more columns)."""
-    return sp.issparse(X) and X.shape[0] <= ROW_SPACE_MAX and X.shape[0] < X.shape[1]
+    return sp.issparse(X) and row_space_pays(*X.shape)
+
+
+def row_space_pays(n_rows: int, n_columns: int) -> bool:
+    """Whether a sparse training matrix of this shape is solved in the span of its rows."""
+    return n_rows <= ROW_SPACE_MAX and n_rows < n_columns
 
 
 def fit_logistic(X, y, c: float, space=None) -> LogisticRegression:
@@ -102,7 +109,7 @@ def row_space(X):
     return RowSpace(X) if use_row_space(X) else None
 
 
-def keep_columns(X, columns, rows_at_once: int = 4096) -> sp.csr_matrix:
+def keep_columns(X, columns, rows_at_once: int = 512) -> sp.csr_matrix:
     """X[:, columns] of a CSR matrix for increasing `columns`, in one pass over the non-zeros, a
     slice of rows at a time (scipy's column indexing goes through a matrix product and copies)."""
     position = np.full(X.shape[1], -1, dtype=np.int64)
@@ -131,12 +138,15 @@ class ColumnSplit:
     dense block, the rest sparse, with the sparse block's transpose stored row-wise; products with
     a block of coefficient vectors are then about six times cheaper than one sparse product each."""
 
-    def __init__(self, X):
+    def __init__(self, X, columns=None):
+        """The split of X, or of X[:, columns] (increasing) without making that matrix first."""
         X = sp.csr_matrix(X)
-        self.shape, self.dtype = X.shape, X.dtype
-        dense = filled_columns(X)
+        columns = np.arange(X.shape[1]) if columns is None else np.asarray(columns)
+        self.shape, self.dtype = (X.shape[0], len(columns)), X.dtype
+        dense = filled_columns(X)[columns]
         self.dense_columns, self.sparse_columns = np.flatnonzero(dense), np.flatnonzero(~dense)
-        self.dense, self.sparse = split_columns(X, dense)
+        self.dense = keep_columns(X, columns[self.dense_columns]).toarray()
+        self.sparse = keep_columns(X, columns[self.sparse_columns])
         self.sparse_t = self.sparse.T.tocsr()
 
     def dot(self, W) -> np.ndarray:
@@ -209,28 +219,47 @@ class _Problem:
 
 
 def fit_logistic_many(X, problems, tol: float = 1e-4) -> list:
-    """A fitted `LogisticRegression` for each (labels, C) of `problems` on the same X: scikit-learn's
+    """A fitted `LogisticRegression` for each (labels, C) of `problems` on the same X (or its
+    `ColumnSplit`): scikit-learn's
     class-balanced objective and its L-BFGS settings (start at zero, stop when no coefficient's
     gradient exceeds `tol`: the same steps as scikit-learn's own fit), on products with X's dense
-    and sparse parts (`ColumnSplit`, made once for all problems; about half the cost per step).
+    and sparse parts (`ColumnSplit`, made once for all problems). The problems' L-BFGS runs go
+    side by side (`lockstep.minimize_together`): each round multiplies X once with the
+    coefficients of every problem still running, a fraction of the cost of one product each.
     """
-    matrix = _Dense(X) if isinstance(X, np.ndarray) else ColumnSplit(X)
-    return [_minimise(matrix, _Problem.of(y, c), tol) for y, c in problems]
+    matrix = X if isinstance(X, ColumnSplit) else _Dense(X) if isinstance(X, np.ndarray) else ColumnSplit(X)
+    parts = [_Problem.of(y, c) for y, c in problems]
+    n_features = matrix.shape[1]
+    options = {"maxiter": MAX_ITER, "maxls": 50, "gtol": tol, "ftol": 64 * np.finfo(float).eps}
+    results = minimize_together(lambda asked: _objectives(matrix, parts, asked),
+                                [np.zeros(n_features * part.width + part.width) for part in parts], options)
+    return [_fitted(part, result, n_features, tol) for part, result in zip(parts, results)]
 
 
-def _minimise(matrix, part, tol) -> LogisticRegression:
-    n_features, width = matrix.shape[1], part.width
+def _objectives(matrix, parts, asked) -> list:
+    """(objective, gradient) of each asked (problem number, coefficients): one product with X and
+    one with its transpose for all of them."""
+    n_features = matrix.shape[1]
+    shaped = [(parts[number], theta[:n_features * parts[number].width].reshape(n_features, parts[number].width),
+               theta[n_features * parts[number].width:]) for number, theta in asked]
+    raw = matrix.dot(np.hstack([W for _, W, _ in shaped])).astype(np.float64)
+    losses, pointwise, start = [], [], 0
+    for part, W, intercept in shaped:
+        loss, G = part.loss_and_pointwise(raw[:, start:start + part.width] + intercept)
+        losses.append(loss + 0.5 * part.l2 * float(np.sum(W ** 2)))
+        pointwise.append(G)
+        start += part.width
+    products = matrix.tdot(np.hstack(pointwise))
+    answers, start = [], 0
+    for (part, W, _), loss, G in zip(shaped, losses, pointwise):
+        grad_W = products[:, start:start + part.width] + part.l2 * W
+        answers.append((loss, np.concatenate([grad_W.ravel(), G.sum(axis=0)])))
+        start += part.width
+    return answers
 
-    def objective(theta):
-        W = theta[:n_features * width].reshape(n_features, width)
-        raw = matrix.dot(W).astype(np.float64) + theta[n_features * width:]
-        loss, G = part.loss_and_pointwise(raw)
-        grad_W = matrix.tdot(G) + part.l2 * W
-        return loss + 0.5 * part.l2 * float(np.sum(W ** 2)), np.concatenate([grad_W.ravel(), G.sum(axis=0)])
 
-    result = optimize.minimize(objective, np.zeros(n_features * width + width), method="L-BFGS-B", jac=True,
-                               options={"maxiter": MAX_ITER, "maxls": 50, "gtol": tol,
-                                        "ftol": 64 * np.finfo(float).eps})
+def _fitted(part, result, n_features: int, tol: float) -> LogisticRegression:
+    width = part.width
     model = logistic(part.c, tol)
     model.classes_ = part.classes
     model.coef_ = np.ascontiguousarray(result.x[:n_features * width].reshape(n_features, width).T)
@@ -246,7 +275,7 @@ def filled_columns(X) -> np.ndarray:
     return np.bincount(X.indices, minlength=X.shape[1]) > DENSE_SHARE * max(1, X.shape[0])
 
 
-def split_columns(X, dense, rows_at_once: int = 4096) -> tuple:
+def split_columns(X, dense, rows_at_once: int = 512) -> tuple:
     """(X[:, dense] as an array, X[:, ~dense] as CSR) of a CSR matrix, `dense` a mask of its columns."""
     return (keep_columns(X, np.flatnonzero(dense), rows_at_once).toarray(),
             keep_columns(X, np.flatnonzero(~dense), rows_at_once))

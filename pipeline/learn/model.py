@@ -41,8 +41,8 @@ from ..errors import ConfigError
 from .cache import active_cache
 from .calibrate import CONFIDENCE, MIN_KEPT, choose_threshold, fit_temperature, log_loss, scores, temper
 from .crossval import aligned_proba, folds_for, predicted
-from .designs import LOG_LOSS, ActiveColumns, Design, weighting_step
-from .linear import fit_logistic, fit_logistic_many, logistic, row_space
+from .designs import LOG_LOSS, ROWS_AT_ONCE, ActiveColumns, Design, weighting_step
+from .linear import ColumnSplit, fit_logistic, fit_logistic_many, logistic, row_space, row_space_pays
 from .spreading import Bound, spread, unit_key  # noqa: F401 (Bound: part of the learning API)
 
 C_GRID = (0.3, 1.0, 3.0, 10.0)
@@ -245,19 +245,30 @@ def same_rows(entries, task_of) -> list:
     return list(groups.values())
 
 
-def fold_design(spec: ModelSpec, widths: dict, matrix, train, test=None):
-    """(weighting, kept columns, training rows, test rows, row span) of a fold: all that its fits share."""
+def fold_design(spec: ModelSpec, widths: dict, matrix, train, test=None, split: bool = False):
+    """(weighting, kept columns, training rows, test rows, row span) of a fold: all that its fits share.
+
+    `split`: training rows too many for the row span come as the `linear.ColumnSplit` that
+    `fit_logistic_many` fits on, made from the weighted rows directly (one pass fewer)."""
     weights = weighting_step(spec.design, widths)
-    A = sp.csr_matrix(take_rows(matrix, train), dtype=np.float32)
-    if weights != "passthrough":
+    rows = take_rows(matrix, train)
+    A = sp.csr_matrix(rows, dtype=np.float32)
+    if weights != "passthrough" and rows is not matrix:  # A is this fold's own copy: weighted in place
+        weights.fit(A)
+        A.sum_duplicates()
+        weights.weigh_in_place(A, ROWS_AT_ONCE)
+    elif weights != "passthrough":
         A = weights.fit(A).transform(A)
     active = ActiveColumns().fit(A)
-    A = active.transform(A)
+    if split and spec.classifier == "lr" and not row_space_pays(A.shape[0], len(active.columns_)):
+        A = ColumnSplit(A, active.columns_)
+    else:
+        A = active.transform(A)
     B = None
     if test is not None:
         B = matrix[test] if weights == "passthrough" else weights.transform(matrix[test])
         B = active.transform(sp.csr_matrix(B, dtype=np.float32))
-    space = row_space(A) if spec.classifier == "lr" else None
+    space = row_space(A) if spec.classifier == "lr" and not isinstance(A, ColumnSplit) else None
     return weights, active, A, B, space
 
 
@@ -307,9 +318,9 @@ def cv_fold(work: FoldWork, unit) -> dict:
     with single_thread():
         if fold_matrix is None:  # the group's rows of X, taken once per fold
             _, _, A, B, space = fold_design(spec, work.widths, work.X, np.asarray(rows)[train],
-                                            np.asarray(rows)[test])
+                                            np.asarray(rows)[test], split=True)
         else:
-            _, _, A, B, space = fold_design(spec, work.widths, fold_matrix(test), train, test)
+            _, _, A, B, space = fold_design(spec, work.widths, fold_matrix(test), train, test, split=True)
         return {name: {c: aligned_proba(model, B, classes[name]) for c, model in zip(spec.grid(), models)}
                 for name, models in fold_models(spec, A, {name: y[train] for name, y in labels.items()},
                                                 space).items()}
@@ -323,7 +334,8 @@ def fold_models(spec: ModelSpec, A, labels: dict, space=None) -> dict:
         return {name: [fit_classifier(spec, c, A, y, space) for c in spec.grid()] for name, y in labels.items()}
     problems = [(name, y, c) for name, y in labels.items() if len(set(y)) > 1 for c in spec.grid()]
     fitted = iter(fit_logistic_many(A, [(y, c) for _, y, c in problems]))
-    return {name: [fit_classifier(spec, c, A, y) if len(set(y)) < 2 else next(fitted) for c in spec.grid()]
+    shape_only = sp.csr_matrix(A.shape)  # what a one-value fold's constant classifier is fitted on
+    return {name: [fit_classifier(spec, c, shape_only, y) if len(set(y)) < 2 else next(fitted) for c in spec.grid()]
             for name, y in labels.items()}
 
 
