@@ -57,3 +57,25 @@ def test_the_idf_of_document_counts_is_the_fitted_transformers_bit_for_bit():
     assert ours.idf_.dtype == fitted.idf_.dtype and np.array_equal(ours.idf_, fitted.idf_)
     assert ours.n_features_in_ == fitted.n_features_in_
     assert (ours.transform(X) != fitted.transform(X)).nnz == 0
+
+
+def test_fit_transform_checks_once_and_gives_fit_then_transform_bit_for_bit():
+    import pickle
+
+    from pipeline.learn.designs import ActiveColumns
+
+    dense = counts(30, 23, 3).toarray().astype(np.float32)
+    dense[4] = 0.0  # an empty row
+    dense[:, [2, 19]] = 0.0  # columns no row fills
+    X = sp.csr_matrix(dense)
+    spans = ((0, 7, True), (7, 18, True), (18, 23, False))
+    for make in (lambda: BlockTfidf(spans), ActiveColumns):
+        separate, together = make(), make()
+        expected = separate.fit(X).transform(X)
+        got = together.fit_transform(X)
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        for part in ("data", "indices", "indptr"):
+            np.testing.assert_array_equal(getattr(got, part), getattr(expected, part))
+        assert pickle.dumps(together) == pickle.dumps(separate)  # the same fitted state, so the same model bytes
+        X = got
+    assert X.shape[1] < 23

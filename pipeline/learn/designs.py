@@ -157,7 +157,10 @@ class BlockTfidf(TransformerMixin, BaseEstimator):
         return tags
 
     def fit(self, X, y=None):
-        X = sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float32))
+        self._fit_checked(sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float32)))
+        return self
+
+    def _fit_checked(self, X) -> None:
         self.spans_ = self._checked_spans(X.shape[1])
         if X.nnz and any(weighted and X.data[(X.indices >= start) & (X.indices < end)].min(initial=0) < 0
                          for start, end, weighted in self.spans_):
@@ -165,7 +168,12 @@ class BlockTfidf(TransformerMixin, BaseEstimator):
         counts = np.bincount(X.indices, minlength=X.shape[1])  # rows holding each column (all ranges at once)
         self.weights_ = [fitted_idf(counts[start:end], X.shape[0], X.dtype) if weighted else None
                          for start, end, weighted in self.spans_]
-        return self
+
+    def fit_transform(self, X, y=None):
+        """fit(X).transform(X), the input checked once (cross-validation weighs thousands of folds)."""
+        X = sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float32))
+        self._fit_checked(X)
+        return self._weighted(sp.csr_matrix(X, copy=True))
 
     def _checked_spans(self, n_columns) -> tuple:
         spans = ((0, n_columns, True),) if self.spans is None else tuple(tuple(s) for s in self.spans)
@@ -178,7 +186,10 @@ class BlockTfidf(TransformerMixin, BaseEstimator):
         """In one pass over the non-zeros: 1 + log(count) and the IDF weight on the weighted ranges,
         then each weighted range of each row scaled to unit length (what TfidfTransformer does per range)."""
         check_is_fitted(self)
-        X = sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=False), copy=True)
+        return self._weighted(sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float32,
+                                                          reset=False), copy=True))
+
+    def _weighted(self, X):
         X.sum_duplicates()
         self.weigh_in_place(X, ROWS_AT_ONCE)
         return X
@@ -271,6 +282,15 @@ class ActiveColumns(TransformerMixin, BaseEstimator):
         else:
             self.columns_ = np.flatnonzero(np.any(np.asarray(X) != 0, axis=0)).astype(np.int64)
         return self
+
+    def fit_transform(self, X, y=None):
+        """fit(X).transform(X) of a sparse matrix, checked once, its filled columns counted without
+        making it column-wise first (cross-validation keeps the columns of thousands of folds)."""
+        if not sp.issparse(X):
+            return self.fit(X).transform(X)
+        X = sp.csr_matrix(validate_data(self, X, accept_sparse="csr"))
+        self.columns_ = np.flatnonzero(np.bincount(X.indices, minlength=X.shape[1])).astype(np.int64)
+        return keep_columns(X, self.columns_)
 
     def transform(self, X):
         check_is_fitted(self)

@@ -302,9 +302,9 @@ def fold_design(spec: ModelSpec, widths: dict, matrix, train, test=None):
     weights = weighting_step(spec.design, widths)
     A = sp.csr_matrix(take_rows(matrix, train), dtype=np.float32)
     if weights != "passthrough":
-        A = weights.fit(A).transform(A)
-    active = ActiveColumns().fit(A)
-    A = active.transform(A)
+        A = weights.fit_transform(A)
+    active = ActiveColumns()
+    A = active.fit_transform(A)
     B = None
     if test is not None:
         B = matrix[test] if weights == "passthrough" else weights.transform(matrix[test])

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.pipeline import Pipeline
 
 from .blocks import block_key
 from .cache import active_cache, results_for_worker
@@ -167,11 +168,11 @@ def outer_fold(work: OuterWork, unit):
 
 def fold_answers(work: OuterWork, fits, train, test, X) -> dict:
     """{dimension: (calibrated probabilities of the held-out rows, abstentions, the fold's facts)}."""
-    groups = work.groups
+    groups, held_out = work.groups, HeldOut(X[test])
     answer = {}
     for dimension, y in work.labels.items():
         fit, classes = fits[dimension], work.classes[dimension]
-        fold_proba = temper(aligned_proba(fit.estimator, X[test], classes), fit.temperature)
+        fold_proba = temper(held_out.proba(fit.estimator, classes), fit.temperature)
         threshold = fit.rule["threshold"] if fit.rule else 0.0
         abstain = (fold_proba.max(axis=1) < threshold) | (threshold >= 1.0)
         fold_scores = scores(y[test], predicted(fold_proba, classes), classes)
@@ -182,6 +183,23 @@ def fold_answers(work: OuterWork, fits, train, test, X) -> dict:
                               "train_fragments": int(len(train)),
                               "threshold_note": (fit.rule or {}).get("note", "")})
     return answer
+
+
+class HeldOut:
+    """The held-out rows of an outer fold, each weighting of them made once: the pipelines of the
+    dimensions (and twin runs) fitted on the same rows share their weighting and kept columns."""
+
+    def __init__(self, X):
+        self.X, self.weighted = X, {}
+
+    def proba(self, estimator, classes) -> np.ndarray:
+        """`aligned_proba` of the rows (the pipeline's own steps, each weighting made once)."""
+        if not isinstance(estimator, Pipeline) or len(estimator.steps) != 3:
+            return aligned_proba(estimator, self.X, classes)
+        key = tuple(id(step) for _, step in estimator.steps[:-1])
+        if key not in self.weighted:
+            self.weighted[key] = (estimator[:-1].transform(self.X), estimator.steps[:-1])  # steps kept alive
+        return aligned_proba(estimator.steps[-1][1], self.weighted[key][0], classes)
 
 
 def spread(facts, key: str = "kappa") -> dict:
