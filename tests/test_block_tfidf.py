@@ -76,6 +76,12 @@ def test_fit_transform_checks_once_and_gives_fit_then_transform_bit_for_bit():
         assert got.dtype == expected.dtype and got.shape == expected.shape
         for part in ("data", "indices", "indptr"):
             np.testing.assert_array_equal(getattr(got, part), getattr(expected, part))
+            assert getattr(got, part).dtype == getattr(expected, part).dtype
+        held_out = sp.csr_matrix(counts(9, X.shape[1], 4).astype(np.float32))
+        for checked, unchecked in ((separate.transform(held_out), together.transform_fold(held_out)),):
+            for part in ("data", "indices", "indptr"):
+                np.testing.assert_array_equal(getattr(checked, part), getattr(unchecked, part))
+                assert getattr(checked, part).dtype == getattr(unchecked, part).dtype
         assert pickle.dumps(together) == pickle.dumps(separate)  # the same fitted state, so the same model bytes
         X = got
     assert X.shape[1] < 23

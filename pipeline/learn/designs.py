@@ -189,6 +189,11 @@ class BlockTfidf(TransformerMixin, BaseEstimator):
         return self._weighted(sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float32,
                                                           reset=False), copy=True))
 
+    def transform_fold(self, X):
+        """`transform` of a float32 CSR matrix of the fitted width, without scikit-learn's input
+        checks (the held-out rows of cross-validation folds, made by capcode itself)."""
+        return self._weighted(sp.csr_matrix(X, dtype=np.float32, copy=True))
+
     def _weighted(self, X):
         X.sum_duplicates()
         self.weigh_in_place(X, ROWS_AT_ONCE)
@@ -289,8 +294,17 @@ class ActiveColumns(TransformerMixin, BaseEstimator):
         if not sp.issparse(X):
             return self.fit(X).transform(X)
         X = sp.csr_matrix(validate_data(self, X, accept_sparse="csr"))
-        self.columns_ = np.flatnonzero(np.bincount(X.indices, minlength=X.shape[1])).astype(np.int64)
-        return keep_columns(X, self.columns_)
+        filled = np.bincount(X.indices, minlength=X.shape[1])
+        self.columns_ = np.flatnonzero(filled).astype(np.int64)
+        # every non-zero stays: only the column numbers change (what keep_columns gives, in one step)
+        position = np.cumsum(filled > 0) - 1
+        indices = position[X.indices].astype(np.int32 if len(self.columns_) < 2**31 else np.int64)
+        indptr = np.asarray(X.indptr, dtype=np.int64).copy()
+        return sp.csr_matrix((X.data.copy(), indices, indptr), shape=(X.shape[0], len(self.columns_)))
+
+    def transform_fold(self, X):
+        """`transform` of a CSR matrix of the fitted width, without scikit-learn's input checks."""
+        return keep_columns(sp.csr_matrix(X), self.columns_)
 
     def transform(self, X):
         check_is_fitted(self)

@@ -307,8 +307,8 @@ def fold_design(spec: ModelSpec, widths: dict, matrix, train, test=None):
     A = active.fit_transform(A)
     B = None
     if test is not None:
-        B = matrix[test] if weights == "passthrough" else weights.transform(matrix[test])
-        B = active.transform(sp.csr_matrix(B, dtype=np.float32))
+        B = matrix[test] if weights == "passthrough" else weights.transform_fold(matrix[test])
+        B = active.transform_fold(sp.csr_matrix(B, dtype=np.float32))
     space = row_space(A) if spec.classifier == "lr" else None
     return weights, active, A, B, space
 
