@@ -72,7 +72,10 @@ def nested_runs(store, items, runs, folds, group_by: str, target: float, inner_f
 
     Every outer fold of every run is one unit of work (`outer_fold`: the whole training
     procedure on the fold's training cases), spread over `workers` (parallel.Workers); each
-    unit builds its design's matrix from the shared blocks, as one process does per fold.
+    unit builds its design's matrix from the shared blocks, as one process does per fold. A
+    run that differs from an earlier one only in how C is chosen (`model.twins`: a design and
+    its /logloss variant, on the same rows) rides on that run's units: one inner
+    cross-validation serves both, each deciding from it as its own run would.
     Runs of designs with the codebook block (fold matrices made from the study's texts) are
     computed in this process. The results are those of one process, whatever the workers.
     """
