@@ -247,10 +247,10 @@ def final_fits(spec: ModelSpec, X, tasks, widths: dict, fits: list, workers=None
     plans, problems = [], []
     for by_task in fits:
         unfitted = same_rows([task for task in tasks if by_task[task.name].estimator is None], lambda task: task)
-        numbers = []
+        numbers, earlier = [], len(problems)  # shared only with another chooser's: each run's own fits stay apart
         for group in unfitted:
             problem = (group[0].rows, [(np.asarray(t.labels, dtype=object), by_task[t.name].c) for t in group])
-            same = [n for n, known in enumerate(problems) if same_problem(known, problem)]
+            same = [n for n, known in enumerate(problems[:earlier]) if same_problem(known, problem)]
             if not same:
                 problems.append(problem)
             numbers.append(same[0] if same else len(problems) - 1)
