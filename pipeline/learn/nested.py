@@ -12,12 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.pipeline import Pipeline
 
 from .blocks import block_key
 from .cache import active_cache, results_for_worker
 from .calibrate import CONFIDENCE, scores, temper, wilson_lower
 from .crossval import aligned_proba, group_keys, predicted
-from .model import Task, fit_dimensions, single_thread
+from .model import Task, fit_dimensions_twins, single_thread, twins
 from .spreading import spread as spread_units, unit_key
 
 
@@ -58,6 +59,7 @@ class OuterWork:
     thresholds: tuple = ()  # per spec: whether its folds set abstention thresholds (default: all do)
     store: object = None  # in this process only: codebook designs make their fold matrices from it
     fragments: list = None
+    riders: dict = None  # unit key -> the runs computed with that unit (`model.twins` of its run, same rows)
 
 
 def nested_runs(store, items, runs, folds, group_by: str, target: float, inner_folds: int, workers=None,
@@ -70,7 +72,10 @@ def nested_runs(store, items, runs, folds, group_by: str, target: float, inner_f
 
     Every outer fold of every run is one unit of work (`outer_fold`: the whole training
     procedure on the fold's training cases), spread over `workers` (parallel.Workers); each
-    unit builds its design's matrix from the shared blocks, as one process does per fold.
+    unit builds its design's matrix from the shared blocks, as one process does per fold. A
+    run that differs from an earlier one only in how C is chosen (`model.twins`: a design and
+    its /logloss variant, on the same rows) rides on that run's units: one inner
+    cross-validation serves both, each deciding from it as its own run would.
     Runs of designs with the codebook block (fold matrices made from the study's texts) are
     computed in this process. The results are those of one process, whatever the workers.
     """
@@ -87,30 +92,41 @@ def nested_runs(store, items, runs, folds, group_by: str, target: float, inner_f
                      {d: sorted(set(y)) for d, y in labels.items()}, target, inner_folds,
                      str(cache.directory) if cache is not None and cache.directory is not None else None,
                      tuple(thresholds) if thresholds is not None else (True,) * len(runs))
-    units, local = [], []
+    units, local, riders = [], [], {}
     for number, (spec, fraction) in enumerate(runs):
         rng = np.random.default_rng(spec.seed)
         for train, test in folds:
             if fraction < 1.0:
                 train = np.sort(rng.choice(train, size=max(2, int(round(fraction * len(train)))), replace=False))
-            (local if "codebook" in spec.design.blocks else units).append((number, train, test))
+            unit = (number, train, test)
+            if "codebook" in spec.design.blocks:
+                local.append(unit)
+                continue
+            # a run that only chooses C otherwise (a /logloss design) rides on its twin's fits
+            twin = next((u for u in units if twins(work.specs[u[0]], spec) and np.array_equal(u[1], train)
+                         and np.array_equal(u[2], test)), None)
+            if twin is None:
+                units.append(unit)
+            else:
+                riders.setdefault(unit_key(twin), []).append(number)
+    work.riders = riders
     # an outer fold repeats the work of a train on its rows: inner folds x C x dimensions, then the final fits
     weights = [len(train) * (inner_folds * len(work.specs[number].grid()) + 1) * len(labels)
                for number, train, _ in units]
-    answers = dict(zip(map(unit_key, units), spread_units(outer_fold, work, units, workers, weights)))
+    answers = {}
     here = OuterWork(**{**work.__dict__, "store": store, "fragments": fragments})
-    answers.update(zip(map(unit_key, local), spread_units(outer_fold, here, local)))
+    for (by_run, kept), (_, _, test) in zip(spread_units(outer_fold, work, units, workers, weights)
+                                            + spread_units(outer_fold, here, local), units + local):
+        answers.update({unit_key((number, None, test)): fits for number, fits in by_run.items()})
+        if cache is not None:
+            for key, record in kept.items():
+                cache.keep_result(key, record)
     results = []
     for number in range(len(runs)):
         out = {d: {"proba": np.zeros((len(y), len(work.classes[d]))), "abstain": np.zeros(len(y), dtype=bool),
                    "folds": []} for d, y in labels.items()}
-        for unit in [u for u in units + local if u[0] == number]:
-            fits, kept = answers[unit_key(unit)]
-            test = unit[2]
-            if cache is not None:
-                for key, record in kept.items():
-                    cache.keep_result(key, record)
-            for dimension, (fold_proba, abstain, facts) in fits.items():
+        for _, test in folds:
+            for dimension, (fold_proba, abstain, facts) in answers[unit_key((number, None, test))].items():
                 out[dimension]["proba"][test] = fold_proba
                 out[dimension]["abstain"][test] = abstain
                 out[dimension]["folds"].append(facts)
@@ -129,10 +145,12 @@ def design_matrix(work: OuterWork, spec):
 
 
 def outer_fold(work: OuterWork, unit):
-    """One outer fold of one run (a unit of `nested_runs`): ({dimension: (calibrated probabilities
-    of the held-out rows, abstentions, the fold's facts)}, new inner cross-validation results)."""
+    """One outer fold of one run (a unit of `nested_runs`) and of the runs riding on it:
+    ({run: {dimension: (calibrated probabilities of the held-out rows, abstentions, the fold's
+    facts)}}, new inner cross-validation results)."""
     number, train, test = unit
     spec, widths = work.specs[number], work.widths[number]
+    numbers = [number] + (work.riders or {}).get(unit_key(unit), [])
     with single_thread(), results_for_worker(work.cache_dir) as kept:
         if work.store is not None and "codebook" in spec.design.blocks:
             held_out = [work.fragments[i] for i in test]
@@ -146,22 +164,45 @@ def outer_fold(work: OuterWork, unit):
         groups = work.groups
         tasks = [Task(d, np.arange(len(train)), y[train], list(groups[train]), fold_matrix)
                  for d, y in work.labels.items()]
-        target = work.target if work.thresholds[number] else None
-        fits = fit_dimensions(spec, X[train], tasks, widths, target, work.inner_folds)
-        answer = {}
-        for dimension, y in work.labels.items():
-            fit, classes = fits[dimension], work.classes[dimension]
-            fold_proba = temper(aligned_proba(fit.estimator, X[test], classes), fit.temperature)
-            threshold = fit.rule["threshold"] if fit.rule else 0.0
-            abstain = (fold_proba.max(axis=1) < threshold) | (threshold >= 1.0)
-            fold_scores = scores(y[test], predicted(fold_proba, classes), classes)
-            answer[dimension] = (fold_proba, abstain,
-                                 {"held_out": sorted(set(groups[test])), "n": int(len(test)),
-                                  "kappa": fold_scores["kappa"], "macro_f1": fold_scores["macro_f1"], "c": fit.c,
-                                  "temperature": fit.temperature, "threshold": threshold,
-                                  "train_fragments": int(len(train)),
-                                  "threshold_note": (fit.rule or {}).get("note", "")})
-    return answer, kept
+        choosers = [(work.specs[n], work.target if work.thresholds[n] else None) for n in numbers]
+        by_run = dict(zip(numbers, fit_dimensions_twins(choosers, X[train], tasks, widths, work.inner_folds)))
+        return {n: fold_answers(work, fits, train, test, X) for n, fits in by_run.items()}, kept
+
+
+def fold_answers(work: OuterWork, fits, train, test, X) -> dict:
+    """{dimension: (calibrated probabilities of the held-out rows, abstentions, the fold's facts)}."""
+    groups, held_out = work.groups, HeldOut(X[test])
+    answer = {}
+    for dimension, y in work.labels.items():
+        fit, classes = fits[dimension], work.classes[dimension]
+        fold_proba = temper(held_out.proba(fit.estimator, classes), fit.temperature)
+        threshold = fit.rule["threshold"] if fit.rule else 0.0
+        abstain = (fold_proba.max(axis=1) < threshold) | (threshold >= 1.0)
+        fold_scores = scores(y[test], predicted(fold_proba, classes), classes)
+        answer[dimension] = (fold_proba, abstain,
+                             {"held_out": sorted(set(groups[test])), "n": int(len(test)),
+                              "kappa": fold_scores["kappa"], "macro_f1": fold_scores["macro_f1"], "c": fit.c,
+                              "temperature": fit.temperature, "threshold": threshold,
+                              "train_fragments": int(len(train)),
+                              "threshold_note": (fit.rule or {}).get("note", "")})
+    return answer
+
+
+class HeldOut:
+    """The held-out rows of an outer fold, each weighting of them made once: the pipelines of the
+    dimensions (and twin runs) fitted on the same rows share their weighting and kept columns."""
+
+    def __init__(self, X):
+        self.X, self.weighted = X, {}
+
+    def proba(self, estimator, classes) -> np.ndarray:
+        """`aligned_proba` of the rows (the pipeline's own steps, each weighting made once)."""
+        if not isinstance(estimator, Pipeline) or len(estimator.steps) != 3:
+            return aligned_proba(estimator, self.X, classes)
+        key = tuple(id(step) for _, step in estimator.steps[:-1])
+        if key not in self.weighted:
+            self.weighted[key] = (estimator[:-1].transform(self.X), estimator.steps[:-1])  # steps kept alive
+        return aligned_proba(estimator.steps[-1][1], self.weighted[key][0], classes)
 
 
 def spread(facts, key: str = "kappa") -> dict:
