@@ -31,7 +31,7 @@ from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LENGTH, ORTH, SENT_START, SPACY
 from .sentences import DutchSentenceSegmenter
 
 CHUNK_CHARS = 100_000  # paragraphs longer than this go through spaCy in pieces
-BATCH_CHARS = 5_000     # paragraphs tokenized together: few calls, yet the Doc stays in the CPU cache
+BATCH_CHARS = 100_000   # paragraphs tokenized together: few calls (numpy and spaCy cost per call)
 SEPARATOR = "\n\n"     # between joined paragraphs: white space that is never a single space
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 _SOFT_CUT = frozenset(",;:–—")
@@ -264,8 +264,8 @@ def _sentence_bounds(doc, array, segmenter, first, end) -> tuple:
     candidates, owner = candidates[inside], owner[inside]
     found = []
     if len(candidates):
-        found = segmenter.window_starts(array[:, 0].tolist(), array[:, 1].tolist(), doc.vocab.strings,
-                                        candidates.tolist(), zip(first[owner].tolist(), end[owner].tolist()))
+        found = segmenter.window_starts(array[:, 0], array[:, 1], doc.vocab.strings, candidates, first[owner],
+                                        end[owner])
     lo = numpy.concatenate([first, numpy.array(found, dtype="int64")])
     owners = numpy.concatenate([numpy.arange(len(first)), numpy.searchsorted(first, found, side="right") - 1])
     order = numpy.lexsort((lo, owners))
