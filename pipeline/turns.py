@@ -86,11 +86,11 @@ def parse_turns(text: str, source: str, interviewer_labels=DEFAULT_INTERVIEWERS,
     cleaned = {}
     candidates = []  # (start, end, label, separator, first timestamp)
     for match in pattern.finditer(text):
-        raw, sep, *stamps = match.group("label", "sep", "ts0", "ts1", "ts2", "ts3")
+        raw, sep, ts0, ts1, ts2, ts3 = match.group("label", "sep", "ts0", "ts1", "ts2", "ts3")
         label = cleaned.get(raw)
         if label is None:
             label = cleaned[raw] = _clean(raw)
-        candidates.append((match.start(), match.end(), label, sep, next((s for s in stamps if s), None)))
+        candidates.append((match.start(), match.end(), label, sep, ts0 or ts1 or ts2 or ts3 or None))
     accepted = _accepted_labels(candidates, interviewers, set(speakers))
     labels = [candidate for candidate in candidates if candidate[2] in accepted]
     if not labels:
@@ -167,13 +167,14 @@ def _split_answers(text, spans):
 
 def _turn(text, source, index, speaker, is_interviewer, start, end, stamp):
     """A Turn over text[start:end] trimmed of surrounding whitespace, or None when empty."""
-    body = text[start:end]
-    stripped = body.strip()
+    stripped = text[start:end].strip()
     if not stripped:
         return None
-    start += len(body) - len(body.lstrip())
-    end = start + len(stripped)
-    return Turn(source, index, speaker, is_interviewer, start, end, stripped, stamp)
+    start = _LEADING_SPACE.match(text, start, end).end()  # \s is str.isspace(), as strip() uses
+    return Turn(source, index, speaker, is_interviewer, start, start + len(stripped), stripped, stamp)
+
+
+_LEADING_SPACE = re.compile(r"\s*")
 
 
 def _clean(label: str) -> str:
@@ -181,6 +182,7 @@ def _clean(label: str) -> str:
     return " ".join(label.replace("**", "").replace("__", "").split())
 
 
+@lru_cache(maxsize=4096)  # a transcript has a few labels, asked about once per turn
 def _fold(label: str) -> str:
     return " ".join(str(label).casefold().split())
 
@@ -189,6 +191,7 @@ _PARENTHESIS = re.compile(r"\s*\([^)]*\)$")
 _TRAILING_NUMBER = re.compile(r"[\s_-]*\d+$")
 
 
+@lru_cache(maxsize=4096)
 def _base(label: str) -> str:
     """'Respondent 3 (schepen)' -> 'respondent'; 'SPEAKER_00' -> 'speaker'."""
     return _fold(_TRAILING_NUMBER.sub("", _PARENTHESIS.sub("", label)))

@@ -47,11 +47,18 @@ def paragraphs(text: str, start: int, end: int) -> Iterator[tuple]:
     A paragraph longer than CHUNK_CHARS is given in pieces for spaCy, cut after
     a sentence end or at a space; `continued` marks the later pieces.
     """
+    if end - start <= CHUNK_CHARS and text.find("\n", start, end) < 0 and _trimmed(text, start, end):
+        yield start, end, False  # one line (a turn is trimmed already): one paragraph, no break to find
+        return
     position = start
     for match in _PARAGRAPH_BREAK.finditer(text, start, end):
         yield from _chunked(text, position, match.start())
         position = match.end()
     yield from _chunked(text, position, end)
+
+
+def _trimmed(text, start, end) -> bool:
+    return start < end and not text[start].isspace() and not text[end - 1].isspace()
 
 
 def _chunked(text, start, end):
