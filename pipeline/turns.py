@@ -65,6 +65,28 @@ def _label_pattern(known: tuple) -> re.Pattern:
     )
 
 
+@lru_cache(maxsize=32)
+def _after_newline(known: tuple) -> re.Pattern:
+    """`_label_pattern` for the lines after the first, from the newline before them: the regex
+    engine then skips to the next newline instead of trying every character, and a quick look
+    at the line's first character (what a label, a timestamp or bold can start with) passes
+    over blank lines and ordinary text lines."""
+    pattern = _label_pattern(known)
+    firsts = "".join(sorted({re.escape(k[0]) for k in known if k}))
+    known_first = f"|(?i:[{firsts}])" if firsts else ""
+    guard = rf"(?=[ \t]*(?:[\[(\d*_A-ZÀ-ÖØ-Þ]{known_first}))"
+    return re.compile("\n" + guard + pattern.pattern[1:], pattern.flags)
+
+
+def _label_lines(text: str, known: tuple):
+    """(start, match) of every label line, as `_label_pattern(known).finditer(text)` finds them."""
+    first = _label_pattern(known).match(text)
+    if first is not None:
+        yield first.start(), first
+    for match in _after_newline(known).finditer(text, first.end() if first is not None else 0):
+        yield match.start() + 1, match  # a match never ends at a line's start: none is skipped
+
+
 @dataclass(frozen=True)
 class TurnSplit:
     """The turns of a transcript and one-line notes for the researcher."""
@@ -82,15 +104,15 @@ def parse_turns(text: str, source: str, interviewer_labels=DEFAULT_INTERVIEWERS,
     once per distinct label, not once per turn.
     """
     interviewers = {_fold(label) for label in interviewer_labels}
-    pattern = _label_pattern(tuple(interviewer_labels) + RESPONDENT_WORDS + tuple(speakers))
+    known = tuple(interviewer_labels) + RESPONDENT_WORDS + tuple(speakers)
     cleaned = {}
     candidates = []  # (start, end, label, separator, first timestamp)
-    for match in pattern.finditer(text):
+    for start, match in _label_lines(text, known):
         raw, sep, ts0, ts1, ts2, ts3 = match.group("label", "sep", "ts0", "ts1", "ts2", "ts3")
         label = cleaned.get(raw)
         if label is None:
             label = cleaned[raw] = _clean(raw)
-        candidates.append((match.start(), match.end(), label, sep, ts0 or ts1 or ts2 or ts3 or None))
+        candidates.append((start, match.end(), label, sep, ts0 or ts1 or ts2 or ts3 or None))
     accepted = _accepted_labels(candidates, interviewers, set(speakers))
     labels = [candidate for candidate in candidates if candidate[2] in accepted]
     if not labels:

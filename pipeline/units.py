@@ -123,6 +123,7 @@ class _Table:
 
 
 _COLUMNS = [ORTH, SPACY, IS_PUNCT, IS_SPACE, IDX, LENGTH]
+_BATCH_COLUMNS = _COLUMNS[:5]  # and the segmenter's flag; a token's end comes from the next one's IDX
 
 
 def _table(doc, extra=()) -> tuple:
@@ -251,7 +252,7 @@ def _batch_sentences(doc, batch, segmenter, max_words, starts) -> list:
     for each text's own Doc, worked out for the whole batch with array operations: the
     sentence rules see only the candidate tokens (DutchSentenceSegmenter.window_starts) and
     a sentence's edges and word count come from running sums over the batch's tokens."""
-    array = doc.to_array(_COLUMNS + [segmenter.flag])
+    array = doc.to_array(_BATCH_COLUMNS + [segmenter.flag])
     if array.ndim == 1 or not len(array):
         return [[] for _ in batch]
     lengths = numpy.array([len(text) for text in batch], dtype="int64")
@@ -260,12 +261,12 @@ def _batch_sentences(doc, batch, segmenter, max_words, starts) -> list:
     first, end = numpy.searchsorted(idx, offsets), numpy.searchsorted(idx, offsets + lengths)
     lo, hi, owner = _sentence_bounds(doc, array, segmenter, first, end)
     return _batch_spans(doc, array, lo, hi, owner, offsets - numpy.array(starts, dtype="int64"), len(batch),
-                        max_words)
+                        max_words, int(offsets[-1] + lengths[-1]))
 
 
 def _sentence_bounds(doc, array, segmenter, first, end) -> tuple:
     """(first token, end token, text number) of every sentence of a batch, in text order."""
-    candidates = numpy.flatnonzero(array[:, 6])
+    candidates = numpy.flatnonzero(array[:, 5])
     owner = numpy.searchsorted(first, candidates, side="right") - 1
     inside = (owner >= 0) & (candidates < end[owner] - 1)  # a text's last token starts nothing after it
     candidates, owner = candidates[inside], owner[inside]
@@ -283,9 +284,10 @@ def _sentence_bounds(doc, array, segmenter, first, end) -> tuple:
     return lo, hi, owners
 
 
-def _batch_spans(doc, array, lo, hi, owner, shift, count, max_words) -> list:
+def _batch_spans(doc, array, lo, hi, owner, shift, count, max_words, length) -> list:
     """For each of `count` texts, its sentences (start, end, words), edges trimmed of white space,
-    character offsets minus the text's `shift`; too long sentences cut as `_spans` cuts them."""
+    character offsets minus the text's `shift` (`length`: the joined text's); too long sentences
+    cut as `_spans` cuts them."""
     n = len(array)
     solid = array[:, 3] == 0
     positions = numpy.arange(n)
@@ -299,7 +301,9 @@ def _batch_spans(doc, array, lo, hi, owner, shift, count, max_words) -> list:
     words = words_before[hi] - words_before[lo]
     moved = shift[owner]
     begin = array[first, 4].astype("int64") - moved
-    finish = array[last, 4].astype("int64") + array[last, 5].astype("int64") - moved
+    # a token ends where the next begins, less its trailing space (no LENGTH column to read)
+    following = numpy.append(array[1:, 4], length).astype("int64")
+    finish = following[last] - array[last, 1].astype("int64") - moved
     found = [[] for _ in range(count)]
     rows = zip(owner.tolist(), begin.tolist(), finish.tolist(), words.tolist())
     if max_words is None or not len(words) or words.max() <= max_words:
