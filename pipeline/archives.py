@@ -8,8 +8,11 @@ the per-member cap, or the whole archive passes the per-archive cap. Members tha
 are also checked while they stream: a DOCTYPE (no Word, LibreOffice, Excel or REFI-QDA
 export carries one; it is how entity and external-file tricks start) and more elements
 than `ZipLimits.xml_elements` (a document part is parsed into memory as a tree) are
-refused. Only 'stored' and 'deflate' members are read: no export capcode reads uses
-anything else, and bzip2/LZMA cannot be unpacked in bounded steps by Python's zipfile.
+refused. A reader that reads only some members (.docx: `BoundedZip.read_only`) checks the
+others by what the directory says (their size, their number), never unpacking them: a
+member that is never unpacked can take no memory. Only 'stored' and 'deflate' members are
+read: no export capcode reads uses anything else, and bzip2/LZMA cannot be unpacked in
+bounded steps by Python's zipfile.
 
 A file is read once into memory (`load_zip_bytes`), checked (`check_zip`), and the same
 bytes are handed to the library that parses it, so what was checked is what is read.
@@ -28,6 +31,7 @@ MB = 1024 * 1024
 CHUNK = 256 * 1024
 READABLE_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 _METHOD_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA"}
+MAX_MEMBERS = 10_000  # files inside one zip a reader that reads only some of them accepts (Word writes tens)
 
 _DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
@@ -116,18 +120,39 @@ class BoundedZip:
                     seen += len(chunk)
                     self.unpacked += len(chunk)
                     if seen > self.limits.member_bytes:
-                        raise InputError(f"{self.origin}: '{name}' unpacks to more than "
-                                         f"{self.limits.describe_member()}; refused as a possible zip bomb "
-                                         "(raise the limit if the file is genuine).")
+                        raise self._member_too_large(name)
                     if self.unpacked > self.limits.archive_bytes:
-                        raise InputError(f"{self.origin}: its members unpack to more than "
-                                         f"{self.limits.describe_archive()} together; refused as a possible zip "
-                                         "bomb (raise the limit if the file is genuine).")
+                        raise self._archive_too_large()
                     yield chunk
         except CapcodeError:
             raise
         except Exception as exc:  # BadZipFile, zlib.error, EOFError, ...: a damaged member
             raise InputError(f"{self.origin}: cannot read '{name}' from the zip ({exc}); {self._again()}") from None
+
+    def _member_too_large(self, name: str) -> InputError:
+        return InputError(f"{self.origin}: '{name}' unpacks to more than {self.limits.describe_member()}; refused "
+                          "as a possible zip bomb (raise the limit if the file is genuine).")
+
+    def _archive_too_large(self) -> InputError:
+        return InputError(f"{self.origin}: its members unpack to more than {self.limits.describe_archive()} "
+                          "together; refused as a possible zip bomb (raise the limit if the file is genuine).")
+
+    def check_directory(self, read=frozenset()) -> None:
+        """Refuse, from the zip's directory alone, more than MAX_MEMBERS members, or members not
+        named in `read` that say they unpack beyond the limits (they count towards the archive's
+        cap by what they say). That is all the check a member that is never unpacked needs; the
+        members in `read` are checked while they stream (a header may lie)."""
+        infos = self.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise InputError(f"{self.origin}: holds {len(infos):,} files inside; with more than {MAX_MEMBERS:,} "
+                             f"it is not {self.what}. Refused; {self._again()}")
+        for info in infos:
+            if info.filename not in read:
+                if info.file_size > self.limits.member_bytes:
+                    raise self._member_too_large(info.filename)
+                self.unpacked += info.file_size
+        if self.unpacked > self.limits.archive_bytes:
+            raise self._archive_too_large()
 
     def read(self, info, xml: bool = False) -> bytes:
         """A member's bytes; with `xml`, also checked as XML (see `XmlScan`)."""
@@ -144,8 +169,18 @@ class BoundedZip:
     def check_all(self, keep=()) -> dict:
         """Unpack every member once, checking sizes and every XML member; return the bytes of the
         members named in `keep` (so that a reader need not unpack them a second time)."""
+        return self._checked(self.infolist(), keep)
+
+    def read_only(self, names) -> dict:
+        """The bytes of the members named in `names` that the zip holds, unpacked and checked as
+        `check_all` checks them, after `check_directory`: for a reader that reads those members
+        and no others (a member that is never unpacked can do no harm beyond what its header says)."""
+        self.check_directory(names)
+        return self._checked([info for info in self.infolist() if info.filename in names], names)
+
+    def _checked(self, infos, keep) -> dict:
         kept = {}
-        for info in self.infolist():
+        for info in infos:
             scan = None
             parts = [] if info.filename in keep else None
             for chunk in self.stream(info):

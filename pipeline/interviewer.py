@@ -61,12 +61,19 @@ def is_backchannel(text: str) -> bool:
     Words are read one at a time and the first that is no acknowledgement decides, so an
     answer is never scanned beyond its first few words.
     """
+    first = _WORD.search(text)
+    if first is None or not _acknowledges(first.group()):
+        return False  # most turns: decided by their first word
     count = 0
-    for match in _WORD.finditer(text):
+    for match in _WORD.finditer(text, first.start()):
         count += 1
-        if count > BACKCHANNEL_MAX_WORDS or match.group().casefold().strip("'’-") not in BACKCHANNEL_WORDS:
+        if count > BACKCHANNEL_MAX_WORDS or not _acknowledges(match.group()):
             return False
-    return count > 0
+    return True
+
+
+def _acknowledges(word: str) -> bool:
+    return word.casefold().strip("'’-") in BACKCHANNEL_WORDS
 
 
 _NO_QUESTION_PUNCTUATION = re.compile(r"[.!;]")

@@ -155,7 +155,7 @@ _THREAD = threading.local()
 def group_records(jobs, params: SegmentParams, unit: str, limits: ZipLimits, nlp=None, maker=None) -> list:
     """For each transcript of `jobs`, its units as dicts (a Fragment's fields, in order), or None
     for an empty file. Warnings and the interviewer line go to the log as each file is read; the
-    sentences of all the files are then found together (one tokenizer call per ~200,000
+    sentences of all the files are then found together (one tokenizer call per ~100,000
     characters: see units.py), which is why the work is done a group of files at a time.
     """
     transcripts = []

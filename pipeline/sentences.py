@@ -204,6 +204,7 @@ class DutchSentenceSegmenter:
         self.non_final = _spellings(NON_FINAL_ABBREVIATIONS | _with_dot(extra_abbreviations)) - self.final
         self.known = frozenset(a.lower() for a in self.non_final | self.final) | _tokenizer_abbreviations()
         self.flag = _candidate_flag(vocab)
+        self._plain_before, self._first_case = {}, {}  # lexeme -> its part in _common_decisions
 
     def pipe(self, stream, *, batch_size: int = 128):
         """Segment a stream of Docs, a batch at a time (see apply_in_batches)."""
@@ -249,40 +250,66 @@ class DutchSentenceSegmenter:
                 starts.add(start)
         return starts
 
-    def window_starts(self, orths, spaces, strings, candidates, windows) -> list:
+    def window_starts(self, orths, spaces, strings, candidates, first, end) -> list:
         """`sentence_starts` for many texts tokenized together (pipeline/units.py): `orths` and
-        `spaces` are the columns of the joined Doc, `candidates` the flagged tokens that are
-        neither a text's last token nor outside every text, and `windows` the (first, end)
-        tokens of the text each candidate lies in. Returns the tokens that start a sentence
-        (besides each text's first), as indices into the joined Doc, unsorted.
+        `spaces` are the ORTH and SPACY columns of the joined Doc (numpy arrays), `candidates` the
+        flagged tokens that are neither a text's last token nor outside every text, `first` and
+        `end` the first and end tokens of the text each candidate lies in. Returns the tokens
+        that start a sentence (besides each text's first), as indices into the joined Doc, unsorted.
 
         The same decisions as `sentence_starts` on each text alone (tests/test_units.py compares
-        both on tricky text): the common cases are decided on the joined columns, where the
-        inline test never looks past the text's own tokens; any other candidate goes to
-        `_start_after` on a `_Tokens` of its text alone, made once per text.
+        both on tricky text): the common cases are decided for all candidates at once on the
+        joined columns (`_common_decisions`), where the test never looks past a text's own
+        tokens; any other candidate goes to `_start_after` on a `_Tokens` of its text alone,
+        made once per text.
         """
+        decided = self._common_decisions(orths, spaces, strings, candidates, first, end).tolist()
         found, starts, window, tokens = [], None, None, None
-        non_final = self.non_final
-        for i, (a, b) in zip(candidates, windows):
-            if (a, b) != window:
+        for i, a, b, common in zip(candidates.tolist(), first.tolist(), end.tolist(), decided):
+            if a != window:
                 if window is not None:
-                    found.extend(window[0] + start for start in starts)
-                window, starts, tokens = (a, b), set(), None
-            common = _common_case(i, a, b, orths, spaces, strings, non_final)  # on the joined columns
-            if common is not None:
+                    found.extend(window + start for start in starts)
+                window, starts, tokens = a, set(), None
+            if common >= 0:
                 if common:
                     starts.add(i + 1 - a)
                 continue
             if tokens is None:
-                alone = spaces[a:b]
+                alone = spaces[a:b].tolist()
                 alone[-1] = 0  # alone, the text's last token has no space after it
-                tokens = _Tokens(orths[a:b], alone, strings)
+                tokens = _Tokens(orths[a:b].tolist(), alone, strings)
             start = self._start_after(i - a, tokens, starts)
             if start is not None and 0 < start < b - a:
                 starts.add(start)
         if window is not None:
-            found.extend(window[0] + start for start in starts)
+            found.extend(window + start for start in starts)
         return found
+
+    def _common_decisions(self, orths, spaces, strings, candidates, first, end):
+        """`_common_case` of every candidate at once, and a closing bracket glued to what follows or
+        followed by a word without a capital (`_start_after_bracket`'s common case): 1 (a sentence
+        starts after it), 0 (none does), -1 (left to `_start_after`); each word's part in it is
+        worked out once per lexeme."""
+        decided = numpy.full(len(candidates), -1, dtype="int8")
+        word, after = orths[candidates], candidates + 1
+        case = numpy.array(_per_lexeme(self._first_case, orths[after], strings, _first_case), dtype="int8")
+        brackets = numpy.isin(word, [_hash(strings, bracket) for bracket in BRACKET_CLOSE])
+        if self.split_after_bracket:
+            brackets &= (spaces[candidates] == 0) | ((case != 1) & (case != 2))
+        decided[brackets] = 0
+        glued = (candidates > first) & (spaces[candidates] != 0) & (spaces[candidates - 1] == 0)
+        plain = glued & ((word == _hash(strings, "?")) | (word == _hash(strings, "!")))
+        dots = numpy.flatnonzero(glued & (word == _hash(strings, ".")))
+        plain[dots] = _per_lexeme(self._plain_before, orths[candidates[dots] - 1], strings, self._before_word)
+        beyond = numpy.minimum(after + 1, len(orths) - 1)
+        no_item = (spaces[after] != 0) | (after + 1 >= end) | (orths[beyond] != _hash(strings, ")"))
+        decided[plain & (case == 1)] = 1
+        decided[plain & (case == -1) & no_item] = 0
+        return decided
+
+    def _before_word(self, before: str) -> bool:
+        """A word before a glued full stop that makes it a plain sentence end (see _common_case)."""
+        return bool(before.isalpha() and len(before) > 1 and before.strip("ivxIVX") and before + "." not in self.non_final)
 
     # --- the decision for one candidate token ---------------------------------------------
 
@@ -454,3 +481,20 @@ def _common_case(i, first, end, orths, spaces, strings, non_final):
             if after.islower() and (spaces[i + 1] or i + 2 >= end or strings[orths[i + 2]] != ")"):
                 return False  # not an enumerated item such as 'a)'
     return None
+
+
+def _first_case(word: str) -> int:
+    """1 for a word starting with a capital, -1 with a small letter, 2 for white space, 0 otherwise."""
+    return 1 if word[0].isupper() else -1 if word[0].islower() else 2 if word.isspace() else 0
+
+
+def _hash(strings, text: str):
+    return numpy.uint64(strings[text])
+
+
+def _per_lexeme(cache: dict, orths, strings, function) -> list:
+    """function(word) for each ORTH of `orths`, worked out once per lexeme and kept in `cache`."""
+    orths = orths.tolist()
+    for orth in set(orths).difference(cache):
+        cache[orth] = function(strings[orth])
+    return [cache[orth] for orth in orths]

@@ -65,6 +65,28 @@ def _label_pattern(known: tuple) -> re.Pattern:
     )
 
 
+@lru_cache(maxsize=32)
+def _after_newline(known: tuple) -> re.Pattern:
+    """`_label_pattern` for the lines after the first, from the newline before them: the regex
+    engine then skips to the next newline instead of trying every character, and a quick look
+    at the line's first character (what a label, a timestamp or bold can start with) passes
+    over blank lines and ordinary text lines."""
+    pattern = _label_pattern(known)
+    firsts = "".join(sorted({re.escape(k[0]) for k in known if k}))
+    known_first = f"|(?i:[{firsts}])" if firsts else ""
+    guard = rf"(?=[ \t]*(?:[\[(\d*_A-ZÀ-ÖØ-Þ]{known_first}))"
+    return re.compile("\n" + guard + pattern.pattern[1:], pattern.flags)
+
+
+def _label_lines(text: str, known: tuple):
+    """(start, match) of every label line, as `_label_pattern(known).finditer(text)` finds them."""
+    first = _label_pattern(known).match(text)
+    if first is not None:
+        yield first.start(), first
+    for match in _after_newline(known).finditer(text, first.end() if first is not None else 0):
+        yield match.start() + 1, match  # a match never ends at a line's start: none is skipped
+
+
 @dataclass(frozen=True)
 class TurnSplit:
     """The turns of a transcript and one-line notes for the researcher."""
@@ -82,15 +104,15 @@ def parse_turns(text: str, source: str, interviewer_labels=DEFAULT_INTERVIEWERS,
     once per distinct label, not once per turn.
     """
     interviewers = {_fold(label) for label in interviewer_labels}
-    pattern = _label_pattern(tuple(interviewer_labels) + RESPONDENT_WORDS + tuple(speakers))
+    known = tuple(interviewer_labels) + RESPONDENT_WORDS + tuple(speakers)
     cleaned = {}
     candidates = []  # (start, end, label, separator, first timestamp)
-    for match in pattern.finditer(text):
-        raw, sep, *stamps = match.group("label", "sep", "ts0", "ts1", "ts2", "ts3")
+    for start, match in _label_lines(text, known):
+        raw, sep, ts0, ts1, ts2, ts3 = match.group("label", "sep", "ts0", "ts1", "ts2", "ts3")
         label = cleaned.get(raw)
         if label is None:
             label = cleaned[raw] = _clean(raw)
-        candidates.append((match.start(), match.end(), label, sep, next((s for s in stamps if s), None)))
+        candidates.append((start, match.end(), label, sep, ts0 or ts1 or ts2 or ts3 or None))
     accepted = _accepted_labels(candidates, interviewers, set(speakers))
     labels = [candidate for candidate in candidates if candidate[2] in accepted]
     if not labels:
@@ -167,13 +189,14 @@ def _split_answers(text, spans):
 
 def _turn(text, source, index, speaker, is_interviewer, start, end, stamp):
     """A Turn over text[start:end] trimmed of surrounding whitespace, or None when empty."""
-    body = text[start:end]
-    stripped = body.strip()
+    stripped = text[start:end].strip()
     if not stripped:
         return None
-    start += len(body) - len(body.lstrip())
-    end = start + len(stripped)
-    return Turn(source, index, speaker, is_interviewer, start, end, stripped, stamp)
+    start = _LEADING_SPACE.match(text, start, end).end()  # \s is str.isspace(), as strip() uses
+    return Turn(source, index, speaker, is_interviewer, start, start + len(stripped), stripped, stamp)
+
+
+_LEADING_SPACE = re.compile(r"\s*")
 
 
 def _clean(label: str) -> str:
@@ -181,6 +204,7 @@ def _clean(label: str) -> str:
     return " ".join(label.replace("**", "").replace("__", "").split())
 
 
+@lru_cache(maxsize=4096)  # a transcript has a few labels, asked about once per turn
 def _fold(label: str) -> str:
     return " ".join(str(label).casefold().split())
 
@@ -189,6 +213,7 @@ _PARENTHESIS = re.compile(r"\s*\([^)]*\)$")
 _TRAILING_NUMBER = re.compile(r"[\s_-]*\d+$")
 
 
+@lru_cache(maxsize=4096)
 def _base(label: str) -> str:
     """'Respondent 3 (schepen)' -> 'respondent'; 'SPEAKER_00' -> 'speaker'."""
     return _fold(_TRAILING_NUMBER.sub("", _PARENTHESIS.sub("", label)))

@@ -31,7 +31,7 @@ from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LENGTH, ORTH, SENT_START, SPACY
 from .sentences import DutchSentenceSegmenter
 
 CHUNK_CHARS = 100_000  # paragraphs longer than this go through spaCy in pieces
-BATCH_CHARS = 5_000     # paragraphs tokenized together: few calls, yet the Doc stays in the CPU cache
+BATCH_CHARS = 100_000   # paragraphs tokenized together: few calls (numpy and spaCy cost per call)
 SEPARATOR = "\n\n"     # between joined paragraphs: white space that is never a single space
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 _SOFT_CUT = frozenset(",;:–—")
@@ -47,11 +47,18 @@ def paragraphs(text: str, start: int, end: int) -> Iterator[tuple]:
     A paragraph longer than CHUNK_CHARS is given in pieces for spaCy, cut after
     a sentence end or at a space; `continued` marks the later pieces.
     """
+    if end - start <= CHUNK_CHARS and text.find("\n", start, end) < 0 and _trimmed(text, start, end):
+        yield start, end, False  # one line (a turn is trimmed already): one paragraph, no break to find
+        return
     position = start
     for match in _PARAGRAPH_BREAK.finditer(text, start, end):
         yield from _chunked(text, position, match.start())
         position = match.end()
     yield from _chunked(text, position, end)
+
+
+def _trimmed(text, start, end) -> bool:
+    return start < end and not text[start].isspace() and not text[end - 1].isspace()
 
 
 def _chunked(text, start, end):
@@ -116,6 +123,7 @@ class _Table:
 
 
 _COLUMNS = [ORTH, SPACY, IS_PUNCT, IS_SPACE, IDX, LENGTH]
+_BATCH_COLUMNS = _COLUMNS[:5]  # and the segmenter's flag; a token's end comes from the next one's IDX
 
 
 def _table(doc, extra=()) -> tuple:
@@ -244,7 +252,7 @@ def _batch_sentences(doc, batch, segmenter, max_words, starts) -> list:
     for each text's own Doc, worked out for the whole batch with array operations: the
     sentence rules see only the candidate tokens (DutchSentenceSegmenter.window_starts) and
     a sentence's edges and word count come from running sums over the batch's tokens."""
-    array = doc.to_array(_COLUMNS + [segmenter.flag])
+    array = doc.to_array(_BATCH_COLUMNS + [segmenter.flag])
     if array.ndim == 1 or not len(array):
         return [[] for _ in batch]
     lengths = numpy.array([len(text) for text in batch], dtype="int64")
@@ -253,19 +261,19 @@ def _batch_sentences(doc, batch, segmenter, max_words, starts) -> list:
     first, end = numpy.searchsorted(idx, offsets), numpy.searchsorted(idx, offsets + lengths)
     lo, hi, owner = _sentence_bounds(doc, array, segmenter, first, end)
     return _batch_spans(doc, array, lo, hi, owner, offsets - numpy.array(starts, dtype="int64"), len(batch),
-                        max_words)
+                        max_words, int(offsets[-1] + lengths[-1]))
 
 
 def _sentence_bounds(doc, array, segmenter, first, end) -> tuple:
     """(first token, end token, text number) of every sentence of a batch, in text order."""
-    candidates = numpy.flatnonzero(array[:, 6])
+    candidates = numpy.flatnonzero(array[:, 5])
     owner = numpy.searchsorted(first, candidates, side="right") - 1
     inside = (owner >= 0) & (candidates < end[owner] - 1)  # a text's last token starts nothing after it
     candidates, owner = candidates[inside], owner[inside]
     found = []
     if len(candidates):
-        found = segmenter.window_starts(array[:, 0].tolist(), array[:, 1].tolist(), doc.vocab.strings,
-                                        candidates.tolist(), zip(first[owner].tolist(), end[owner].tolist()))
+        found = segmenter.window_starts(array[:, 0], array[:, 1], doc.vocab.strings, candidates, first[owner],
+                                        end[owner])
     lo = numpy.concatenate([first, numpy.array(found, dtype="int64")])
     owners = numpy.concatenate([numpy.arange(len(first)), numpy.searchsorted(first, found, side="right") - 1])
     order = numpy.lexsort((lo, owners))
@@ -276,9 +284,10 @@ def _sentence_bounds(doc, array, segmenter, first, end) -> tuple:
     return lo, hi, owners
 
 
-def _batch_spans(doc, array, lo, hi, owner, shift, count, max_words) -> list:
+def _batch_spans(doc, array, lo, hi, owner, shift, count, max_words, length) -> list:
     """For each of `count` texts, its sentences (start, end, words), edges trimmed of white space,
-    character offsets minus the text's `shift`; too long sentences cut as `_spans` cuts them."""
+    character offsets minus the text's `shift` (`length`: the joined text's); too long sentences
+    cut as `_spans` cuts them."""
     n = len(array)
     solid = array[:, 3] == 0
     positions = numpy.arange(n)
@@ -292,7 +301,9 @@ def _batch_spans(doc, array, lo, hi, owner, shift, count, max_words) -> list:
     words = words_before[hi] - words_before[lo]
     moved = shift[owner]
     begin = array[first, 4].astype("int64") - moved
-    finish = array[last, 4].astype("int64") + array[last, 5].astype("int64") - moved
+    # a token ends where the next begins, less its trailing space (no LENGTH column to read)
+    following = numpy.append(array[1:, 4], length).astype("int64")
+    finish = following[last] - array[last, 1].astype("int64") - moved
     found = [[] for _ in range(count)]
     rows = zip(owner.tolist(), begin.tolist(), finish.tolist(), words.tolist())
     if max_words is None or not len(words) or words.max() <= max_words:

@@ -3,9 +3,10 @@
 The text is exactly what python-docx gives (`Paragraph.text` of each body paragraph, a table
 row as its cells' text joined by tabs, content controls looked into), because capcode's
 offsets refer to it. python-docx, however, parses every part of the package (styles,
-numbering, theme: most of a .docx's XML) and builds an object per element; here the zip is
-unpacked once while its members are checked (`archives.BoundedZip.check_all`), and only the
-main document part is parsed, with python-docx's own parser settings. A document this reader
+numbering, theme: most of a .docx's XML) and builds an object per element; here only the three
+members needed are unpacked, checked as they stream (`archives.BoundedZip.read_only`; the
+others are checked by the zip's directory, never unpacked), and only the main document part
+is parsed, with python-docx's own parser settings. A document this reader
 is not sure about (package relations it does not expect, another content type, vertically
 merged table cells) is handed to python-docx on the same checked bytes, so the result, or the
 error, is python-docx's.
@@ -14,7 +15,7 @@ error, is python-docx's.
 import io
 import posixpath
 
-from .archives import BoundedZip, ZipLimits
+from .archives import DEFAULT_LIMITS, BoundedZip, ZipLimits
 from .errors import InputError
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -37,23 +38,27 @@ class _Unsure(Exception):
     """This document is left to python-docx."""
 
 
+_PARTS = frozenset({"[Content_Types].xml", "_rels/.rels", "word/document.xml"})
+
+
 def read_docx(path, limits: ZipLimits, data: bytes) -> str:
     """Body paragraphs and table rows of a .docx, in order; headers and footers left out.
 
     `data` are the file's bytes (read once by the caller); they are checked here against
-    `limits` while being unpacked.
+    `limits`: the members read while they are unpacked, the others by the zip's directory,
+    all of them unpacked and checked before python-docx (which reads every part) is used.
     """
     with BoundedZip(data, path, limits, "a Word .docx") as archive:
-        parts = archive.check_all(keep={"[Content_Types].xml", "_rels/.rels", "word/document.xml"})
+        parts = archive.read_only(_PARTS)
         try:
             name = _main_part(parts)
-            document = parts[name] if name in parts else archive.read(archive.archive.getinfo(name))
+            document = parts[name] if name in parts else archive.read(archive.archive.getinfo(name), xml=True)
         except (_Unsure, KeyError):
-            return _with_python_docx(path, data)
+            return _with_python_docx(path, data, limits)
     try:
         return "\n\n".join(_blocks(_body(document)))
     except _Unsure:
-        return _with_python_docx(path, data)
+        return _with_python_docx(path, data, limits)
     except RecursionError:
         raise InputError(f"{path}: tables or content controls nested too deeply to read; {_HINT}.") from None
 
@@ -152,9 +157,13 @@ def _row_text(row) -> str:
     return "\t".join(cells).strip()
 
 
-def _with_python_docx(path, data: bytes) -> str:
-    """The text as python-docx reads it: for documents this module does not read itself."""
+def _with_python_docx(path, data: bytes, limits: ZipLimits = DEFAULT_LIMITS) -> str:
+    """The text as python-docx reads it: for documents this module does not read itself (every
+    member is checked first: python-docx unpacks them all)."""
     import docx
+
+    with BoundedZip(data, path, limits, "a Word .docx") as archive:
+        archive.check_all()
 
     try:
         document = docx.Document(io.BytesIO(data))

@@ -130,3 +130,23 @@ def test_turn_spans_are_exact_for_any_text(lines):
         assert turn.text == turn.text.strip() and turn.text
         assert turn.start_char >= previous_end
         previous_end = turn.end_char
+
+
+def test_label_lines_are_those_the_label_pattern_finds_anywhere():
+    """`_label_lines` looks only after newlines, past lines that cannot start a label: it finds
+    exactly the matches of the label pattern searched at every character."""
+    from pathlib import Path
+
+    from pipeline.config import DEFAULT_INTERVIEWERS
+    from pipeline.turns import RESPONDENT_WORDS, _label_lines, _label_pattern
+
+    texts = [read_document(path).text for folder in ("data/sample/transcripts", "tests/data/segment_study")
+             for path in sorted(Path(__file__).resolve().parent.parent.joinpath(folder).rglob("*"))
+             if path.suffix in (".txt", ".docx", ".vtt", ".odt", ".srt")]
+    texts += ["I: a\n\n  **R:** b\n[00:01:02]\nSofie Claes: c\n\tÉlodie: d\n00:03 - i: e\n(00:04) 3: f\n_x_: g\n",
+              "R: a\nR", "\n\nI: eerste na witregels", "iNTERVIEWER: x\n  \n\t\nRESP 2 (schepen): y"]
+    for known in (DEFAULT_INTERVIEWERS + RESPONDENT_WORDS, ("(I)", "-x", "ß", "3"), ()):
+        for text in texts:
+            found = [(start, match.end(), match.groupdict()) for start, match in _label_lines(text, known)]
+            assert found == [(m.start(), m.end(), m.groupdict()) for m in _label_pattern(known).finditer(text)]
+    assert len(texts) > 30
