@@ -106,3 +106,22 @@ def test_split_columns_equals_scipy_column_selection():
         block, rest = split_columns(X, dense, rows_at_once=7)
         assert np.array_equal(block, X[:, np.flatnonzero(dense)].toarray())
         assert rest.shape == (X.shape[0], int((~dense).sum())) and (rest != X[:, np.flatnonzero(~dense)]).nnz == 0
+
+
+def test_split_columns_of_selected_columns_and_of_duplicate_entries():
+    """The split of X[:, columns] made from X directly equals splitting the selection; duplicate
+    entries of a matrix not in canonical form are added up, as scipy does."""
+    rng = np.random.default_rng(2)
+    for seed in range(40):
+        X = sp.random(rng.integers(0, 25), 40, density=rng.random(), format="csr", random_state=seed)
+        columns = np.flatnonzero(rng.random(40) < 0.6)
+        dense = rng.random(len(columns)) < 0.4
+        block, rest = split_columns(X, dense, rows_at_once=6, columns=columns)
+        selection = X[:, columns]
+        assert np.array_equal(block, selection[:, np.flatnonzero(dense)].toarray())
+        expected = selection[:, np.flatnonzero(~dense)]
+        assert rest.shape == expected.shape and (rest != expected).nnz == 0 and rest.has_sorted_indices
+    doubled = sp.csr_matrix((np.array([1.0, 2.0, 4.0]), np.array([1, 1, 0]), np.array([0, 2, 3])), shape=(2, 3))
+    assert not doubled.has_canonical_format
+    block, rest = split_columns(doubled, np.array([False, True, False]))
+    assert block.tolist() == [[3.0], [0.0]] and rest.toarray().tolist() == [[0.0, 0.0], [4.0, 0.0]]

@@ -145,8 +145,7 @@ class ColumnSplit:
         self.shape, self.dtype = (X.shape[0], len(columns)), X.dtype
         dense = filled_columns(X)[columns]
         self.dense_columns, self.sparse_columns = np.flatnonzero(dense), np.flatnonzero(~dense)
-        self.dense = keep_columns(X, columns[self.dense_columns]).toarray()
-        self.sparse = keep_columns(X, columns[self.sparse_columns])
+        self.dense, self.sparse = split_columns(X, dense, columns=columns)
         self.sparse_t = self.sparse.T.tocsr()
 
     def dot(self, W) -> np.ndarray:
@@ -275,7 +274,41 @@ def filled_columns(X) -> np.ndarray:
     return np.bincount(X.indices, minlength=X.shape[1]) > DENSE_SHARE * max(1, X.shape[0])
 
 
-def split_columns(X, dense, rows_at_once: int = 512) -> tuple:
-    """(X[:, dense] as an array, X[:, ~dense] as CSR) of a CSR matrix, `dense` a mask of its columns."""
-    return (keep_columns(X, np.flatnonzero(dense), rows_at_once).toarray(),
-            keep_columns(X, np.flatnonzero(~dense), rows_at_once))
+def split_columns(X, dense, rows_at_once: int = 512, columns=None) -> tuple:
+    """(Y[:, dense] as an array, Y[:, ~dense] as CSR) of Y = X[:, columns] (increasing; None: all
+    of X's columns), `dense` a mask of Y's columns: both parts in one pass over X's non-zeros, a
+    slice of rows at a time, without making Y or a sparse copy of the dense part first (the row
+    span and the side-by-side fits split thousands of fold matrices)."""
+    selected = np.arange(X.shape[1]) if columns is None else np.asarray(columns, dtype=np.int64)
+    dense = np.asarray(dense, dtype=bool)
+    part = np.full(X.shape[1], -1, dtype=np.int8)  # per column of X: 1 dense, 0 sparse, -1 not selected
+    part[selected] = dense
+    position = np.zeros(X.shape[1], dtype=np.int64)  # per column of X: its number within its part
+    position[selected[dense]] = np.arange(int(dense.sum()))
+    position[selected[~dense]] = np.arange(int((~dense).sum()))
+    block = np.zeros((X.shape[0], int(dense.sum())), dtype=X.dtype)
+    summed = X.has_canonical_format  # else duplicate entries are added up, as toarray() does
+    data, indices, counts = [], [], []
+    index_type = np.int32 if len(selected) < 2**31 else np.int64
+    for start in range(0, X.shape[0], rows_at_once):
+        stop = min(X.shape[0], start + rows_at_once)
+        low, high = X.indptr[start], X.indptr[stop]
+        column, values = X.indices[low:high], X.data[low:high]
+        which = part[column]
+        rows = np.repeat(np.arange(start, stop, dtype=np.int64), np.diff(X.indptr[start:stop + 1]))
+        to_block = np.flatnonzero(which == 1)
+        if summed:
+            block[rows[to_block], position[column[to_block]]] = values[to_block]
+        else:
+            np.add.at(block, (rows[to_block], position[column[to_block]]), values[to_block])
+        to_rest = np.flatnonzero(which == 0)
+        data.append(values[to_rest])
+        indices.append(position[column[to_rest]].astype(index_type))
+        counts.append(np.bincount(rows[to_rest] - start, minlength=stop - start))
+    indptr = np.zeros(X.shape[0] + 1, dtype=np.int64)
+    if counts:
+        np.cumsum(np.concatenate(counts), out=indptr[1:])
+    rest = sp.csr_matrix((np.concatenate(data) if data else np.zeros(0, dtype=X.dtype),
+                          np.concatenate(indices) if indices else np.zeros(0, dtype=np.int32), indptr),
+                         shape=(X.shape[0], int((~dense).sum())))
+    return block, rest
