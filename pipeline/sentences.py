@@ -300,16 +300,13 @@ class DutchSentenceSegmenter:
         glued = (candidates > first) & (spaces[candidates] != 0) & (spaces[candidates - 1] == 0)
         plain = glued & ((word == _hash(strings, "?")) | (word == _hash(strings, "!")))
         dots = numpy.flatnonzero(glued & (word == _hash(strings, ".")))
-        plain[dots] = _per_lexeme(self._plain_before, orths[candidates[dots] - 1], strings, self._before_word)
+        plain[dots] = _per_lexeme(self._plain_before, orths[candidates[dots] - 1], strings,
+                                  lambda before: _ends_plainly(before, self.non_final))
         beyond = numpy.minimum(after + 1, len(orths) - 1)
         no_item = (spaces[after] != 0) | (after + 1 >= end) | (orths[beyond] != _hash(strings, ")"))
         decided[plain & (case == 1)] = 1
         decided[plain & (case == -1) & no_item] = 0
         return decided
-
-    def _before_word(self, before: str) -> bool:
-        """A word before a glued full stop that makes it a plain sentence end (see _common_case)."""
-        return bool(before.isalpha() and len(before) > 1 and before.strip("ivxIVX") and before + "." not in self.non_final)
 
     # --- the decision for one candidate token ---------------------------------------------
 
@@ -468,19 +465,20 @@ def _common_case(i, first, end, orths, spaces, strings, non_final):
     a sentence; None leaves every other case to `_start_after`."""
     if i > first and spaces[i] and not spaces[i - 1]:
         word = strings[orths[i]]
-        if word == ".":
-            before = strings[orths[i - 1]]
-            plain = (before.isalpha() and len(before) > 1 and before.strip("ivxIVX")
-                     and before + "." not in non_final)
-        else:
-            plain = word == "?" or word == "!"
+        plain = _ends_plainly(strings[orths[i - 1]], non_final) if word == "." else word == "?" or word == "!"
         if plain:
-            after = strings[orths[i + 1]][0]
-            if after.isupper():
+            case = _first_case(strings[orths[i + 1]])
+            if case == 1:
                 return True
-            if after.islower() and (spaces[i + 1] or i + 2 >= end or strings[orths[i + 2]] != ")"):
+            if case == -1 and (spaces[i + 1] or i + 2 >= end or strings[orths[i + 2]] != ")"):
                 return False  # not an enumerated item such as 'a)'
     return None
+
+
+def _ends_plainly(before: str, non_final) -> bool:
+    """Whether a full stop glued to this word is a plain sentence end: a word of two or more
+    letters, no roman numeral, no known abbreviation (`_common_case`, `_common_decisions`)."""
+    return bool(before.isalpha() and len(before) > 1 and before.strip("ivxIVX") and before + "." not in non_final)
 
 
 def _first_case(word: str) -> int:
