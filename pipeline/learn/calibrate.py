@@ -85,15 +85,17 @@ def calibration(y_true, proba, classes, bins: int = 10) -> dict:
     return {"brier": brier, "ece": float(ece), "reliability": reliability}
 
 
-def temper(proba, temperature: float) -> np.ndarray:
-    """Probabilities raised to 1/T and renormalised (T > 1: less sure, T < 1: surer)."""
+def temper(proba, temperature) -> np.ndarray:
+    """Probabilities raised to 1/T and renormalised (T > 1: less sure, T < 1: surer). `temperature`
+    may also be an array that broadcasts against `proba` (several temperatures at once, each
+    result the same numbers as its own call)."""
     proba = np.clip(np.asarray(proba, dtype=float), 1e-12, 1.0)
-    if temperature == 1.0:
-        return proba / proba.sum(axis=1, keepdims=True)
+    if np.ndim(temperature) == 0 and temperature == 1.0:
+        return proba / proba.sum(axis=-1, keepdims=True)
     logits = np.log(proba) / temperature
-    logits -= logits.max(axis=1, keepdims=True)
+    logits -= logits.max(axis=-1, keepdims=True)
     out = np.exp(logits)
-    return out / out.sum(axis=1, keepdims=True)
+    return out / out.sum(axis=-1, keepdims=True)
 
 
 def log_loss(y_true, proba, classes) -> float:
@@ -122,18 +124,14 @@ def fit_temperature(y_true, proba, classes) -> float:
 def temper_losses(proba, columns, temperatures) -> list:
     """For each temperature, -mean(log(temper(proba, t)[rows, columns])): the log loss of the coded
     values, every temperature at once, each number computed in `temper`'s own steps."""
-    proba = np.clip(np.asarray(proba, dtype=float), 1e-12, 1.0)
     rows = np.arange(len(columns))
     losses = {}
     scaled = [t for t in temperatures if t != 1.0]
     if scaled:
-        logits = np.log(proba)[None, :, :] / np.asarray(scaled)[:, None, None]
-        logits -= logits.max(axis=2, keepdims=True)
-        out = np.exp(logits)
-        out /= out.sum(axis=2, keepdims=True)
-        losses.update(zip(scaled, [-np.mean(row) for row in np.log(out[:, rows, columns])]))  # rows: as 1-d means
+        tempered = temper(proba, np.asarray(scaled, dtype=float)[:, None, None])  # temperatures x rows x values
+        losses.update(zip(scaled, [-np.mean(row) for row in np.log(tempered[:, rows, columns])]))  # 1-d means
     if 1.0 in temperatures:
-        losses[1.0] = -np.mean(np.log((proba / proba.sum(axis=1, keepdims=True))[rows, columns]))
+        losses[1.0] = -np.mean(np.log(temper(proba, 1.0)[rows, columns]))
     return [float(losses[t]) for t in temperatures]
 
 
