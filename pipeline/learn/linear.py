@@ -112,25 +112,7 @@ def row_space(X):
 def keep_columns(X, columns, rows_at_once: int = 512) -> sp.csr_matrix:
     """X[:, columns] of a CSR matrix for increasing `columns`, in one pass over the non-zeros, a
     slice of rows at a time (scipy's column indexing goes through a matrix product and copies)."""
-    position = np.full(X.shape[1], -1, dtype=np.int64)
-    position[columns] = np.arange(len(columns))
-    data, indices, counts = [], [], []
-    for start in range(0, X.shape[0], rows_at_once):
-        stop = min(X.shape[0], start + rows_at_once)
-        low, high = X.indptr[start], X.indptr[stop]
-        new_column = position[X.indices[low:high]]
-        kept = np.flatnonzero(new_column >= 0)
-        data.append(X.data[low:high][kept])
-        indices.append(new_column[kept].astype(np.int32 if len(columns) < 2**31 else np.int64))
-        rows = np.repeat(np.arange(stop - start, dtype=np.int64), np.diff(X.indptr[start:stop + 1]))[kept]
-        counts.append(np.bincount(rows, minlength=stop - start))
-    indptr = np.zeros(X.shape[0] + 1, dtype=np.int64)
-    if counts:
-        np.cumsum(np.concatenate(counts), out=indptr[1:])
-    empty = np.zeros(0, dtype=X.dtype)
-    return sp.csr_matrix((np.concatenate(data) if data else empty,
-                          np.concatenate(indices) if indices else np.zeros(0, dtype=np.int32), indptr),
-                         shape=(X.shape[0], len(columns)))
+    return split_columns(X, np.zeros(len(columns), dtype=bool), rows_at_once, columns)[1]
 
 
 class ColumnSplit:
@@ -281,30 +263,33 @@ def split_columns(X, dense, rows_at_once: int = 512, columns=None) -> tuple:
     span and the side-by-side fits split thousands of fold matrices)."""
     selected = np.arange(X.shape[1]) if columns is None else np.asarray(columns, dtype=np.int64)
     dense = np.asarray(dense, dtype=bool)
-    part = np.full(X.shape[1], -1, dtype=np.int8)  # per column of X: 1 dense, 0 sparse, -1 not selected
-    part[selected] = dense
-    position = np.zeros(X.shape[1], dtype=np.int64)  # per column of X: its number within its part
-    position[selected[dense]] = np.arange(int(dense.sum()))
-    position[selected[~dense]] = np.arange(int((~dense).sum()))
-    block = np.zeros((X.shape[0], int(dense.sum())), dtype=X.dtype)
-    summed = X.has_canonical_format  # else duplicate entries are added up, as toarray() does
+    n_dense = int(dense.sum())
+    # per column of X: its column in the block (0 .. n_dense-1), n_dense + its column in the rest, or -1
+    position = np.full(X.shape[1], -1, dtype=np.int64)
+    if n_dense:
+        position[selected[dense]] = np.arange(n_dense)
+        position[selected[~dense]] = np.arange(n_dense, len(selected))
+    else:
+        position[selected] = np.arange(len(selected))
+    block = np.zeros((X.shape[0], n_dense), dtype=X.dtype)
+    summed = not block.size or X.has_canonical_format  # else duplicates are added up, as toarray() does
     data, indices, counts = [], [], []
     index_type = np.int32 if len(selected) < 2**31 else np.int64
     for start in range(0, X.shape[0], rows_at_once):
         stop = min(X.shape[0], start + rows_at_once)
         low, high = X.indptr[start], X.indptr[stop]
-        column, values = X.indices[low:high], X.data[low:high]
-        which = part[column]
-        rows = np.repeat(np.arange(start, stop, dtype=np.int64), np.diff(X.indptr[start:stop + 1]))
-        to_block = np.flatnonzero(which == 1)
-        if summed:
-            block[rows[to_block], position[column[to_block]]] = values[to_block]
-        else:
-            np.add.at(block, (rows[to_block], position[column[to_block]]), values[to_block])
-        to_rest = np.flatnonzero(which == 0)
+        new, values = position[X.indices[low:high]], X.data[low:high]
+        rows = np.repeat(np.arange(stop - start, dtype=np.int64), np.diff(X.indptr[start:stop + 1]))  # in the slice
+        if n_dense:
+            to_block = np.flatnonzero((new >= 0) & (new < n_dense))
+            if summed:
+                block[start + rows[to_block], new[to_block]] = values[to_block]
+            else:
+                np.add.at(block, (start + rows[to_block], new[to_block]), values[to_block])
+        to_rest = np.flatnonzero(new >= n_dense)
         data.append(values[to_rest])
-        indices.append(position[column[to_rest]].astype(index_type))
-        counts.append(np.bincount(rows[to_rest] - start, minlength=stop - start))
+        indices.append((new[to_rest] - n_dense if n_dense else new[to_rest]).astype(index_type))
+        counts.append(np.bincount(rows[to_rest], minlength=stop - start))
     indptr = np.zeros(X.shape[0] + 1, dtype=np.int64)
     if counts:
         np.cumsum(np.concatenate(counts), out=indptr[1:])
