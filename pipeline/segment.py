@@ -36,7 +36,7 @@ from .parallel import Workers, forks, ordered_map
 from .readers import SUPPORTED_SUFFIXES, EmptyTranscript, read_document
 from .records import UNKNOWN, Fragment, SourceInfo, Transcript
 from .shards import ShardWriter
-from .transcripts import find_transcripts
+from .transcripts import find_transcripts, transcript_paths  # noqa: F401 (find_transcripts: used from here)
 from .turns import parse_turns
 
 log = logging.getLogger("capcode")
@@ -90,7 +90,7 @@ def read_turns(source: str, path, params: SegmentParams, named=None, origin: str
     decision = decide(split.turns, source, named, origin)
     if decision.warning():
         log.warning(decision.warning())
-    elif decision.reason != "no speaker labels":  # that case has had its warning from parse_turns
+    elif decision.reason != "no speaker labels" and log.isEnabledFor(NOTICE):  # that case: warned by parse_turns
         log.log(NOTICE, decision.line())
     return document.text, decision.apply(split.turns), decision
 
@@ -110,7 +110,7 @@ class FileJob:
 
 def file_jobs(inputs, manifest=None) -> list:
     """A FileJob for every transcript in `inputs`, the manifest read and checked once."""
-    transcripts = find_transcripts(inputs)
+    transcripts = transcript_paths(inputs)
     manifest = as_manifest(manifest)  # None, one file, or several (studies combined)
     resolved = real_paths([path for _, path in transcripts]) if manifest is not None else [None] * len(transcripts)
     if manifest is not None:
@@ -119,9 +119,9 @@ def file_jobs(inputs, manifest=None) -> list:
     for (source, path), real in zip(transcripts, resolved):
         row = manifest.lookup(source, path, real) if manifest is not None else None
         if row is None:
-            jobs.append(FileJob(source, str(path), info_from_name(source)))
+            jobs.append(FileJob(source, path, info_from_name(source)))
         else:
-            jobs.append(FileJob(source, str(path), info_from_row(source, row), row.interviewer,
+            jobs.append(FileJob(source, path, info_from_row(source, row), row.interviewer,
                                 f"{manifest.origin(row)}, column 'interviewer'"))
     return jobs
 
@@ -170,9 +170,10 @@ def group_records(jobs, params: SegmentParams, unit: str, limits: ZipLimits, nlp
     nlp = nlp if nlp is not None else segmenting_nlp(params)
     found = transcripts_records([t for t in transcripts if t is not None], nlp, params, unit, maker)
     records = [None if transcript is None else next(found) for transcript in transcripts]
-    for job, units in zip(jobs, records):
-        if units is not None:
-            log.debug(f"{job.source}: {len(units)} {unit}s")
+    if log.isEnabledFor(logging.DEBUG):
+        for job, units in zip(jobs, records):
+            if units is not None:
+                log.debug(f"{job.source}: {len(units)} {unit}s")
     return records
 
 

@@ -23,6 +23,11 @@ def find_transcripts(inputs) -> list:
     `source` is the path relative to the folder given (posix slashes) or the
     file name when a file is given. Hidden files and Word lock files (~$...) are skipped.
     """
+    return [(source, Path(path)) for source, path in transcript_paths(inputs)]
+
+
+def transcript_paths(inputs) -> list:
+    """`find_transcripts` with each path as text (str(Path(path))): no Path object per file."""
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
     found, seen = [], {}
@@ -36,13 +41,13 @@ def find_transcripts(inputs) -> list:
                 raise InputError(f"{given}: no transcripts in this folder (looked for "
                                  f"{', '.join(SUPPORTED_SUFFIXES)}, also in subfolders).")
             _warn_left_out(given, left_out)
-            pairs = [(source, Path(path)) for source, path in sorted(files)]
+            pairs = sorted(files)
         else:
             if given.suffix.lower() not in SUPPORTED_SUFFIXES:
                 raise InputError(unsupported_message(given))
-            pairs = [(given.name, given)]
+            pairs = [(given.name, str(given))]
         for source, path in pairs:
-            if source in seen and seen[source].resolve() != path.resolve():
+            if source in seen and Path(seen[source]).resolve() != Path(path).resolve():
                 raise InputError(f"{path}: has the same source name '{source}' as {seen[source]}; "
                                  "fragment ids would clash. Rename one, or give their common folder.")
             if source not in seen:
@@ -58,14 +63,17 @@ HIDDEN = (".", "~$")  # hidden files and folders, Word's lock files
 
 def _listing(folder: Path) -> tuple:
     """([(source, path)] of the transcripts, [source] of the files left out) in a folder and its
-    subfolders, in one walk; hidden files and folders are skipped, symbolic links to folders not
+    subfolders, in one walk (each path as str(Path(path)) gives it); hidden files and folders are skipped, symbolic links to folders not
     followed."""
     transcripts, left_out = [], []
     root = str(folder)
+    here = os.curdir + os.sep  # os.walk(".") gives "./sub"; a Path (and so the path given back) has "sub"
     for directory, subfolders, names in os.walk(root):
         subfolders[:] = [name for name in subfolders if not name.startswith(HIDDEN)]
         relative = os.path.relpath(directory, root)
         prefix = "" if relative == os.curdir else relative.replace(os.sep, "/") + "/"
+        if root == os.curdir:
+            directory = "" if directory == os.curdir else directory[len(here):] if directory.startswith(here) else directory
         for name in names:
             if name.startswith(HIDDEN):
                 continue

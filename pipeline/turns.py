@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .config import DEFAULT_INTERVIEWERS
-from .records import Turn
+from .records import new_turn
 
 UNLABELLED = ""  # speaker of a turn without a label
 
@@ -78,13 +78,14 @@ def _after_newline(known: tuple) -> re.Pattern:
     return re.compile("\n" + guard + pattern.pattern[1:], pattern.flags)
 
 
-def _label_lines(text: str, known: tuple):
+def _label_lines(text: str, known: tuple) -> list:
     """(start, match) of every label line, as `_label_pattern(known).finditer(text)` finds them."""
     first = _label_pattern(known).match(text)
+    found = [(match.start() + 1, match)  # a match never ends at a line's start: none is skipped
+             for match in _after_newline(known).finditer(text, first.end() if first is not None else 0)]
     if first is not None:
-        yield first.start(), first
-    for match in _after_newline(known).finditer(text, first.end() if first is not None else 0):
-        yield match.start() + 1, match  # a match never ends at a line's start: none is skipped
+        found.insert(0, (first.start(), first))
+    return found
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def parse_turns(text: str, source: str, interviewer_labels=DEFAULT_INTERVIEWERS,
     cleaned = {}
     candidates = []  # (start, end, label, separator, first timestamp)
     for start, match in _label_lines(text, known):
-        raw, sep, ts0, ts1, ts2, ts3 = match.group("label", "sep", "ts0", "ts1", "ts2", "ts3")
+        ts0, ts1, raw, ts2, sep, ts3 = match.groups()  # the pattern's groups, in order (_label_pattern)
         label = cleaned.get(raw)
         if label is None:
             label = cleaned[raw] = _clean(raw)
@@ -126,24 +127,28 @@ def parse_turns(text: str, source: str, interviewer_labels=DEFAULT_INTERVIEWERS,
     if preamble:
         notes = (f"{source}: {len(preamble)} characters before the first speaker label are not part of any turn.",)
     kinds = {label: _is_interviewer(label, interviewers) for label in accepted}
-    clocks = {}
+    clocks = {None: None}
     spans = []
     ends = [candidate[0] for candidate in labels[1:]] + [len(text)]
     for (_, start, speaker, _, stamp), end in zip(labels, ends):
-        if stamp is not None and stamp not in clocks:
-            clocks[stamp] = _clock(stamp)
-        spans.append((speaker, kinds[speaker], start, end, clocks.get(stamp)))
+        clock = clocks.get(stamp, clocks)
+        if clock is clocks:
+            clock = clocks[stamp] = _clock(stamp)
+        spans.append((speaker, kinds[speaker], start, end, clock))
 
     warnings = ()
-    if all(is_int for _, is_int, *_ in spans):
+    if all(kinds[label] for label in {label for _, _, label, _, _ in labels}):
         spans = _split_answers(text, spans)
         warnings = (f"{source}: only interviewer labels found; after each question's first paragraph "
                     "the text is taken as the respondent's answer.",)
     turns = []
     for speaker, is_int, start, end, stamp in spans:
-        turn = _turn(text, source, len(turns) + 1, speaker, is_int, start, end, stamp)
-        if turn:
-            turns.append(turn)
+        stripped = text[start:end].strip()
+        if stripped:  # as _turn, inline: a transcript has many turns
+            if text[start].isspace():
+                start = _LEADING_SPACE.match(text, start, end).end()
+            turns.append(new_turn(source, len(turns) + 1, speaker, is_int, start, start + len(stripped), stripped,
+                                  stamp))
     return TurnSplit(tuple(turns), warnings, notes)
 
 
@@ -193,7 +198,7 @@ def _turn(text, source, index, speaker, is_interviewer, start, end, stamp):
     if not stripped:
         return None
     start = _LEADING_SPACE.match(text, start, end).end()  # \s is str.isspace(), as strip() uses
-    return Turn(source, index, speaker, is_interviewer, start, start + len(stripped), stripped, stamp)
+    return new_turn(source, index, speaker, is_interviewer, start, start + len(stripped), stripped, stamp)
 
 
 _LEADING_SPACE = re.compile(r"\s*")

@@ -296,3 +296,17 @@ def test_fragment_offsets_are_exact_for_any_text(nlp, tmp_path, pieces, max_word
         assert plain[fragment.start_char:fragment.end_char] == fragment.text
         assert fragment.start_char >= previous_end and 0 < fragment.n_words <= max_words
         previous_end = fragment.end_char
+
+
+def test_transcript_paths_are_the_paths_find_transcripts_gives_as_text(data_dir, tmp_path, monkeypatch):
+    from pipeline.transcripts import transcript_paths
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "case1_respondent1.txt").write_text("R: a\n", encoding="utf-8")
+    (tmp_path / "sub" / "case1_respondent2.txt").write_text("R: b\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    for inputs in (["."], [tmp_path], ["sub"], ["sub/case1_respondent2.txt"], [data_dir / "segment_study"]):
+        paths = transcript_paths(inputs)
+        assert paths == [(source, str(path)) for source, path in find_transcripts(inputs)]
+    assert transcript_paths(["."]) == [("case1_respondent1.txt", "case1_respondent1.txt"),
+                                       ("sub/case1_respondent2.txt", "sub/case1_respondent2.txt")]
