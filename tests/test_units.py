@@ -60,7 +60,8 @@ def test_joined_paragraphs_give_the_sentences_of_one_doc_each(lean, folder, max_
 
 _PIECES = st.sampled_from(["Ja.", "Nee!", "bv.", "Dhr.", "J.", "Peeters", "(lacht)", "Maar", "goed", "...", "…",
                            "\"", "''", "”", "1.", "a)", "[00:12:34]", "00:12:34", "enz.", "Dat", "is", "zo", "?",
-                           "Wat", "denkt", "u", "3.500", ",", ";", ":", "–", "'s", "Het", "OCMW", "\n", "\t", "  "])
+                           "Wat", "denkt", "u", "3.500", ",", ";", ":", "–", "'s", "Het", "OCMW", "\n", "\t", "  ",
+                           "(…)", "[...]", "(…).", "(", ")", "[", "]", "(...)"])
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)
@@ -72,6 +73,18 @@ def test_joined_and_alone_agree_on_tricky_text(texts, max_words):
     if texts:
         joined, alone = both_ways(texts, nlp, max_words)
         assert joined == alone
+
+
+@pytest.mark.parametrize("text", [
+    "Het is te gefragmenteerd (…) We moeten met grotere blokken werken.",
+    "Er is te weinig [...] doorstroming. (…) Maar goed (lacht) Dat was het.",
+    "(…) Ja. Nee (…). En (...) toen [..] Niet. Senaat (74 leden) Kamer (150 leden)",
+    "Eerst … dan (… ) en ( …) Zo.",
+])
+def test_elisions_are_decided_for_the_batch_as_for_each_text(lean, text):
+    joined, alone = both_ways([text, "Ja (…) Nee.", text + " (…)"], lean, None)
+    assert joined == alone
+    assert joined[1] == [(0, 11, 2)]  # an elision ends no sentence: 'Ja (…) Nee.' is one
 
 
 def test_texts_with_a_special_case_are_tokenized_last(lean):
