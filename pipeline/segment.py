@@ -249,7 +249,7 @@ def transcripts_records(transcripts, nlp, params: SegmentParams, unit: str = "fr
     `maker` (default `record_maker`) makes what each unit becomes from a transcript; `line_maker`
     gives the unit's line of fragments.jsonl.
     """
-    from .units import group_sentences, paragraphs, sentence_spans, word_counts
+    from .units import grouping_programme, paragraphs, sentence_spans, word_counts
 
     transcripts = list(transcripts)
     maker = maker or record_maker
@@ -267,12 +267,22 @@ def transcripts_records(transcripts, nlp, params: SegmentParams, unit: str = "fr
     found = sentence_spans([transcript.text[start:end] for transcript, parts in zip(transcripts, pieces)
                             for _, _, start, end, _ in parts], nlp, params.max_words if unit == "fragment" else None,
                            [start for parts in pieces for _, _, start, _, _ in parts])
+    max_words = params.max_words
     for transcript, parts in zip(transcripts, pieces):
         record, records = maker(transcript), []
         for turn, context, sentences in _paragraph_sentences(parts, found):
-            groups = [[s] for s in sentences] if unit == "sentence" else group_sentences(sentences, params.max_words)
-            for group in groups:
-                words = sum(s[2] for s in group)
+            if unit == "sentence":
+                records.extend(record(turn, context, start, end, words) for start, end, words in sentences if words)
+                continue
+            words = 0
+            for sentence in sentences:
+                words += sentence[2]
+            if words <= max_words or len(sentences) == 1:  # one fragment: group_sentences's shortcut
+                if words:
+                    records.append(record(turn, context, sentences[0][0], sentences[-1][1], words))
+                continue
+            for group in grouping_programme(sentences, max_words):
+                words = sum(sentence[2] for sentence in group)
                 if words:
                     records.append(record(turn, context, group[0][0], group[-1][1], words))
         yield records
