@@ -139,13 +139,14 @@ def read_text_bytes(path, limits: ZipLimits = DEFAULT_LIMITS, size=None) -> byte
         raise InputError(f"{path}: {size / MB:,.0f} MB is more than the limit of {limits.describe_member()} "
                          "for one transcript; is this really an interview? Raise the limit if it is.")
     handle = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    try:  # one read of the size just found, and one more to be sure the end is reached
+    try:  # one read of the size just found (and one byte more: a file that grew is read to its end)
         chunks = [os.read(handle, size + 1)]
-        while chunks[-1]:
-            chunks.append(os.read(handle, max(size, 64 * 1024)))
+        if len(chunks[0]) != size:  # grew, shrank, or a short read: read on until the end
+            while chunks[-1]:
+                chunks.append(os.read(handle, max(size, 64 * 1024)))
     finally:
         os.close(handle)
-    return chunks[0] if len(chunks) == 2 else b"".join(chunks)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 # A complete UTF-8 multi-byte character (not followed by a further continuation byte).

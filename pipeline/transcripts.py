@@ -63,27 +63,42 @@ HIDDEN = (".", "~$")  # hidden files and folders, Word's lock files
 
 def _listing(folder: Path) -> tuple:
     """([(source, path)] of the transcripts, [source] of the files left out) in a folder and its
-    subfolders, in one walk (each path as str(Path(path)) gives it); hidden files and folders are skipped, symbolic links to folders not
-    followed."""
+    subfolders, as os.walk would find them (each path as str(Path(path)) gives it), in one pass of
+    os.scandir: the kind of each entry comes with the listing, no system call per file. Hidden
+    files and folders are skipped, symbolic links to folders not followed, unreadable folders
+    left out."""
     transcripts, left_out = [], []
     root = str(folder)
-    here = os.curdir + os.sep  # os.walk(".") gives "./sub"; a Path (and so the path given back) has "sub"
-    for directory, subfolders, names in os.walk(root):
-        subfolders[:] = [name for name in subfolders if not name.startswith(HIDDEN)]
-        relative = os.path.relpath(directory, root)
-        prefix = "" if relative == os.curdir else relative.replace(os.sep, "/") + "/"
-        if root == os.curdir:
-            directory = "" if directory == os.curdir else directory[len(here):] if directory.startswith(here) else directory
-        for name in names:
+    pending = [(root, "", "" if root == os.curdir else root)]  # (folder, its source prefix, its path as given)
+    while pending:
+        directory, prefix, shown = pending.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = list(listing)
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
             if name.startswith(HIDDEN):
                 continue
+            path = os.path.join(shown, name)
+            if _is(entry.is_dir):
+                if not _is(entry.is_symlink):
+                    pending.append((entry.path, f"{prefix}{name}/", path))
+                continue
             suffix = os.path.splitext(name)[1].lower()
-            if suffix in SUPPORTED_SUFFIXES or suffix in LEFT_OUT_SUFFIXES:
-                path = os.path.join(directory, name)
-                if os.path.isfile(path):
-                    (transcripts.append((prefix + name, path)) if suffix in SUPPORTED_SUFFIXES
-                     else left_out.append(prefix + name))
+            if (suffix in SUPPORTED_SUFFIXES or suffix in LEFT_OUT_SUFFIXES) and _is(entry.is_file):
+                (transcripts.append((prefix + name, path)) if suffix in SUPPORTED_SUFFIXES
+                 else left_out.append(prefix + name))
     return transcripts, left_out
+
+
+def _is(test) -> bool:
+    """An os.DirEntry test, False when the entry cannot be looked at (as os.walk and os.path.isfile take it)."""
+    try:
+        return test()
+    except OSError:
+        return False
 
 
 def _warn_left_out(folder: Path, left_out: list) -> None:

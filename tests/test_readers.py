@@ -197,3 +197,12 @@ def test_a_file_read_whole_whatever_its_size(tmp_path):
     text = "R: " + "woord " * 50_000 + "\n"
     path.write_text(text, encoding="utf-8")
     assert read_plain_text(path) == text
+
+
+def test_text_bytes_are_read_whole_when_the_size_given_is_stale(tmp_path):
+    from pipeline.readers import read_text_bytes
+
+    path = tmp_path / "t.txt"
+    path.write_bytes(b"R: " + b"x" * 100_000)
+    for stale in (0, 10, 99_999, 100_003, 200_000):  # the file grew or shrank since its size was taken
+        assert read_text_bytes(path, size=stale) == path.read_bytes()

@@ -310,3 +310,20 @@ def test_transcript_paths_are_the_paths_find_transcripts_gives_as_text(data_dir,
         assert paths == [(source, str(path)) for source, path in find_transcripts(inputs)]
     assert transcript_paths(["."]) == [("case1_respondent1.txt", "case1_respondent1.txt"),
                                        ("sub/case1_respondent2.txt", "sub/case1_respondent2.txt")]
+
+
+def test_folder_listing_skips_hidden_and_linked_folders_and_follows_linked_files(tmp_path, caplog):
+    import os
+
+    for name in ["x.txt", "a/y.docx", "a/b/z.vtt", ".h/q.txt", "a/.w.txt", "a/~$l.docx", "r.pdf", "a/b/s.doc"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("R: x\n", encoding="utf-8")
+    (tmp_path / "folder.txt").mkdir()
+    os.symlink(tmp_path / "a", tmp_path / "linked")               # a linked folder: not followed
+    os.symlink(tmp_path / "x.txt", tmp_path / "a" / "lx.txt")     # a linked file: read
+    os.symlink(tmp_path / "gone.txt", tmp_path / "dangling.txt")  # a link to nothing: no transcript
+    with caplog.at_level("WARNING", logger="capcode"):
+        found = find_transcripts([tmp_path])
+    assert [(source, path.relative_to(tmp_path).as_posix()) for source, path in found] == [
+        ("a/b/z.vtt", "a/b/z.vtt"), ("a/lx.txt", "a/lx.txt"), ("a/y.docx", "a/y.docx"), ("x.txt", "x.txt")]
+    assert "left out 2 file(s) capcode cannot read (a/b/s.doc, r.pdf)" in caplog.text
