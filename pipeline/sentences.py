@@ -202,26 +202,29 @@ class DutchSentenceSegmenter:
         tokens; any other candidate goes to `_start_after` on a `_Tokens` of its text alone,
         made once per text.
         """
-        decided = self._common_decisions(orths, spaces, strings, candidates, first, end).tolist()
-        found, starts, window, tokens = [], None, None, None
-        for i, a, b, common in zip(candidates.tolist(), first.tolist(), end.tolist(), decided):
+        decided = self._common_decisions(orths, spaces, strings, candidates, first, end)
+        ones = decided == 1
+        found = (candidates[ones] + 1).tolist()
+        pending = numpy.flatnonzero(decided < 0)
+        if not len(pending):
+            return found
+        # the rest, in text order; a text's starts so far (the common ones among them) are what
+        # `_start_after` may ask about (an enumeration at a sentence start)
+        texts = numpy.unique(first[pending])
+        starts_of = {a: set() for a in texts.tolist()}
+        known = ones & numpy.isin(first, texts)
+        for i, a in zip(candidates[known].tolist(), first[known].tolist()):
+            starts_of[a].add(i + 1 - a)
+        window, tokens, starts = None, None, None
+        for i, a, b in zip(candidates[pending].tolist(), first[pending].tolist(), end[pending].tolist()):
             if a != window:
-                if window is not None:
-                    found.extend(window + start for start in starts)
-                window, starts, tokens = a, set(), None
-            if common >= 0:
-                if common:
-                    starts.add(i + 1 - a)
-                continue
-            if tokens is None:
                 alone = spaces[a:b].tolist()
                 alone[-1] = 0  # alone, the text's last token has no space after it
-                tokens = _Tokens(orths[a:b].tolist(), alone, strings)
+                window, tokens, starts = a, _Tokens(orths[a:b].tolist(), alone, strings), starts_of[a]
             start = self._start_after(i - a, tokens, starts)
-            if start is not None and 0 < start < b - a:
+            if start is not None and 0 < start < b - a and start not in starts:
                 starts.add(start)
-        if window is not None:
-            found.extend(window + start for start in starts)
+                found.append(a + start)
         return found
 
     def _common_decisions(self, orths, spaces, strings, candidates, first, end):
