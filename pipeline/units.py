@@ -41,15 +41,18 @@ NOT_FOR_SENTENCES = ("lemmatizer", "ner", "attribute_ruler", "morphologizer", "t
 
 # ---- paragraphs ------------------------------------------------------------------------------
 
-def paragraphs(text: str, start: int, end: int) -> Iterator[tuple]:
+def paragraphs(text: str, start: int, end: int) -> list:
     """(start, end, continued) of the paragraphs in text[start:end] (split at blank lines), trimmed.
 
     A paragraph longer than CHUNK_CHARS is given in pieces for spaCy, cut after
     a sentence end or at a space; `continued` marks the later pieces.
     """
     if end - start <= CHUNK_CHARS and text.find("\n", start, end) < 0 and _trimmed(text, start, end):
-        yield start, end, False  # one line (a turn is trimmed already): one paragraph, no break to find
-        return
+        return [(start, end, False)]  # one line (a turn is trimmed already): one paragraph, no break to find
+    return list(_paragraph_pieces(text, start, end))
+
+
+def _paragraph_pieces(text: str, start: int, end: int) -> Iterator[tuple]:
     position = start
     for match in _PARAGRAPH_BREAK.finditer(text, start, end):
         yield from _chunked(text, position, match.start())
