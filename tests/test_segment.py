@@ -327,3 +327,24 @@ def test_folder_listing_skips_hidden_and_linked_folders_and_follows_linked_files
     assert [(source, path.relative_to(tmp_path).as_posix()) for source, path in found] == [
         ("a/b/z.vtt", "a/b/z.vtt"), ("a/lx.txt", "a/lx.txt"), ("a/y.docx", "a/y.docx"), ("x.txt", "x.txt")]
     assert "left out 2 file(s) capcode cannot read (a/b/s.doc, r.pdf)" in caplog.text
+
+
+def test_a_group_of_files_logs_and_fails_in_file_order(tmp_path, nlp, caplog):
+    # the files of a group are read first, then their turns found: what each file says (or raises)
+    # still comes in file order
+    (tmp_path / "a.txt").write_text("Geen labels hier.\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_bytes(b"")
+    (tmp_path / "c.txt").write_text("Ook geen labels.\n", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="capcode"):
+        run_segment([tmp_path], tmp_path / "f.jsonl", nlp=nlp)
+    said = [record.getMessage() for record in caplog.records]
+    first = [next(n for n, message in enumerate(said) if message.startswith(name))
+             for name in ("a.txt", str(tmp_path / "b.txt"), "c.txt")]
+    assert first == sorted(first) and "Skipped" in said[first[1]]
+    (tmp_path / "b.txt").write_bytes(b"R: \x00\x01 binary")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="capcode"), pytest.raises(InputError, match="b.txt: looks like a binary"):
+        run_segment([tmp_path], tmp_path / "g.jsonl", nlp=nlp)
+    said = " ".join(record.getMessage() for record in caplog.records)
+    assert "a.txt: no speaker labels" in said and "c.txt" not in said  # a.txt done, c.txt not reached
+    assert not (tmp_path / "g.jsonl").exists()
