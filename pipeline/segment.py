@@ -79,26 +79,30 @@ def read_turns(source: str, path, params: SegmentParams, named=None, origin: str
 
     `named`: the interviewer label(s) the manifest gives (None: decide; (): none).
     """
-    return document_turns(source, read_document(path, limits), params, named, origin)
+    document = read_document(path, limits)
+    split = parse_turns(document.text, source, params.interviewer_labels, document.speakers + tuple(named or ()))
+    decision = decide(split.turns, source, named, origin)
+    _report(document, split, decision)
+    return document.text, decision.apply(split.turns), decision
 
 
-def document_turns(source: str, document, params: SegmentParams, named=None, origin: str = "manifest",
-                   split=None) -> tuple:
-    """`read_turns` of a Document already read; `split`: its TurnSplit, when already found."""
+def _report(document, split=None, decision=None) -> None:
+    """What reading a transcript has to say: warnings, notes and the interviewer line, to the log
+    (as far as the reading got: the document, its turns, the interviewer decision)."""
     for warning in document.warnings:
         log.warning(warning)
     if split is None:
-        split = parse_turns(document.text, source, params.interviewer_labels, document.speakers + tuple(named or ()))
+        return
     for warning in split.warnings:
         log.warning(warning)
     for note in split.notes:
         log.info(note)
-    decision = decide(split.turns, source, named, origin)
+    if decision is None:
+        return
     if decision.warning():
         log.warning(decision.warning())
     elif decision.reason != "no speaker labels" and log.isEnabledFor(NOTICE):  # that case: warned by parse_turns
         log.log(NOTICE, decision.line())
-    return document.text, decision.apply(split.turns), decision
 
 
 # ---- units ------------------------------------------------------------------------
@@ -165,24 +169,32 @@ def group_records(jobs, params: SegmentParams, unit: str, limits: ZipLimits, nlp
     characters: see units.py), which is why the work is done a group of files at a time.
     """
     # each step for all the files, then the next: a step's code and data stay in the processor's
-    # caches (a tenth faster than file after file). What a step raises for a file is raised when
-    # that file's turn comes, so the log and the errors are as when each file is done in turn.
+    # caches (a tenth faster than file after file). What a step raises for a file is raised, and
+    # what it has to say logged, when that file's turn comes: as when each file is done in turn.
     documents = [_attempt(read_document, job.path, limits) for job in jobs]
-    splits = [document if isinstance(document, BaseException) else
+    splits = [None if isinstance(document, BaseException) else
               _attempt(parse_turns, document.text, job.source, params.interviewer_labels,
                        document.speakers + tuple(job.named or ()))
               for job, document in zip(jobs, documents)]
+    decisions = [None if split is None or isinstance(split, BaseException) else
+                 _attempt(decide, split.turns, job.source, job.named, job.origin)
+                 for job, split in zip(jobs, splits)]
     transcripts = []
-    for job, document, split in zip(jobs, documents, splits):
-        try:
-            if isinstance(split, BaseException):
-                raise split
-            text, turns, _ = document_turns(job.source, document, params, job.named, job.origin, split)
-        except EmptyTranscript as exc:
-            log.warning(f"{exc} Skipped.")
+    for job, document, split, decision in zip(jobs, documents, splits, decisions):
+        if isinstance(document, EmptyTranscript):
+            log.warning(f"{document} Skipped.")
             transcripts.append(None)
             continue
-        transcripts.append(Transcript(job.info, text, turns))
+        if isinstance(document, BaseException):
+            raise document
+        if isinstance(split, BaseException):
+            _report(document)
+            raise split
+        if isinstance(decision, BaseException):
+            _report(document, split)
+            raise decision
+        _report(document, split, decision)
+        transcripts.append(Transcript(job.info, document.text, decision.apply(split.turns)))
     nlp = nlp if nlp is not None else segmenting_nlp(params)
     found = transcripts_records([t for t in transcripts if t is not None], nlp, params, unit, maker)
     records = [None if transcript is None else next(found) for transcript in transcripts]

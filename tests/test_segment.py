@@ -348,3 +348,19 @@ def test_a_group_of_files_logs_and_fails_in_file_order(tmp_path, nlp, caplog):
     said = " ".join(record.getMessage() for record in caplog.records)
     assert "a.txt: no speaker labels" in said and "c.txt" not in said  # a.txt done, c.txt not reached
     assert not (tmp_path / "g.jsonl").exists()
+
+
+def test_a_manifest_interviewer_missing_from_a_file_fails_after_that_files_warnings(tmp_path, nlp, caplog):
+    folder = tmp_path / "t"
+    folder.mkdir()
+    (folder / "a.txt").write_text("I: Hoe gaat het?\n\nR: Goed.\n", encoding="utf-8")
+    (folder / "b.txt").write_text("Geen labels hier.\n", encoding="utf-8")
+    (folder / "c.txt").write_text("Ook geen labels.\n", encoding="utf-8")
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("source,case,respondent,role,interviewer\na.txt,1,1,ambtelijk,\nb.txt,1,2,ambtelijk,Sofie\n"
+                        "c.txt,1,3,ambtelijk,\n", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="capcode"), \
+            pytest.raises(InputError, match="interviewer 'Sofie' is not a speaker in b.txt"):
+        run_segment([folder], tmp_path / "f.jsonl", manifest=manifest, nlp=nlp)
+    said = " ".join(record.getMessage() for record in caplog.records)
+    assert "b.txt: no speaker labels found" in said and "c.txt" not in said
