@@ -235,7 +235,7 @@ class DutchSentenceSegmenter:
         decided = numpy.full(len(candidates), -1, dtype="int8")
         word, after = orths[candidates], candidates + 1
         case = numpy.array(_per_lexeme(self._first_case, orths[after], strings, _first_case), dtype="int8")
-        brackets = numpy.isin(word, [_hash(strings, bracket) for bracket in BRACKET_CLOSE])
+        brackets = _one_of(word, strings, BRACKET_CLOSE)
         if self.split_after_bracket:
             brackets &= (spaces[candidates] == 0) | ((case != 1) & (case != 2))
         decided[brackets] = 0
@@ -246,7 +246,7 @@ class DutchSentenceSegmenter:
                                   lambda before: _ends_plainly(before, self.non_final))
         beyond = numpy.minimum(after + 1, len(orths) - 1)
         no_item = (spaces[after] != 0) | (after + 1 >= end) | (orths[beyond] != _hash(strings, ")"))
-        decided[plain & (case == 1)] = 1
+        decided[plain & ((case == 1) | (case == 3))] = 1  # 'zo. (lacht)': an opener starts one as a capital does
         decided[plain & (case == -1) & no_item] = 0
         decided[self._elisions(orths, strings, candidates, first, word)] = 0
         return decided
@@ -255,13 +255,11 @@ class DutchSentenceSegmenter:
     def _elisions(orths, strings, candidates, first, word):
         """The candidates of an elision '(…)' or '[...]': its ellipsis (`_is_elision`) and its closing
         bracket (`_start_after_bracket`'s first refusal); no sentence starts after either."""
-        opening = [_hash(strings, bracket) for bracket in BRACKET_OPEN]
-        ellipses = [_hash(strings, ellipsis) for ellipsis in ELLIPSES]
         before = orths[numpy.maximum(candidates - 1, 0)]
-        inner = (numpy.isin(word, ellipses) & (candidates > first) & numpy.isin(before, opening)
-                 & numpy.isin(orths[candidates + 1], [_hash(strings, bracket) for bracket in BRACKET_CLOSE]))
-        closing = (numpy.isin(word, [_hash(strings, bracket) for bracket in BRACKET_CLOSE]) & (candidates - 2 >= first)
-                   & numpy.isin(before, ellipses) & numpy.isin(orths[numpy.maximum(candidates - 2, 0)], opening))
+        inner = (_one_of(word, strings, ELLIPSES) & (candidates > first) & _one_of(before, strings, BRACKET_OPEN)
+                 & _one_of(orths[candidates + 1], strings, BRACKET_CLOSE))
+        closing = (_one_of(word, strings, BRACKET_CLOSE) & (candidates - 2 >= first) & _one_of(before, strings, ELLIPSES)
+                   & _one_of(orths[numpy.maximum(candidates - 2, 0)], strings, BRACKET_OPEN))
         return inner | closing
 
     # --- the decision for one candidate token ---------------------------------------------
@@ -438,12 +436,28 @@ def _ends_plainly(before: str, non_final) -> bool:
 
 
 def _first_case(word: str) -> int:
-    """1 for a word starting with a capital, -1 with a small letter, 2 for white space, 0 otherwise."""
-    return 1 if word[0].isupper() else -1 if word[0].islower() else 2 if word.isspace() else 0
+    """1 for a word starting with a capital, -1 with a small letter, 2 for white space, 3 for an
+    opening bracket, quote or dash that is no closing quote (`_is_spaced_closing_quote`), 0 otherwise."""
+    first = word[0]
+    if first.isupper():
+        return 1
+    if first.islower():
+        return -1
+    if word.isspace():
+        return 2
+    return 3 if first in OPENERS and word not in QUOTES else 0
 
 
 def _hash(strings, text: str):
     return numpy.uint64(strings[text])
+
+
+def _one_of(orths, strings, texts):
+    """Which of `orths` are one of `texts` (a few: comparisons are faster than numpy.isin)."""
+    found = numpy.zeros(len(orths), dtype=bool)
+    for text in texts:
+        found |= orths == _hash(strings, text)
+    return found
 
 
 def _per_lexeme(cache: dict, orths, strings, function) -> list:

@@ -80,6 +80,8 @@ def test_joined_and_alone_agree_on_tricky_text(texts, max_words):
     "Er is te weinig [...] doorstroming. (…) Maar goed (lacht) Dat was het.",
     "(…) Ja. Nee (…). En (...) toen [..] Niet. Senaat (74 leden) Kamer (150 leden)",
     "Eerst … dan (… ) en ( …) Zo.",
+    "Dat moeten we zetten. (lacht) Ja? 'Zo' zei hij! \"Nee\" – Goed. «Oké» zo. '' Toch. [00:12:34] Ja. 's Avonds.",
+    "Enz. (ja) en zo. - Nee. „Dat” is het. ‘Goed’. ¿Qué? • Punt. * Ster.",
 ])
 def test_elisions_are_decided_for_the_batch_as_for_each_text(lean, text):
     joined, alone = both_ways([text, "Ja (…) Nee.", text + " (…)"], lean, None)
