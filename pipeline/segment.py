@@ -297,12 +297,16 @@ def transcripts_records(transcripts, nlp, params: SegmentParams, unit: str = "fr
             yield [record(turn, context, turn.start_char, turn.end_char, words)
                    for (turn, context), words in zip(turns, counts)]
         return
-    pieces = [[(turn, context, start, end, continued) for turn, context in turns
-               for start, end, continued in paragraphs(transcript.text, turn.start_char, turn.end_char)]
-              for transcript, turns in zip(transcripts, selected)]
-    found = sentence_spans([transcript.text[start:end] for transcript, parts in zip(transcripts, pieces)
-                            for _, _, start, end, _ in parts], nlp, params.max_words if unit == "fragment" else None,
-                           [start for parts in pieces for _, _, start, _, _ in parts])
+    pieces, texts, starts = [], [], []  # (turn, context, start, end, continued) per transcript; all paragraphs
+    for transcript, turns in zip(transcripts, selected):
+        text, parts = transcript.text, []
+        for turn, context in turns:
+            for start, end, continued in paragraphs(text, turn.start_char, turn.end_char):
+                parts.append((turn, context, start, end, continued))
+                texts.append(text[start:end])
+                starts.append(start)
+        pieces.append(parts)
+    found = sentence_spans(texts, nlp, params.max_words if unit == "fragment" else None, starts)
     max_words = params.max_words
     for transcript, parts in zip(transcripts, pieces):
         record, records = maker(transcript), []
