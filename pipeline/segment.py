@@ -349,10 +349,10 @@ def line_maker(transcript: Transcript):
     head = (f'{{"id": "", "source": {quoted(info.source)}, "case": {quoted(info.case)}, '
             f'"respondent": {quoted(info.respondent)}, "role": {quoted(info.role)}, "speaker": ').split('""', 1)
     before_id, after_id = head[0], head[1]
-    source = info.source
+    id_head = quoted(info.source)[:-1] + "#"  # the id's quoted text: '#', digits and '-' need no escaping
 
     def line(turn, context, start, end, words):
-        return (f'{before_id}{quoted(f"{source}#{start}-{end}")}{after_id}{quoted(turn.speaker)}, "turn": {turn.index}, '
+        return (f'{before_id}{id_head}{start}-{end}"{after_id}{quoted(turn.speaker)}, "turn": {turn.index}, '
                 f'"start_char": {start}, "end_char": {end}, "text": {quoted(text[start:end])}, '
                 f'"context": {quoted(context)}, "n_words": {words}}}\n')
 

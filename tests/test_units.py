@@ -124,6 +124,8 @@ def test_fragment_lines_are_the_json_of_the_records(lean, unit):
         text = read_plain_text(path)
         turns = parse_turns(text, source).turns
         transcripts.append(Transcript(SourceInfo(source, 'case"1', "r\\1", "politiek"), text, turns))
+        odd = f'sub/"é\\{source}\u2028\t'  # a source name the id must escape
+        transcripts.append(Transcript(SourceInfo(odd, "case1", "r1", "politiek"), text, turns))
     params = SegmentParams(include_interviewer=True)
     records = [r for rs in transcripts_records(transcripts, lean, params, unit) for r in rs]
     lines = [r for rs in transcripts_records(transcripts, lean, params, unit, line_maker) for r in rs]
