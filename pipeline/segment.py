@@ -442,9 +442,9 @@ def run_segment(inputs, out, params: SegmentParams = SegmentParams(), unit: str 
     else:
         with atomic_open(out) as handle:
             for group_results in results:
-                for text, units in filter(None, group_results):
-                    handle.write(text)
-                    count += units
+                done = [result for result in group_results if result]
+                handle.write("".join(text for text, _ in done))  # one write per group of files
+                count += sum(units for _, units in done)
             _refuse_nothing(count, unit, inputs)
     _warn_unknown(jobs)
     return count
