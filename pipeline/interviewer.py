@@ -62,7 +62,11 @@ def is_backchannel(text: str) -> bool:
     answer is never scanned beyond its first few words.
     """
     first = _WORD.search(text)
-    if first is None or not _acknowledges(first.group()):
+    if first is None:
+        return False
+    word = first.group()
+    acknowledges = _ACKNOWLEDGING.get(word)
+    if not (acknowledges if acknowledges is not None else _acknowledges(word)):
         return False  # most turns: decided by their first word
     count = 0
     for match in _WORD.finditer(text, first.start()):
@@ -72,8 +76,17 @@ def is_backchannel(text: str) -> bool:
     return True
 
 
+_ACKNOWLEDGING = {}  # word -> _acknowledges(word): the words turns start with repeat
+_ACKNOWLEDGING_MAX = 100_000  # forgotten when this many are known (memory stays bounded)
+
+
 def _acknowledges(word: str) -> bool:
-    return word.casefold().strip("'’-") in BACKCHANNEL_WORDS
+    known = _ACKNOWLEDGING.get(word)
+    if known is None:
+        if len(_ACKNOWLEDGING) >= _ACKNOWLEDGING_MAX:
+            _ACKNOWLEDGING.clear()
+        known = _ACKNOWLEDGING[word] = word.casefold().strip("'’-") in BACKCHANNEL_WORDS
+    return known
 
 
 _NO_QUESTION_PUNCTUATION = re.compile(r"[.!;]")
@@ -83,6 +96,8 @@ def is_question(text: str) -> bool:
     """A turn that asks: it ends with '?', or is short and has one; unpunctuated, it starts like a question."""
     stripped = text.strip()
     if "?" in stripped:
+        if stripped[-1] == "?":
+            return True  # what _QUESTION_END finds, without searching
         return bool(_QUESTION_END.search(stripped)) or len(_first_words(stripped, QUESTION_MAX_WORDS + 1)) <= QUESTION_MAX_WORDS
     if _NO_QUESTION_PUNCTUATION.search(stripped):
         return False

@@ -77,10 +77,10 @@ def read_document(path, limits: ZipLimits = DEFAULT_LIMITS) -> Document:
     `limits` caps what a file may unpack to (see pipeline/archives.py); a plain text or
     subtitle file may be at most `limits.member_bytes` large.
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
+    path = path_text(path)
+    suffix = _suffix(path).lower()
     try:
-        status = path.stat()
+        status = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
         raise InputError(f"{path}: file not found.") from None
     if stat.S_ISDIR(status.st_mode):
@@ -100,9 +100,25 @@ def read_document(path, limits: ZipLimits = DEFAULT_LIMITS) -> Document:
         raw, warnings = decode_text(read_text_bytes(path, limits, status.st_size), path)
         text, speakers = (read_vtt if suffix == ".vtt" else read_srt)(raw, path)
     text = unicodedata.normalize("NFC", text)
-    if not text.strip():
+    if not text or text.isspace():
         raise EmptyTranscript(f"{path}: the transcript is empty (no text found); check the export or remove the file.")
-    return Document(str(path), text, tuple(speakers), tuple(warnings) + long_line_warnings(text, path))
+    return Document(path, text, tuple(speakers), tuple(warnings) + long_line_warnings(text, path))
+
+
+def path_text(path) -> str:
+    """str(Path(path)), without making a Path when `path` is that text already (as the paths
+    capcode lists are): one transcript after another, a Path each is a measurable cost."""
+    if (isinstance(path, str) and os.sep == "/" and path and "//" not in path and "/./" not in path
+            and not path.startswith("./") and not path.endswith(("/", "/."))):
+        return path
+    return str(Path(path))
+
+
+def _suffix(path: str) -> str:
+    """Path(path).suffix, for `path` as path_text gives it."""
+    name = os.path.basename(path)
+    dot = name.rfind(".")
+    return name[dot:] if 0 < dot < len(name) - 1 else ""
 
 
 def unsupported_message(path) -> str:
@@ -138,13 +154,23 @@ def read_text_bytes(path, limits: ZipLimits = DEFAULT_LIMITS, size=None) -> byte
     if size > limits.member_bytes:
         raise InputError(f"{path}: {size / MB:,.0f} MB is more than the limit of {limits.describe_member()} "
                          "for one transcript; is this really an interview? Raise the limit if it is.")
-    with open(path, "rb") as handle:
-        return handle.read()
+    handle = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:  # one read of the size just found (and one byte more: a file that grew is read to its end)
+        chunks = [os.read(handle, size + 1)]
+        if len(chunks[0]) != size:  # grew, shrank, or a short read: read on until the end
+            while chunks[-1]:
+                chunks.append(os.read(handle, max(size, 64 * 1024)))
+    finally:
+        os.close(handle)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 # A complete UTF-8 multi-byte character (not followed by a further continuation byte).
 _UTF8_MULTIBYTE = re.compile(rb"(?:[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3})(?![\x80-\xbf])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+# The same characters as bytes: UTF-8 and Windows-1252 write each of them as this one byte and use
+# the byte for nothing else, so bytes without them decode to text without them (checked first: fast).
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0b, *range(0x0e, 0x20), 0x7f])
 
 
 def decode_text(data: bytes, path) -> tuple:
@@ -165,6 +191,9 @@ def decode_text(data: bytes, path) -> tuple:
             text = decode_legacy(data, exc, path)
             warnings = (f"{path}: not UTF-8; read as Windows-1252 (West European). "
                         "Check accents in the output, and save the file as UTF-8 to silence this warning.",)
+        if len(data.translate(None, _CONTROL_BYTES)) == len(data):
+            text = text[1:] if text.startswith("\ufeff") else text
+            return (text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text), warnings
     if text.startswith("\ufeff"):
         text = text[1:]
     text = text.replace("\r\n", "\n").replace("\r", "\n")

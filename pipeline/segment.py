@@ -36,7 +36,7 @@ from .parallel import Workers, forks, ordered_map
 from .readers import SUPPORTED_SUFFIXES, EmptyTranscript, read_document
 from .records import UNKNOWN, Fragment, SourceInfo, Transcript
 from .shards import ShardWriter
-from .transcripts import find_transcripts
+from .transcripts import find_transcripts, transcript_paths  # noqa: F401 (find_transcripts: used from here)
 from .turns import parse_turns
 
 log = logging.getLogger("capcode")
@@ -80,19 +80,29 @@ def read_turns(source: str, path, params: SegmentParams, named=None, origin: str
     `named`: the interviewer label(s) the manifest gives (None: decide; (): none).
     """
     document = read_document(path, limits)
+    split = parse_turns(document.text, source, params.interviewer_labels, document.speakers + tuple(named or ()))
+    decision = decide(split.turns, source, named, origin)
+    _report(document, split, decision)
+    return document.text, decision.apply(split.turns), decision
+
+
+def _report(document, split=None, decision=None) -> None:
+    """What reading a transcript has to say: warnings, notes and the interviewer line, to the log
+    (as far as the reading got: the document, its turns, the interviewer decision)."""
     for warning in document.warnings:
         log.warning(warning)
-    split = parse_turns(document.text, source, params.interviewer_labels, document.speakers + tuple(named or ()))
+    if split is None:
+        return
     for warning in split.warnings:
         log.warning(warning)
     for note in split.notes:
         log.info(note)
-    decision = decide(split.turns, source, named, origin)
+    if decision is None:
+        return
     if decision.warning():
         log.warning(decision.warning())
-    elif decision.reason != "no speaker labels":  # that case has had its warning from parse_turns
+    elif decision.reason != "no speaker labels" and log.isEnabledFor(NOTICE):  # that case: warned by parse_turns
         log.log(NOTICE, decision.line())
-    return document.text, decision.apply(split.turns), decision
 
 
 # ---- units ------------------------------------------------------------------------
@@ -110,7 +120,7 @@ class FileJob:
 
 def file_jobs(inputs, manifest=None) -> list:
     """A FileJob for every transcript in `inputs`, the manifest read and checked once."""
-    transcripts = find_transcripts(inputs)
+    transcripts = transcript_paths(inputs)
     manifest = as_manifest(manifest)  # None, one file, or several (studies combined)
     resolved = real_paths([path for _, path in transcripts]) if manifest is not None else [None] * len(transcripts)
     if manifest is not None:
@@ -119,9 +129,9 @@ def file_jobs(inputs, manifest=None) -> list:
     for (source, path), real in zip(transcripts, resolved):
         row = manifest.lookup(source, path, real) if manifest is not None else None
         if row is None:
-            jobs.append(FileJob(source, str(path), info_from_name(source)))
+            jobs.append(FileJob(source, path, info_from_name(source)))
         else:
-            jobs.append(FileJob(source, str(path), info_from_row(source, row), row.interviewer,
+            jobs.append(FileJob(source, path, info_from_row(source, row), row.interviewer,
                                 f"{manifest.origin(row)}, column 'interviewer'"))
     return jobs
 
@@ -158,22 +168,49 @@ def group_records(jobs, params: SegmentParams, unit: str, limits: ZipLimits, nlp
     sentences of all the files are then found together (one tokenizer call per ~100,000
     characters: see units.py), which is why the work is done a group of files at a time.
     """
+    # each step for all the files, then the next: a step's code and data stay in the processor's
+    # caches (a tenth faster than file after file). What a step raises for a file is raised, and
+    # what it has to say logged, when that file's turn comes: as when each file is done in turn.
+    documents = [_attempt(read_document, job.path, limits) for job in jobs]
+    splits = [None if isinstance(document, BaseException) else
+              _attempt(parse_turns, document.text, job.source, params.interviewer_labels,
+                       document.speakers + tuple(job.named or ()))
+              for job, document in zip(jobs, documents)]
+    decisions = [None if split is None or isinstance(split, BaseException) else
+                 _attempt(decide, split.turns, job.source, job.named, job.origin)
+                 for job, split in zip(jobs, splits)]
     transcripts = []
-    for job in jobs:
-        try:
-            text, turns, _ = read_turns(job.source, job.path, params, job.named, job.origin, limits)
-        except EmptyTranscript as exc:
-            log.warning(f"{exc} Skipped.")
+    for job, document, split, decision in zip(jobs, documents, splits, decisions):
+        if isinstance(document, EmptyTranscript):
+            log.warning(f"{document} Skipped.")
             transcripts.append(None)
             continue
-        transcripts.append(Transcript(job.info, text, turns))
+        if isinstance(document, BaseException):
+            raise document
+        if isinstance(split, BaseException):
+            _report(document)
+            raise split
+        if isinstance(decision, BaseException):
+            _report(document, split)
+            raise decision
+        _report(document, split, decision)
+        transcripts.append(Transcript(job.info, document.text, decision.apply(split.turns)))
     nlp = nlp if nlp is not None else segmenting_nlp(params)
     found = transcripts_records([t for t in transcripts if t is not None], nlp, params, unit, maker)
     records = [None if transcript is None else next(found) for transcript in transcripts]
-    for job, units in zip(jobs, records):
-        if units is not None:
-            log.debug(f"{job.source}: {len(units)} {unit}s")
+    if log.isEnabledFor(logging.DEBUG):
+        for job, units in zip(jobs, records):
+            if units is not None:
+                log.debug(f"{job.source}: {len(units)} {unit}s")
     return records
+
+
+def _attempt(function, *args):
+    """function(*args), or the exception it raised (to be raised in its turn)."""
+    try:
+        return function(*args)
+    except Exception as exc:
+        return exc
 
 
 GROUP_BYTES = 256 * 1024  # transcripts segmented together: about this many bytes of files
@@ -248,7 +285,7 @@ def transcripts_records(transcripts, nlp, params: SegmentParams, unit: str = "fr
     `maker` (default `record_maker`) makes what each unit becomes from a transcript; `line_maker`
     gives the unit's line of fragments.jsonl.
     """
-    from .units import group_sentences, paragraphs, sentence_spans, word_counts
+    from .units import grouping_programme, paragraphs, sentence_spans, word_counts
 
     transcripts = list(transcripts)
     maker = maker or record_maker
@@ -260,18 +297,32 @@ def transcripts_records(transcripts, nlp, params: SegmentParams, unit: str = "fr
             yield [record(turn, context, turn.start_char, turn.end_char, words)
                    for (turn, context), words in zip(turns, counts)]
         return
-    pieces = [[(turn, context, start, end, continued) for turn, context in turns
-               for start, end, continued in paragraphs(transcript.text, turn.start_char, turn.end_char)]
-              for transcript, turns in zip(transcripts, selected)]
-    found = sentence_spans([transcript.text[start:end] for transcript, parts in zip(transcripts, pieces)
-                            for _, _, start, end, _ in parts], nlp, params.max_words if unit == "fragment" else None,
-                           [start for parts in pieces for _, _, start, _, _ in parts])
+    pieces, texts, starts = [], [], []  # (turn, context, start, end, continued) per transcript; all paragraphs
+    for transcript, turns in zip(transcripts, selected):
+        text, parts = transcript.text, []
+        for turn, context in turns:
+            for start, end, continued in paragraphs(text, turn.start_char, turn.end_char):
+                parts.append((turn, context, start, end, continued))
+                texts.append(text[start:end])
+                starts.append(start)
+        pieces.append(parts)
+    found = sentence_spans(texts, nlp, params.max_words if unit == "fragment" else None, starts)
+    max_words = params.max_words
     for transcript, parts in zip(transcripts, pieces):
         record, records = maker(transcript), []
         for turn, context, sentences in _paragraph_sentences(parts, found):
-            groups = [[s] for s in sentences] if unit == "sentence" else group_sentences(sentences, params.max_words)
-            for group in groups:
-                words = sum(s[2] for s in group)
+            if unit == "sentence":
+                records.extend(record(turn, context, start, end, words) for start, end, words in sentences if words)
+                continue
+            words = 0
+            for sentence in sentences:
+                words += sentence[2]
+            if words <= max_words or len(sentences) == 1:  # one fragment: group_sentences's shortcut
+                if words:
+                    records.append(record(turn, context, sentences[0][0], sentences[-1][1], words))
+                continue
+            for group in grouping_programme(sentences, max_words):
+                words = sum(sentence[2] for sentence in group)
                 if words:
                     records.append(record(turn, context, group[0][0], group[-1][1], words))
         yield records
@@ -298,10 +349,10 @@ def line_maker(transcript: Transcript):
     head = (f'{{"id": "", "source": {quoted(info.source)}, "case": {quoted(info.case)}, '
             f'"respondent": {quoted(info.respondent)}, "role": {quoted(info.role)}, "speaker": ').split('""', 1)
     before_id, after_id = head[0], head[1]
-    source = info.source
+    id_head = quoted(info.source)[:-1] + "#"  # the id's quoted text: '#', digits and '-' need no escaping
 
     def line(turn, context, start, end, words):
-        return (f'{before_id}{quoted(f"{source}#{start}-{end}")}{after_id}{quoted(turn.speaker)}, "turn": {turn.index}, '
+        return (f'{before_id}{id_head}{start}-{end}"{after_id}{quoted(turn.speaker)}, "turn": {turn.index}, '
                 f'"start_char": {start}, "end_char": {end}, "text": {quoted(text[start:end])}, '
                 f'"context": {quoted(context)}, "n_words": {words}}}\n')
 
@@ -391,9 +442,9 @@ def run_segment(inputs, out, params: SegmentParams = SegmentParams(), unit: str 
     else:
         with atomic_open(out) as handle:
             for group_results in results:
-                for text, units in filter(None, group_results):
-                    handle.write(text)
-                    count += units
+                done = [result for result in group_results if result]
+                handle.write("".join(text for text, _ in done))  # one write per group of files
+                count += sum(units for _, units in done)
             _refuse_nothing(count, unit, inputs)
     _warn_unknown(jobs)
     return count

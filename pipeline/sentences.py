@@ -26,45 +26,9 @@ from spacy.attrs import ORTH, SENT_START, SPACY
 from spacy.language import Language
 from spacy.util import minibatch
 
+from .abbreviations import FINAL_ABBREVIATIONS, NON_FINAL_ABBREVIATIONS, spellings, tokenizer_abbreviations, with_dot
+
 SENTENCES_FACTORY = "capcode_sentences"
-
-# Abbreviations after which a capitalised word does NOT start a new sentence: titles,
-# words that introduce an example, a name or a number, months, references. Lower case;
-# the capitalised and upper-case spellings are accepted too (see _spellings).
-NON_FINAL_ABBREVIATIONS = frozenset("""
-    a.d.h.v. a.g.v. a.h.v. a.h.w. a.k.a. a.d. aanv. afb. afd. afk. afl. alg. alin. ann. arr. art.
-    b.v. b.w. b.v.b. bijv. bijl. bijz. bv. bvb. blz. betr.
-    c.q. ca. cap. cf. cfr. chr. coll.
-    d.d. d.i. d.m.v. d.w.z. dhr. dhrn. dir. drs. dr. ds. dwz.
-    e.g. ev. evt. excl. ed. eig.
-    fam. fig. fr.
-    gebr. gem. gen. geb. gesch.
-    hfdst. hfst. hr.
-    i.c. i.e. i.h.b. i.o.m. i.o.v. i.p.v. i.s.m. i.t.t. i.v.m. i.z. ibid. id. incl. ing. ir.
-    jhr. jkvr. juf.
-    kard.
-    lic. lid.
-    m.a.w. m.b.t. m.b.v. m.i. m.i.v. m.n. m.u.v. mej. mevr. mgr. mr. mw. mvr.
-    n.a.v. n.a.w. nl. nr. nrs.
-    o.a. o.b.v. o.g.v. o.i. o.i.v. o.l.v. o.m. o.m.v. ong. op.cit.
-    p. p.a. p.c. pag. par. plm. pp. prof. prov.
-    r.k. red. ref. resp.
-    s.l. st. stv.
-    t.a.v. t.b.v. t.g.v. t.h.v. t.o.v. t.w. t.z.t. tav. tgv. tov.
-    v.d. vb. vert. vgl. vlg. vlgg. vnl. vs. vz.
-    w.o.
-    z.g. zg. zgn. zie.
-    jan. feb. febr. mrt. apr. jun. jul. aug. sep. sept. okt. nov. dec.
-""".split())
-
-# Abbreviations that often end a sentence: a capitalised word after them starts a new one.
-FINAL_ABBREVIATIONS = frozenset("""
-    a.s. a.u.b. c.s. e.a. e.d. e.e.a. e.o. e.v. e.v.a. enz. etc. jl. jr. sr.
-    m.m. n.chr. n.v.t. o.i.d. s.v.p. v.chr. z.o.z. mln. mrd. min. max. sec.
-""".split())
-
-# Spellings that are names or plain words when capitalised (Jan, Mei): only lower case counts.
-_LOWER_CASE_ONLY = frozenset({"jan.", "zie.", "lid.", "gen.", "p."})
 
 # Words after which a sentence cannot end: a bracket that follows them is inside the sentence.
 FUNCTION_WORDS = frozenset("""
@@ -103,31 +67,6 @@ def _candidate_flag(vocab) -> int:
             return flag_id
     free = next(f for f in range(FIRST_FREE_FLAG, 64) if f not in vocab.lex_attr_getters)
     return vocab.add_flag(is_segmentation_candidate, flag_id=free)
-
-
-def _spellings(forms, lower_only=_LOWER_CASE_ONLY) -> frozenset:
-    """Each abbreviation in lower case, Capitalised (sentence start) and UPPER case."""
-    out = set()
-    for form in forms:
-        out.add(form)
-        if form not in lower_only:
-            out.add(form[:1].upper() + form[1:])
-            out.add(form.upper())
-    return frozenset(out)
-
-
-def _tokenizer_abbreviations() -> frozenset:
-    """The abbreviations spaCy's Dutch tokenizer keeps whole (from pragmatic_segmenter)."""
-    try:
-        from spacy.lang.nl.tokenizer_exceptions import abbrevs
-    except ImportError:  # pragma: no cover - older or newer spaCy layouts
-        return frozenset()
-    return frozenset(a.lower() for a in abbrevs if a.endswith("."))
-
-
-def _with_dot(forms) -> set:
-    forms = (f.strip() for f in forms)
-    return {f.lower() if f.endswith(".") else f.lower() + "." for f in forms if f}
 
 
 def apply_in_batches(component, stream, batch_size: int, error_handler=None):
@@ -200,9 +139,9 @@ class DutchSentenceSegmenter:
         self.split_at_newline = split_at_newline
         self.split_at_timestamp = split_at_timestamp
         self.split_after_bracket = split_after_bracket
-        self.final = _spellings(FINAL_ABBREVIATIONS | _with_dot(extra_final_abbreviations))
-        self.non_final = _spellings(NON_FINAL_ABBREVIATIONS | _with_dot(extra_abbreviations)) - self.final
-        self.known = frozenset(a.lower() for a in self.non_final | self.final) | _tokenizer_abbreviations()
+        self.final = spellings(FINAL_ABBREVIATIONS | with_dot(extra_final_abbreviations))
+        self.non_final = spellings(NON_FINAL_ABBREVIATIONS | with_dot(extra_abbreviations)) - self.final
+        self.known = frozenset(a.lower() for a in self.non_final | self.final) | tokenizer_abbreviations()
         self.flag = _candidate_flag(vocab)
         self._plain_before, self._first_case = {}, {}  # lexeme -> its part in _common_decisions
 
@@ -263,26 +202,29 @@ class DutchSentenceSegmenter:
         tokens; any other candidate goes to `_start_after` on a `_Tokens` of its text alone,
         made once per text.
         """
-        decided = self._common_decisions(orths, spaces, strings, candidates, first, end).tolist()
-        found, starts, window, tokens = [], None, None, None
-        for i, a, b, common in zip(candidates.tolist(), first.tolist(), end.tolist(), decided):
+        decided = self._common_decisions(orths, spaces, strings, candidates, first, end)
+        ones = decided == 1
+        found = (candidates[ones] + 1).tolist()
+        pending = numpy.flatnonzero(decided < 0)
+        if not len(pending):
+            return found
+        # the rest, in text order; a text's starts so far (the common ones among them) are what
+        # `_start_after` may ask about (an enumeration at a sentence start)
+        texts = numpy.unique(first[pending])
+        starts_of = {a: set() for a in texts.tolist()}
+        known = ones & numpy.isin(first, texts)
+        for i, a in zip(candidates[known].tolist(), first[known].tolist()):
+            starts_of[a].add(i + 1 - a)
+        window, tokens, starts = None, None, None
+        for i, a, b in zip(candidates[pending].tolist(), first[pending].tolist(), end[pending].tolist()):
             if a != window:
-                if window is not None:
-                    found.extend(window + start for start in starts)
-                window, starts, tokens = a, set(), None
-            if common >= 0:
-                if common:
-                    starts.add(i + 1 - a)
-                continue
-            if tokens is None:
                 alone = spaces[a:b].tolist()
                 alone[-1] = 0  # alone, the text's last token has no space after it
-                tokens = _Tokens(orths[a:b].tolist(), alone, strings)
+                window, tokens, starts = a, _Tokens(orths[a:b].tolist(), alone, strings), starts_of[a]
             start = self._start_after(i - a, tokens, starts)
-            if start is not None and 0 < start < b - a:
+            if start is not None and 0 < start < b - a and start not in starts:
                 starts.add(start)
-        if window is not None:
-            found.extend(window + start for start in starts)
+                found.append(a + start)
         return found
 
     def _common_decisions(self, orths, spaces, strings, candidates, first, end):
@@ -293,7 +235,7 @@ class DutchSentenceSegmenter:
         decided = numpy.full(len(candidates), -1, dtype="int8")
         word, after = orths[candidates], candidates + 1
         case = numpy.array(_per_lexeme(self._first_case, orths[after], strings, _first_case), dtype="int8")
-        brackets = numpy.isin(word, [_hash(strings, bracket) for bracket in BRACKET_CLOSE])
+        brackets = _one_of(word, strings, BRACKET_CLOSE)
         if self.split_after_bracket:
             brackets &= (spaces[candidates] == 0) | ((case != 1) & (case != 2))
         decided[brackets] = 0
@@ -304,9 +246,21 @@ class DutchSentenceSegmenter:
                                   lambda before: _ends_plainly(before, self.non_final))
         beyond = numpy.minimum(after + 1, len(orths) - 1)
         no_item = (spaces[after] != 0) | (after + 1 >= end) | (orths[beyond] != _hash(strings, ")"))
-        decided[plain & (case == 1)] = 1
+        decided[plain & ((case == 1) | (case == 3))] = 1  # 'zo. (lacht)': an opener starts one as a capital does
         decided[plain & (case == -1) & no_item] = 0
+        decided[self._elisions(orths, strings, candidates, first, word)] = 0
         return decided
+
+    @staticmethod
+    def _elisions(orths, strings, candidates, first, word):
+        """The candidates of an elision '(…)' or '[...]': its ellipsis (`_is_elision`) and its closing
+        bracket (`_start_after_bracket`'s first refusal); no sentence starts after either."""
+        before = orths[numpy.maximum(candidates - 1, 0)]
+        inner = (_one_of(word, strings, ELLIPSES) & (candidates > first) & _one_of(before, strings, BRACKET_OPEN)
+                 & _one_of(orths[candidates + 1], strings, BRACKET_CLOSE))
+        closing = (_one_of(word, strings, BRACKET_CLOSE) & (candidates - 2 >= first) & _one_of(before, strings, ELLIPSES)
+                   & _one_of(orths[numpy.maximum(candidates - 2, 0)], strings, BRACKET_OPEN))
+        return inner | closing
 
     # --- the decision for one candidate token ---------------------------------------------
 
@@ -482,12 +436,28 @@ def _ends_plainly(before: str, non_final) -> bool:
 
 
 def _first_case(word: str) -> int:
-    """1 for a word starting with a capital, -1 with a small letter, 2 for white space, 0 otherwise."""
-    return 1 if word[0].isupper() else -1 if word[0].islower() else 2 if word.isspace() else 0
+    """1 for a word starting with a capital, -1 with a small letter, 2 for white space, 3 for an
+    opening bracket, quote or dash that is no closing quote (`_is_spaced_closing_quote`), 0 otherwise."""
+    first = word[0]
+    if first.isupper():
+        return 1
+    if first.islower():
+        return -1
+    if word.isspace():
+        return 2
+    return 3 if first in OPENERS and word not in QUOTES else 0
 
 
 def _hash(strings, text: str):
     return numpy.uint64(strings[text])
+
+
+def _one_of(orths, strings, texts):
+    """Which of `orths` are one of `texts` (a few: comparisons are faster than numpy.isin)."""
+    found = numpy.zeros(len(orths), dtype=bool)
+    for text in texts:
+        found |= orths == _hash(strings, text)
+    return found
 
 
 def _per_lexeme(cache: dict, orths, strings, function) -> list:

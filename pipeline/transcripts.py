@@ -23,6 +23,11 @@ def find_transcripts(inputs) -> list:
     `source` is the path relative to the folder given (posix slashes) or the
     file name when a file is given. Hidden files and Word lock files (~$...) are skipped.
     """
+    return [(source, Path(path)) for source, path in transcript_paths(inputs)]
+
+
+def transcript_paths(inputs) -> list:
+    """`find_transcripts` with each path as text (str(Path(path))): no Path object per file."""
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
     found, seen = [], {}
@@ -36,13 +41,13 @@ def find_transcripts(inputs) -> list:
                 raise InputError(f"{given}: no transcripts in this folder (looked for "
                                  f"{', '.join(SUPPORTED_SUFFIXES)}, also in subfolders).")
             _warn_left_out(given, left_out)
-            pairs = [(source, Path(path)) for source, path in sorted(files)]
+            pairs = sorted(files)
         else:
             if given.suffix.lower() not in SUPPORTED_SUFFIXES:
                 raise InputError(unsupported_message(given))
-            pairs = [(given.name, given)]
+            pairs = [(given.name, str(given))]
         for source, path in pairs:
-            if source in seen and seen[source].resolve() != path.resolve():
+            if source in seen and Path(seen[source]).resolve() != Path(path).resolve():
                 raise InputError(f"{path}: has the same source name '{source}' as {seen[source]}; "
                                  "fragment ids would clash. Rename one, or give their common folder.")
             if source not in seen:
@@ -58,24 +63,42 @@ HIDDEN = (".", "~$")  # hidden files and folders, Word's lock files
 
 def _listing(folder: Path) -> tuple:
     """([(source, path)] of the transcripts, [source] of the files left out) in a folder and its
-    subfolders, in one walk; hidden files and folders are skipped, symbolic links to folders not
-    followed."""
+    subfolders, as os.walk would find them (each path as str(Path(path)) gives it), in one pass of
+    os.scandir: the kind of each entry comes with the listing, no system call per file. Hidden
+    files and folders are skipped, symbolic links to folders not followed, unreadable folders
+    left out."""
     transcripts, left_out = [], []
     root = str(folder)
-    for directory, subfolders, names in os.walk(root):
-        subfolders[:] = [name for name in subfolders if not name.startswith(HIDDEN)]
-        relative = os.path.relpath(directory, root)
-        prefix = "" if relative == os.curdir else relative.replace(os.sep, "/") + "/"
-        for name in names:
+    pending = [(root, "", "" if root == os.curdir else root)]  # (folder, its source prefix, its path as given)
+    while pending:
+        directory, prefix, shown = pending.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = list(listing)
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
             if name.startswith(HIDDEN):
                 continue
+            path = os.path.join(shown, name)
+            if _is(entry.is_dir):
+                if not _is(entry.is_symlink):
+                    pending.append((entry.path, f"{prefix}{name}/", path))
+                continue
             suffix = os.path.splitext(name)[1].lower()
-            if suffix in SUPPORTED_SUFFIXES or suffix in LEFT_OUT_SUFFIXES:
-                path = os.path.join(directory, name)
-                if os.path.isfile(path):
-                    (transcripts.append((prefix + name, path)) if suffix in SUPPORTED_SUFFIXES
-                     else left_out.append(prefix + name))
+            if (suffix in SUPPORTED_SUFFIXES or suffix in LEFT_OUT_SUFFIXES) and _is(entry.is_file):
+                (transcripts.append((prefix + name, path)) if suffix in SUPPORTED_SUFFIXES
+                 else left_out.append(prefix + name))
     return transcripts, left_out
+
+
+def _is(test) -> bool:
+    """An os.DirEntry test, False when the entry cannot be looked at (as os.walk and os.path.isfile take it)."""
+    try:
+        return test()
+    except OSError:
+        return False
 
 
 def _warn_left_out(folder: Path, left_out: list) -> None:

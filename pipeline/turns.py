@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .config import DEFAULT_INTERVIEWERS
-from .records import Turn
+from .records import new_turn
 
 UNLABELLED = ""  # speaker of a turn without a label
 
@@ -78,13 +78,14 @@ def _after_newline(known: tuple) -> re.Pattern:
     return re.compile("\n" + guard + pattern.pattern[1:], pattern.flags)
 
 
-def _label_lines(text: str, known: tuple):
+def _label_lines(text: str, known: tuple) -> list:
     """(start, match) of every label line, as `_label_pattern(known).finditer(text)` finds them."""
     first = _label_pattern(known).match(text)
+    found = [(match.start() + 1, match)  # a match never ends at a line's start: none is skipped
+             for match in _after_newline(known).finditer(text, first.end() if first is not None else 0)]
     if first is not None:
-        yield first.start(), first
-    for match in _after_newline(known).finditer(text, first.end() if first is not None else 0):
-        yield match.start() + 1, match  # a match never ends at a line's start: none is skipped
+        found.insert(0, (first.start(), first))
+    return found
 
 
 @dataclass(frozen=True)
@@ -108,13 +109,14 @@ def parse_turns(text: str, source: str, interviewer_labels=DEFAULT_INTERVIEWERS,
     cleaned = {}
     candidates = []  # (start, end, label, separator, first timestamp)
     for start, match in _label_lines(text, known):
-        raw, sep, ts0, ts1, ts2, ts3 = match.group("label", "sep", "ts0", "ts1", "ts2", "ts3")
+        ts0, ts1, raw, ts2, sep, ts3 = match.groups()  # the pattern's groups, in order (_label_pattern)
         label = cleaned.get(raw)
         if label is None:
             label = cleaned[raw] = _clean(raw)
         candidates.append((start, match.end(), label, sep, ts0 or ts1 or ts2 or ts3 or None))
-    accepted = _accepted_labels(candidates, interviewers, set(speakers))
-    labels = [candidate for candidate in candidates if candidate[2] in accepted]
+    distinct = set(cleaned.values())
+    accepted = _accepted_labels(candidates, interviewers, set(speakers), distinct)
+    labels = candidates if len(accepted) == len(distinct) else [c for c in candidates if c[2] in accepted]
     if not labels:
         turn = _turn(text, source, 1, UNLABELLED, False, 0, len(text), None)
         warnings = (f"{source}: no speaker labels found (such as 'I:' or 'R:'); "
@@ -126,24 +128,39 @@ def parse_turns(text: str, source: str, interviewer_labels=DEFAULT_INTERVIEWERS,
     if preamble:
         notes = (f"{source}: {len(preamble)} characters before the first speaker label are not part of any turn.",)
     kinds = {label: _is_interviewer(label, interviewers) for label in accepted}
-    clocks = {}
-    spans = []
+    clocks = {None: None}
     ends = [candidate[0] for candidate in labels[1:]] + [len(text)]
-    for (_, start, speaker, _, stamp), end in zip(labels, ends):
-        if stamp is not None and stamp not in clocks:
-            clocks[stamp] = _clock(stamp)
-        spans.append((speaker, kinds[speaker], start, end, clocks.get(stamp)))
-
-    warnings = ()
-    if all(is_int for _, is_int, *_ in spans):
-        spans = _split_answers(text, spans)
-        warnings = (f"{source}: only interviewer labels found; after each question's first paragraph "
-                    "the text is taken as the respondent's answer.",)
+    if all(kinds.values()):
+        return _interviewer_only(text, source, labels, ends, kinds, clocks, notes)
     turns = []
-    for speaker, is_int, start, end, stamp in spans:
+    for (_, start, speaker, _, stamp), end in zip(labels, ends):
+        stripped = text[start:end].strip()
+        if stripped:  # as _turn, inline: a transcript has many turns
+            if text[start].isspace():
+                start = _LEADING_SPACE.match(text, start, end).end()
+            clock = clocks.get(stamp, clocks)
+            if clock is clocks:
+                clock = clocks[stamp] = _clock(stamp)
+            turns.append(new_turn(source, len(turns) + 1, speaker, kinds[speaker], start, start + len(stripped),
+                                  stripped, clock))
+    return TurnSplit(tuple(turns), (), notes)
+
+
+def _interviewer_only(text, source, labels, ends, kinds, clocks, notes) -> TurnSplit:
+    """The turns when every label is an interviewer's: each question's first paragraph is the
+    question, the rest the respondent's answer (_split_answers), with a warning."""
+    spans = []
+    for (_, start, speaker, _, stamp), end in zip(labels, ends):
+        if stamp not in clocks:
+            clocks[stamp] = _clock(stamp)
+        spans.append((speaker, kinds[speaker], start, end, clocks[stamp]))
+    turns = []
+    for speaker, is_int, start, end, stamp in _split_answers(text, spans):
         turn = _turn(text, source, len(turns) + 1, speaker, is_int, start, end, stamp)
         if turn:
             turns.append(turn)
+    warnings = (f"{source}: only interviewer labels found; after each question's first paragraph "
+                "the text is taken as the respondent's answer.",)
     return TurnSplit(tuple(turns), warnings, notes)
 
 
@@ -152,8 +169,16 @@ def is_interviewer_label(label: str, interviewer_labels=DEFAULT_INTERVIEWERS) ->
     return _is_interviewer(label, {_fold(x) for x in interviewer_labels})
 
 
-def _accepted_labels(candidates, interviewers, speakers) -> set:
-    """Labels that really are speakers: known kinds, format-given names, repeated names."""
+def _accepted_labels(candidates, interviewers, speakers, distinct=None) -> set:
+    """Labels that really are speakers: known kinds, format-given names, repeated names.
+
+    `distinct`: the candidates' labels, when known; when all are of a known kind (as in most
+    transcripts), the candidates need not be counted."""
+    distinct = {label for _, _, label, _, _ in candidates} if distinct is None else distinct
+    known = {label for label in distinct
+             if label in speakers or _is_interviewer(label, interviewers) or _base(label) in RESPONDENT_WORDS}
+    if len(known) == len(distinct):
+        return known
     counts, with_colon, with_time = {}, set(), set()
     for _, _, label, sep, stamp in candidates:
         counts[label] = counts.get(label, 0) + 1
@@ -193,7 +218,7 @@ def _turn(text, source, index, speaker, is_interviewer, start, end, stamp):
     if not stripped:
         return None
     start = _LEADING_SPACE.match(text, start, end).end()  # \s is str.isspace(), as strip() uses
-    return Turn(source, index, speaker, is_interviewer, start, start + len(stripped), stripped, stamp)
+    return new_turn(source, index, speaker, is_interviewer, start, start + len(stripped), stripped, stamp)
 
 
 _LEADING_SPACE = re.compile(r"\s*")

@@ -41,15 +41,18 @@ NOT_FOR_SENTENCES = ("lemmatizer", "ner", "attribute_ruler", "morphologizer", "t
 
 # ---- paragraphs ------------------------------------------------------------------------------
 
-def paragraphs(text: str, start: int, end: int) -> Iterator[tuple]:
+def paragraphs(text: str, start: int, end: int) -> list:
     """(start, end, continued) of the paragraphs in text[start:end] (split at blank lines), trimmed.
 
     A paragraph longer than CHUNK_CHARS is given in pieces for spaCy, cut after
     a sentence end or at a space; `continued` marks the later pieces.
     """
     if end - start <= CHUNK_CHARS and text.find("\n", start, end) < 0 and _trimmed(text, start, end):
-        yield start, end, False  # one line (a turn is trimmed already): one paragraph, no break to find
-        return
+        return [(start, end, False)]  # one line (a turn is trimmed already): one paragraph, no break to find
+    return list(_paragraph_pieces(text, start, end))
+
+
+def _paragraph_pieces(text: str, start: int, end: int) -> Iterator[tuple]:
     position = start
     for match in _PARAGRAPH_BREAK.finditer(text, start, end):
         yield from _chunked(text, position, match.start())
@@ -304,12 +307,13 @@ def _batch_spans(doc, array, lo, hi, owner, shift, count, max_words, length) -> 
     # a token ends where the next begins, less its trailing space (no LENGTH column to read)
     following = numpy.append(array[1:, 4], length).astype("int64")
     finish = following[last] - array[last, 1].astype("int64") - moved
+    if max_words is None or not len(words) or words.max() <= max_words:
+        # the sentences are in text order: each text's are one slice of them
+        rows = list(zip(begin.tolist(), finish.tolist(), words.tolist()))
+        bounds = numpy.searchsorted(owner, numpy.arange(count + 1)).tolist()
+        return [rows[a:b] for a, b in zip(bounds, bounds[1:])]
     found = [[] for _ in range(count)]
     rows = zip(owner.tolist(), begin.tolist(), finish.tolist(), words.tolist())
-    if max_words is None or not len(words) or words.max() <= max_words:
-        for number, start, stop, size in rows:
-            found[number].append((start, stop, size))
-        return found
     table = _table(doc)[0]
     for (number, start, stop, size), a, b, offset in zip(rows, lo.tolist(), hi.tolist(), moved.tolist()):
         found[number].extend(_spans(table, [a, b], offset, max_words) if size > max_words else [(start, stop, size)])

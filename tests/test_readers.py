@@ -172,3 +172,52 @@ def test_text_command_output_is_the_plain_text_of_every_format(data_dir, name):
     result = CliRunner().invoke(cli, ["text", str(data_dir / name)])
     assert result.exit_code == 0
     assert result.stdout == read_plain_text(data_dir / name)
+
+
+@pytest.mark.parametrize("data,line", [
+    (b"I: Hallo.\r\n\r\nR: Goed\x07 zo.\r\n", 3),             # UTF-8, Windows newlines
+    ("I: Caf\u00e9.\nR: Ja\x1b.\n".encode("cp1252"), 2),       # Windows-1252 (read with a warning)
+    ("I: Hallo.\nR: Ja\x0b.\n".encode("utf-16"), 2),           # UTF-16 with BOM
+])
+def test_a_control_character_is_an_error_naming_its_line(tmp_path, data, line):
+    path = tmp_path / "case1_respondent1.txt"
+    path.write_bytes(data)
+    with pytest.raises(InputError, match=rf"case1_respondent1.txt, line {line}: control character"):
+        read_document(path)
+
+
+def test_text_without_control_characters_keeps_tabs_form_feeds_and_newlines(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_bytes(b"\xef\xbb\xbfI:\tHallo.\r\n\x0cR: Ja.\rEn nee.\n")
+    assert read_plain_text(path) == "I:\tHallo.\n\x0cR: Ja.\nEn nee.\n"
+
+
+def test_a_file_read_whole_whatever_its_size(tmp_path):
+    path = tmp_path / "long.txt"
+    text = "R: " + "woord " * 50_000 + "\n"
+    path.write_text(text, encoding="utf-8")
+    assert read_plain_text(path) == text
+
+
+def test_text_bytes_are_read_whole_when_the_size_given_is_stale(tmp_path):
+    from pipeline.readers import read_text_bytes
+
+    path = tmp_path / "t.txt"
+    path.write_bytes(b"R: " + b"x" * 100_000)
+    for stale in (0, 10, 99_999, 100_003, 200_000):  # the file grew or shrank since its size was taken
+        assert read_text_bytes(path, size=stale) == path.read_bytes()
+
+
+def test_path_text_is_the_text_of_a_path():
+    import itertools
+    import os
+    from pathlib import Path
+
+    from pipeline.readers import _suffix, path_text
+
+    for size in range(1, 6):
+        for parts in itertools.product(["a", "/", ".", "b.txt", "\\\\"], repeat=size):
+            text = "".join(parts)
+            assert path_text(text) == str(Path(text)), text
+            assert _suffix(path_text(text)) == Path(text).suffix, text
+    assert path_text(Path("a/b.txt")) == os.path.join("a", "b.txt") and path_text("a/b.txt") == str(Path("a/b.txt"))

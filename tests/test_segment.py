@@ -296,3 +296,71 @@ def test_fragment_offsets_are_exact_for_any_text(nlp, tmp_path, pieces, max_word
         assert plain[fragment.start_char:fragment.end_char] == fragment.text
         assert fragment.start_char >= previous_end and 0 < fragment.n_words <= max_words
         previous_end = fragment.end_char
+
+
+def test_transcript_paths_are_the_paths_find_transcripts_gives_as_text(data_dir, tmp_path, monkeypatch):
+    from pipeline.transcripts import transcript_paths
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "case1_respondent1.txt").write_text("R: a\n", encoding="utf-8")
+    (tmp_path / "sub" / "case1_respondent2.txt").write_text("R: b\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    for inputs in (["."], [tmp_path], ["sub"], ["sub/case1_respondent2.txt"], [data_dir / "segment_study"]):
+        paths = transcript_paths(inputs)
+        assert paths == [(source, str(path)) for source, path in find_transcripts(inputs)]
+    assert transcript_paths(["."]) == [("case1_respondent1.txt", "case1_respondent1.txt"),
+                                       ("sub/case1_respondent2.txt", "sub/case1_respondent2.txt")]
+
+
+def test_folder_listing_skips_hidden_and_linked_folders_and_follows_linked_files(tmp_path, caplog):
+    import os
+
+    for name in ["x.txt", "a/y.docx", "a/b/z.vtt", ".h/q.txt", "a/.w.txt", "a/~$l.docx", "r.pdf", "a/b/s.doc"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("R: x\n", encoding="utf-8")
+    (tmp_path / "folder.txt").mkdir()
+    os.symlink(tmp_path / "a", tmp_path / "linked")               # a linked folder: not followed
+    os.symlink(tmp_path / "x.txt", tmp_path / "a" / "lx.txt")     # a linked file: read
+    os.symlink(tmp_path / "gone.txt", tmp_path / "dangling.txt")  # a link to nothing: no transcript
+    with caplog.at_level("WARNING", logger="capcode"):
+        found = find_transcripts([tmp_path])
+    assert [(source, path.relative_to(tmp_path).as_posix()) for source, path in found] == [
+        ("a/b/z.vtt", "a/b/z.vtt"), ("a/lx.txt", "a/lx.txt"), ("a/y.docx", "a/y.docx"), ("x.txt", "x.txt")]
+    assert "left out 2 file(s) capcode cannot read (a/b/s.doc, r.pdf)" in caplog.text
+
+
+def test_a_group_of_files_logs_and_fails_in_file_order(tmp_path, nlp, caplog):
+    # the files of a group are read first, then their turns found: what each file says (or raises)
+    # still comes in file order
+    (tmp_path / "a.txt").write_text("Geen labels hier.\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_bytes(b"")
+    (tmp_path / "c.txt").write_text("Ook geen labels.\n", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="capcode"):
+        run_segment([tmp_path], tmp_path / "f.jsonl", nlp=nlp)
+    said = [record.getMessage() for record in caplog.records]
+    first = [next(n for n, message in enumerate(said) if message.startswith(name))
+             for name in ("a.txt", str(tmp_path / "b.txt"), "c.txt")]
+    assert first == sorted(first) and "Skipped" in said[first[1]]
+    (tmp_path / "b.txt").write_bytes(b"R: \x00\x01 binary")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="capcode"), pytest.raises(InputError, match="b.txt: looks like a binary"):
+        run_segment([tmp_path], tmp_path / "g.jsonl", nlp=nlp)
+    said = " ".join(record.getMessage() for record in caplog.records)
+    assert "a.txt: no speaker labels" in said and "c.txt" not in said  # a.txt done, c.txt not reached
+    assert not (tmp_path / "g.jsonl").exists()
+
+
+def test_a_manifest_interviewer_missing_from_a_file_fails_after_that_files_warnings(tmp_path, nlp, caplog):
+    folder = tmp_path / "t"
+    folder.mkdir()
+    (folder / "a.txt").write_text("I: Hoe gaat het?\n\nR: Goed.\n", encoding="utf-8")
+    (folder / "b.txt").write_text("Geen labels hier.\n", encoding="utf-8")
+    (folder / "c.txt").write_text("Ook geen labels.\n", encoding="utf-8")
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("source,case,respondent,role,interviewer\na.txt,1,1,ambtelijk,\nb.txt,1,2,ambtelijk,Sofie\n"
+                        "c.txt,1,3,ambtelijk,\n", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="capcode"), \
+            pytest.raises(InputError, match="interviewer 'Sofie' is not a speaker in b.txt"):
+        run_segment([folder], tmp_path / "f.jsonl", manifest=manifest, nlp=nlp)
+    said = " ".join(record.getMessage() for record in caplog.records)
+    assert "b.txt: no speaker labels found" in said and "c.txt" not in said

@@ -150,3 +150,13 @@ def test_label_lines_are_those_the_label_pattern_finds_anywhere():
             found = [(start, match.end(), match.groupdict()) for start, match in _label_lines(text, known)]
             assert found == [(m.start(), m.end(), m.groupdict()) for m in _label_pattern(known).finditer(text)]
     assert len(texts) > 30
+
+
+def test_new_turn_is_the_turn_the_dataclass_makes():
+    from pipeline.records import Turn, new_turn
+
+    made = new_turn("a.txt", 3, "R", False, 10, 20, "Ja, zeker.", "00:01:02")
+    assert made == Turn("a.txt", 3, "R", False, 10, 20, "Ja, zeker.", "00:01:02")
+    assert hash(made) == hash(Turn("a.txt", 3, "R", False, 10, 20, "Ja, zeker.", "00:01:02"))
+    with pytest.raises(AttributeError):
+        made.text = "changed"  # frozen, as Turn(...)

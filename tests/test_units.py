@@ -60,7 +60,8 @@ def test_joined_paragraphs_give_the_sentences_of_one_doc_each(lean, folder, max_
 
 _PIECES = st.sampled_from(["Ja.", "Nee!", "bv.", "Dhr.", "J.", "Peeters", "(lacht)", "Maar", "goed", "...", "…",
                            "\"", "''", "”", "1.", "a)", "[00:12:34]", "00:12:34", "enz.", "Dat", "is", "zo", "?",
-                           "Wat", "denkt", "u", "3.500", ",", ";", ":", "–", "'s", "Het", "OCMW", "\n", "\t", "  "])
+                           "Wat", "denkt", "u", "3.500", ",", ";", ":", "–", "'s", "Het", "OCMW", "\n", "\t", "  ",
+                           "(…)", "[...]", "(…).", "(", ")", "[", "]", "(...)"])
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)
@@ -72,6 +73,20 @@ def test_joined_and_alone_agree_on_tricky_text(texts, max_words):
     if texts:
         joined, alone = both_ways(texts, nlp, max_words)
         assert joined == alone
+
+
+@pytest.mark.parametrize("text", [
+    "Het is te gefragmenteerd (…) We moeten met grotere blokken werken.",
+    "Er is te weinig [...] doorstroming. (…) Maar goed (lacht) Dat was het.",
+    "(…) Ja. Nee (…). En (...) toen [..] Niet. Senaat (74 leden) Kamer (150 leden)",
+    "Eerst … dan (… ) en ( …) Zo.",
+    "Dat moeten we zetten. (lacht) Ja? 'Zo' zei hij! \"Nee\" – Goed. «Oké» zo. '' Toch. [00:12:34] Ja. 's Avonds.",
+    "Enz. (ja) en zo. - Nee. „Dat” is het. ‘Goed’. ¿Qué? • Punt. * Ster.",
+])
+def test_elisions_are_decided_for_the_batch_as_for_each_text(lean, text):
+    joined, alone = both_ways([text, "Ja (…) Nee.", text + " (…)"], lean, None)
+    assert joined == alone
+    assert joined[1] == [(0, 11, 2)]  # an elision ends no sentence: 'Ja (…) Nee.' is one
 
 
 def test_texts_with_a_special_case_are_tokenized_last(lean):
@@ -109,6 +124,8 @@ def test_fragment_lines_are_the_json_of_the_records(lean, unit):
         text = read_plain_text(path)
         turns = parse_turns(text, source).turns
         transcripts.append(Transcript(SourceInfo(source, 'case"1', "r\\1", "politiek"), text, turns))
+        odd = f'sub/"é\\{source}\u2028\t'  # a source name the id must escape
+        transcripts.append(Transcript(SourceInfo(odd, "case1", "r1", "politiek"), text, turns))
     params = SegmentParams(include_interviewer=True)
     records = [r for rs in transcripts_records(transcripts, lean, params, unit) for r in rs]
     lines = [r for rs in transcripts_records(transcripts, lean, params, unit, line_maker) for r in rs]
