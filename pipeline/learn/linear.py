@@ -259,8 +259,11 @@ def filled_columns(X) -> np.ndarray:
 def split_columns(X, dense, rows_at_once: int = 512, columns=None) -> tuple:
     """(Y[:, dense] as an array, Y[:, ~dense] as CSR) of Y = X[:, columns] (increasing; None: all
     of X's columns), `dense` a mask of Y's columns: both parts in one pass over X's non-zeros, a
-    slice of rows at a time, without making Y or a sparse copy of the dense part first (the row
-    span and the side-by-side fits split thousands of fold matrices)."""
+    slice of rows at a time, without making Y first (the row span and the side-by-side fits split
+    thousands of fold matrices). The dense block is filled by scipy's own loop from the slice's
+    block entries (duplicate entries of a matrix not in canonical form added up, as `toarray`
+    does); each part's row pointers are where the rows' bounds fall among its entries' positions
+    (no row number per entry)."""
     selected = np.arange(X.shape[1]) if columns is None else np.asarray(columns, dtype=np.int64)
     dense = np.asarray(dense, dtype=bool)
     n_dense = int(dense.sum())
@@ -272,28 +275,23 @@ def split_columns(X, dense, rows_at_once: int = 512, columns=None) -> tuple:
     else:
         position[selected] = np.arange(len(selected))
     block = np.zeros((X.shape[0], n_dense), dtype=X.dtype)
-    summed = not block.size or X.has_canonical_format  # else duplicates are added up, as toarray() does
-    data, indices, counts = [], [], []
+    data, indices, indptr = [], [], np.zeros(X.shape[0] + 1, dtype=np.int64)
     index_type = np.int32 if len(selected) < 2**31 else np.int64
     for start in range(0, X.shape[0], rows_at_once):
         stop = min(X.shape[0], start + rows_at_once)
         low, high = X.indptr[start], X.indptr[stop]
         new, values = position[X.indices[low:high]], X.data[low:high]
-        rows = np.repeat(np.arange(stop - start, dtype=np.int64), np.diff(X.indptr[start:stop + 1]))  # in the slice
-        if n_dense:
-            to_block = np.flatnonzero((new >= 0) & (new < n_dense))
-            if summed:
-                block[start + rows[to_block], new[to_block]] = values[to_block]
-            else:
-                np.add.at(block, (start + rows[to_block], new[to_block]), values[to_block])
+        bounds = np.asarray(X.indptr[start:stop + 1], dtype=np.int64) - low  # the rows' entries in the slice
+        if n_dense:  # -1 (not selected) is the largest unsigned number: one comparison finds the block's entries
+            to_block = np.flatnonzero(new.view(np.uint64) < n_dense)
+            sp.csr_matrix((values[to_block], new[to_block].astype(index_type), np.searchsorted(to_block, bounds)),
+                          shape=(stop - start, n_dense)).toarray(out=block[start:stop])
         to_rest = np.flatnonzero(new >= n_dense)
         data.append(values[to_rest])
         indices.append((new[to_rest] - n_dense if n_dense else new[to_rest]).astype(index_type))
-        counts.append(np.bincount(rows[to_rest], minlength=stop - start))
-    indptr = np.zeros(X.shape[0] + 1, dtype=np.int64)
-    if counts:
-        np.cumsum(np.concatenate(counts), out=indptr[1:])
+        indptr[start + 1:stop + 1] = indptr[start] + np.searchsorted(to_rest, bounds[1:])
     rest = sp.csr_matrix((np.concatenate(data) if data else np.zeros(0, dtype=X.dtype),
                           np.concatenate(indices) if indices else np.zeros(0, dtype=np.int32), indptr),
                          shape=(X.shape[0], int((~dense).sum())))
     return block, rest
+
