@@ -50,7 +50,7 @@ class RowSpace:
     """The span of a training matrix's rows, for solving linear models in it (see the module doc)."""
 
     def __init__(self, X):
-        self.X = sp.csr_matrix(X, dtype=np.float64)
+        self.X = as_float64(X)
         # columns filled in most rows (the embeddings) go through dense BLAS, the rest stays sparse
         self.dense = filled_columns(self.X)
         self.X_dense, self.X_sparse = split_columns(self.X, self.dense)
@@ -75,6 +75,14 @@ class RowSpace:
         """Coefficients in the full column space for span coefficients `theta` (classes x span)."""
         combination = self.back @ np.asarray(theta, dtype=np.float64).T  # rows x classes
         return np.asarray((self.X.T @ combination).T)
+
+
+def as_float64(X) -> sp.csr_matrix:
+    """A CSR matrix in float64 (its values converted, its index arrays shared, not copied)."""
+    X = sp.csr_matrix(X)
+    if X.dtype == np.float64:
+        return X
+    return sp.csr_matrix((X.data.astype(np.float64), X.indices, X.indptr), shape=X.shape)
 
 
 def use_row_space(X) -> bool:

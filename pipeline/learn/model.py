@@ -313,8 +313,8 @@ def fold_design(spec: ModelSpec, widths: dict, matrix, train, test=None, split: 
         A = weights.fit_transform(A)
     active = ActiveColumns()
     if split and spec.classifier == "lr":
-        active.fit(A)
-        A = (active.transform_fold(A) if row_space_pays(A.shape[0], len(active.columns_))
+        active.fit_fold(A)
+        A = (active.renumbered(A) if row_space_pays(A.shape[0], len(active.columns_))
              else ColumnSplit(A, active.columns_))
     else:
         A = active.fit_transform(A)
