@@ -76,6 +76,14 @@ class RowSpace:
         combination = self.back @ np.asarray(theta, dtype=np.float64).T  # rows x classes
         return np.asarray((self.X.T @ combination).T)
 
+    def coefficients_of(self, thetas) -> list:
+        """`coefficients` of each of `thetas`, mapped back in one product with the training rows (each
+        column of it sums the same terms in the same order as its own product: the same numbers)."""
+        combinations = [self.back @ np.asarray(theta, dtype=np.float64).T for theta in thetas]
+        products = self.X.T @ np.hstack(combinations)  # columns x all classes'
+        bounds = np.cumsum([0] + [combination.shape[1] for combination in combinations])
+        return [products[:, start:stop].copy().T for start, stop in zip(bounds[:-1], bounds[1:])]
+
 
 def as_float64(X) -> sp.csr_matrix:
     """A CSR matrix in float64 (its values converted, its index arrays shared, not copied)."""
@@ -100,15 +108,35 @@ def fit_logistic(X, y, c: float, space=None) -> LogisticRegression:
     if space is None:
         return logistic(c).fit(X, y)
     classes, codes = np.unique(np.asarray(y), return_inverse=True)
+    c, theta, intercept, steps = _span_fit(space, classes, codes, c)
+    return _span_model(c, classes, intercept, steps, space.coefficients(theta), X.shape[1])
+
+
+def fit_logistic_path(X, y, grid, space) -> list:
+    """`fit_logistic(X, y, c, space)` for each C of `grid` in turn (each starting from the previous
+    C's solution, as those calls do), the labels coded once and all coefficients mapped back to
+    the columns in one product (`RowSpace.coefficients_of`): the same models, made cheaper."""
+    classes, codes = np.unique(np.asarray(y), return_inverse=True)
+    fits = [_span_fit(space, classes, codes, c) for c in grid]
+    return [_span_model(c, classes, intercept, steps, coefficients, X.shape[1]) for (c, _, intercept, steps),
+            coefficients in zip(fits, space.coefficients_of([theta for _, theta, _, _ in fits]))]
+
+
+def _span_fit(space, classes, codes, c: float) -> tuple:
+    """(C, span coefficients, intercepts, Newton steps), started from the last fit of the same labels."""
     key = (len(classes), codes.tobytes())
     theta, intercept, steps = fit_balanced_logistic(space.features, codes, len(classes), c, space.solutions.get(key))
     space.solutions[key] = (theta, intercept)
+    return c, theta, intercept, steps
+
+
+def _span_model(c: float, classes, intercept, steps: int, coefficients, n_features: int) -> LogisticRegression:
     model = logistic(c)
     model.classes_ = classes
     model.n_iter_ = np.asarray([steps], dtype=np.int32)
     model.intercept_ = intercept
-    model.coef_ = space.coefficients(theta)
-    model.n_features_in_ = X.shape[1]
+    model.coef_ = coefficients
+    model.n_features_in_ = n_features
     return model
 
 

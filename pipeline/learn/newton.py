@@ -159,11 +159,11 @@ def rows_logsumexp(scores) -> np.ndarray:
     return (np.log1p(rest) + np.log(count) + top)[:, 0]
 
 
-def logistic_proba(model, X) -> np.ndarray:
+def logistic_proba(model, X, products=None) -> np.ndarray:
     """`predict_proba` of a fitted scikit-learn LogisticRegression (lbfgs: binomial or multinomial),
     computed as scikit-learn computes it but without its input checks, which cost more than the
-    product itself on the few rows of a cross-validation fold."""
-    scores = np.asarray(X @ model.coef_.T) + model.intercept_
+    product itself on the few rows of a cross-validation fold. `products`: X @ coef_.T, when known."""
+    scores = np.asarray(X @ model.coef_.T if products is None else products) + model.intercept_
     if scores.shape[1] == 1:
         positive = expit(scores[:, 0])
         return np.vstack([1.0 - positive, positive]).T
