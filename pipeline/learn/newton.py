@@ -72,6 +72,7 @@ class Binomial:
         self.penalised = np.ones(Z.shape[1])
         self.penalised[-1] = 0.0
         self.size = Z.shape[1]
+        self._last = (None, None)  # (theta, Z @ theta) of the last value_gradient
 
     def pack(self, coefficients, intercepts):
         return np.append(np.ravel(coefficients), np.ravel(intercepts)[:1])
@@ -80,14 +81,18 @@ class Binomial:
         return theta[None, :-1].copy(), theta[-1:].copy()
 
     def value_gradient(self, theta):
-        margin = self.sign * (self.Z @ theta)
+        scores = self.Z @ theta
+        self._last = (theta, scores)  # the Hessian is asked for at the point a step was accepted
+        margin = self.sign * scores
         value = -float(self.weights @ log_expit(margin)) + 0.5 * float(self.penalised @ theta**2)
         gradient = self.Z.T @ (-self.weights * self.sign * expit(-margin)) + self.penalised * theta
         return value, gradient
 
     def hessian(self, theta):
-        p = expit(self.Z @ theta)
-        return (self.Z.T * (self.weights * p * (1.0 - p))) @ self.Z + np.diag(self.penalised)
+        p = expit(self._last[1] if self._last[0] is theta else self.Z @ theta)
+        H = (self.Z.T * (self.weights * p * (1.0 - p))) @ self.Z
+        H[np.diag_indices(self.size)] += self.penalised  # what adding np.diag(penalised) gives, without the matrix
+        return H
 
 
 class Multinomial:
