@@ -88,6 +88,24 @@ def test_the_char_tfidf_reference_gets_its_pipelines_probabilities(study):
         np.testing.assert_allclose(ours.predict_proba(B), pipeline.predict_proba([texts[i] for i in test]), atol=1e-6)
 
 
+def test_the_char_tfidf_folds_of_a_memo_cut_each_text_once_and_give_the_same_matrices(study):
+    """With a memo (evaluate's), each text's character n-grams are made once for all folds; the
+    matrices are those of a vectorizer of its own, array for array."""
+    from pipeline.learn.baselines import NGRAMS
+
+    fragments, _ = study
+    texts = [f.text for f in fragments]
+    memo = {}
+    for train, test in ((np.arange(0, 24), np.arange(24, len(texts))), (np.arange(8, len(texts)), np.arange(0, 8))):
+        alone, remembered = char_tfidf_fold(texts, train, test), char_tfidf_fold(texts, train, test, memo)
+        for expected, got in zip(alone[:2], remembered[:2]):
+            assert expected.shape == got.shape and expected.dtype == got.dtype
+            for part in ("data", "indices", "indptr"):
+                np.testing.assert_array_equal(getattr(got, part), getattr(expected, part))
+        np.testing.assert_array_equal(remembered[2].features, alone[2].features)
+    assert set(memo[NGRAMS]) == set(texts)  # every text cut once, kept for the next fold
+
+
 @pytest.mark.parametrize("n_classes", [2, 3, 4])
 def test_a_warm_start_reaches_the_same_optimum_and_multinomial_intercepts_sum_to_zero(n_classes):
     rng = np.random.default_rng(n_classes)
