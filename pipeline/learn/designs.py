@@ -160,6 +160,12 @@ class BlockTfidf(TransformerMixin, BaseEstimator):
         self._fit_checked(sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float32)))
         return self
 
+    def fit_fold(self, X):
+        """`fit` of a float32 CSR matrix without scikit-learn's input checks (a fold's training rows, made by capcode)."""
+        self.n_features_in_ = X.shape[1]
+        self._fit_checked(X)
+        return self
+
     def _fit_checked(self, X) -> None:
         self.spans_ = self._checked_spans(X.shape[1])
         weighted_column = np.zeros(X.shape[1], dtype=bool)  # negative values are allowed elsewhere (embeddings)

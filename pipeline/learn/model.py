@@ -307,7 +307,7 @@ def fold_design(spec: ModelSpec, widths: dict, matrix, train, test=None, split: 
     rows = take_rows(matrix, train)
     A = sp.csr_matrix(rows, dtype=np.float32)
     if weights != "passthrough" and rows is not matrix:  # A is this fold's own copy: weighted in place
-        weights.fit(A)
+        weights.fit_fold(A)
         A.sum_duplicates()
         weights.weigh_in_place(A, ROWS_AT_ONCE)
     elif weights != "passthrough":
