@@ -106,6 +106,21 @@ def test_the_char_tfidf_folds_of_a_memo_cut_each_text_once_and_give_the_same_mat
     assert set(memo[NGRAMS]) == set(texts)  # every text cut once, kept for the next fold
 
 
+def test_a_newton_step_by_cholesky_solves_the_system_and_falls_back_to_lu():
+    """newton_step solves H d = g for a positive definite H (Cholesky) as LU does, to rounding;
+    a matrix that is not positive definite (never a Hessian here) is solved by LU."""
+    from pipeline.learn.newton import newton_step
+
+    rng = np.random.default_rng(8)
+    for n in (1, 7, 60, 181):
+        M = rng.normal(size=(n, n + 3))
+        H, g = M @ M.T + np.eye(n), rng.normal(size=n)
+        expected = np.linalg.solve(H, g)
+        np.testing.assert_allclose(newton_step(H, g), expected, rtol=1e-10, atol=1e-12)
+    indefinite = np.diag([2.0, -1.0, 3.0])
+    np.testing.assert_allclose(newton_step(indefinite, np.array([2.0, 1.0, 3.0])), [1.0, -1.0, 1.0])
+
+
 @pytest.mark.parametrize("n_classes", [2, 3, 4])
 def test_a_warm_start_reaches_the_same_optimum_and_multinomial_intercepts_sum_to_zero(n_classes):
     rng = np.random.default_rng(n_classes)

@@ -17,6 +17,8 @@ intercepts sum to zero (what scikit-learn's L-BFGS, started from zeros, converge
 """
 
 import numpy as np
+from scipy.linalg.lapack import dpotrf as potrf
+from scipy.linalg.lapack import dpotrs as potrs
 from scipy.special import expit, log_expit, softmax
 
 MAX_STEPS = 100
@@ -47,7 +49,7 @@ def fit_balanced_logistic(features, codes, n_classes: int, c: float, start=None)
     value, gradient = problem.value_gradient(theta)
     steps = 0
     while steps < MAX_STEPS and np.abs(gradient).max() > GRADIENT_TOL * scale:
-        direction = -np.linalg.solve(problem.hessian(theta), gradient)
+        direction = -newton_step(problem.hessian(theta), gradient)
         slope = float(gradient @ direction)
         if slope >= 0:  # numerically flat: nothing left to gain
             break
@@ -62,6 +64,19 @@ def fit_balanced_logistic(features, codes, n_classes: int, c: float, start=None)
         steps += 1
     coefficients, intercepts = problem.unpack(theta)
     return coefficients, intercepts, steps
+
+
+def newton_step(hessian, gradient) -> np.ndarray:
+    """hessian⁻¹ gradient for a symmetric positive definite Hessian (both objectives' are), by
+    Cholesky (LAPACK potrf and potrs: half the arithmetic of LU, about half the time at the sizes
+    of cross-validation's fits); by LU where the factorisation finds it not numerically positive
+    definite. Its lower triangle is read."""
+    factor, info = potrf(hessian, lower=1, clean=0)
+    if info == 0:
+        solution, info = potrs(factor, gradient, lower=1)
+        if info == 0:
+            return solution
+    return np.linalg.solve(hessian, gradient)
 
 
 class Binomial:
