@@ -22,6 +22,7 @@ from scipy.linalg.lapack import dpotrs as potrs
 from scipy.special import expit, log_expit, softmax
 
 MAX_STEPS = 100
+ROUNDING = 1e-13  # a decrease of the objective smaller than this (relative) is lost in rounding its value
 GRADIENT_TOL = 1e-9  # largest gradient entry, relative to C x (sum of weights): far below L-BFGS's 1e-4
 
 
@@ -59,6 +60,9 @@ def fit_balanced_logistic(features, codes, n_classes: int, c: float, start=None)
             new_value, new_gradient = problem.value_gradient(new_theta)
             if new_value <= value + 1e-4 * step * slope or step < 1e-10:
                 break
+            if -step * slope <= ROUNDING * max(1.0, abs(value)) and \
+                    np.abs(new_gradient).max() < np.abs(gradient).max():
+                break  # a decrease below what the value can show: the smaller gradient decides (no stall)
             step *= 0.5
         theta, value, gradient = new_theta, new_value, new_gradient
         steps += 1
