@@ -92,3 +92,36 @@ def test_fit_transform_checks_once_and_gives_fit_then_transform_bit_for_bit():
         assert pickle.dumps(together) == pickle.dumps(separate)  # the same fitted state, so the same model bytes
         X = got
     assert X.shape[1] < 23
+
+
+def test_a_folds_kept_columns_are_those_of_a_checked_fit_and_transform():
+    """ActiveColumns.fit_fold + renumbered (cross-validation's training rows, unchecked) give the
+    fitted state and the matrix of fit + transform, array for array."""
+    import pickle
+
+    from pipeline.learn.designs import ActiveColumns
+
+    dense = counts(25, 31, 5).toarray().astype(np.float32)
+    dense[:, [0, 6, 30]] = 0.0  # columns no row fills
+    X = sp.csr_matrix(dense)
+    checked, unchecked = ActiveColumns().fit(X), ActiveColumns().fit_fold(X)
+    assert pickle.dumps(unchecked) == pickle.dumps(checked)
+    expected, got = checked.transform(X), unchecked.renumbered(X)
+    assert got.shape == expected.shape == (25, 31 - 3)
+    for part in ("data", "indices", "indptr"):
+        np.testing.assert_array_equal(getattr(got, part), getattr(expected, part))
+        assert getattr(got, part).dtype == getattr(expected, part).dtype
+    assert not np.shares_memory(got.data, X.data)  # the fold's matrix is its own
+
+
+def test_a_folds_weights_fitted_unchecked_are_those_of_a_checked_fit():
+    """BlockTfidf.fit_fold (cross-validation's training rows, float32 CSR made by capcode) leaves
+    the fitted state of fit: the same pickled bytes, the same weighting."""
+    import pickle
+
+    X = sp.csr_matrix(counts(20, 23, 6).astype(np.float32))
+    spans = ((0, 7, True), (7, 18, True), (18, 23, False))
+    checked, unchecked = BlockTfidf(spans).fit(X), BlockTfidf(spans).fit_fold(X)
+    assert pickle.dumps(unchecked) == pickle.dumps(checked)
+    for part in ("data", "indices", "indptr"):
+        np.testing.assert_array_equal(getattr(unchecked.transform_fold(X), part), getattr(checked.transform(X), part))

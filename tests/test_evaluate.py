@@ -367,3 +367,27 @@ def test_held_out_rows_are_weighted_once_and_scored_as_each_pipeline_scores_them
         np.testing.assert_array_equal(held_out.proba(pipeline, ["taal", "werk"]),
                                       aligned_proba(pipeline, X[30:], ["taal", "werk"]))
     assert len(held_out.weighted) == 1  # the two pipelines share their weighting: made once
+
+
+def test_probabilities_of_several_models_from_one_product_are_each_models_own():
+    """aligned_probas scores the logistic regressions of a fold in one product with the held-out
+    rows; each model's probabilities are those of aligned_proba, bit for bit (a constant
+    classifier of a one-value fold among them keeps its own)."""
+    import scipy.sparse as sp
+    from sklearn.dummy import DummyClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    from pipeline.learn.crossval import aligned_proba, aligned_probas
+
+    rng = np.random.default_rng(3)
+    X = sp.random(60, 200, density=0.1, format="csr", random_state=3)
+    two = np.where(rng.random(60) < 0.5, "ja", "nee")
+    three = rng.choice(["a", "b", "c"], size=60)
+    models = [LogisticRegression(C=c).fit(X, labels) for c in (0.3, 3.0) for labels in (two, three)]
+    models.insert(1, DummyClassifier(strategy="most_frequent").fit(X, two))
+    held_out = sp.random(15, 200, density=0.1, format="csr", random_state=4)
+    for classes in (["a", "b", "c", "ja", "nee"],):
+        together = aligned_probas(models, held_out, classes)
+        assert len(together) == len(models)
+        for model, proba in zip(models, together):
+            assert np.array_equal(proba, aligned_proba(model, held_out, classes))

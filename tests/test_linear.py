@@ -6,8 +6,8 @@ import pytest
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
-from pipeline.learn.linear import (ColumnSplit, RowSpace, fit_logistic, fit_logistic_many, keep_columns, row_space,
-                                   split_columns, use_row_space)
+from pipeline.learn.linear import (ColumnSplit, RowSpace, as_float64, fit_logistic, fit_logistic_many, fit_logistic_path,
+                                   keep_columns, row_space, split_columns, use_row_space)
 
 
 def wide_problem(n_rows: int, n_classes: int, seed: int):
@@ -37,6 +37,35 @@ def test_the_row_span_gives_scikit_learns_optimum(n_classes, c):
     # the training rows' span coordinates give the same probabilities as the full coefficients
     small = LogisticRegression(C=c, class_weight="balanced", tol=1e-8, max_iter=1000).fit(space.features, y[train])
     np.testing.assert_allclose(small.predict_proba(space.project(X[test])), exact.predict_proba(X[test]), atol=1e-4)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_a_c_path_fitted_at_once_gives_the_separate_fits_bit_for_bit(n_classes):
+    """fit_logistic_path (labels coded once, coefficients mapped back in one product) makes the
+    models that fit_logistic makes one C after another on the same row span, to the last bit."""
+    X, y = wide_problem(90, n_classes, seed=11 + n_classes)
+    grid = (0.3, 1.0, 3.0, 10.0)
+    separate, space = [], row_space(X)
+    for c in grid:
+        separate.append(fit_logistic(X, y, c, space))
+    together = fit_logistic_path(X, y, grid, row_space(X))
+    assert len(together) == len(grid)
+    for one, other in zip(separate, together):
+        assert type(other) is LogisticRegression and other.C == one.C and list(other.classes_) == list(one.classes_)
+        for name in ("coef_", "intercept_", "n_iter_"):
+            assert np.array_equal(getattr(other, name), getattr(one, name))
+        assert other.coef_.flags["C_CONTIGUOUS"] == one.coef_.flags["C_CONTIGUOUS"]
+        assert other.coef_.flags["F_CONTIGUOUS"] == one.coef_.flags["F_CONTIGUOUS"]
+    assert len({int(m.n_iter_[0]) for m in together}) >= 1 and together[0].coef_.shape[0] == (1 if n_classes == 2 else 3)
+
+
+def test_as_float64_converts_the_values_and_shares_the_structure():
+    X = sp.random(12, 40, density=0.2, format="csr", random_state=4, dtype=np.float32)
+    wide = as_float64(X)
+    assert wide.dtype == np.float64 and wide.shape == X.shape
+    assert np.array_equal(wide.toarray(), X.toarray().astype(np.float64))
+    assert np.shares_memory(wide.indices, X.indices)  # no copy of the index arrays
+    assert np.shares_memory(as_float64(wide).data, wide.data)  # float64 already: nothing converted
 
 
 def test_many_rows_are_fitted_in_the_columns_and_match_too():

@@ -4,6 +4,7 @@ runs skip only the abstention thresholds they never report."""
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from pipeline.learn.baselines import char_tfidf_fold, char_tfidf_pipeline
 from pipeline.learn.blocks import FeatureStore
 from pipeline.learn.linear import RowSpace, fit_logistic
 from pipeline.learn.model import C_GRID, ModelSpec, fit_classifier, fold_design
-from pipeline.learn.newton import fit_balanced_logistic, logistic_proba, rows_logsumexp
+from pipeline.learn.newton import Multinomial, balanced_weights, fit_balanced_logistic, logistic_proba, rows_logsumexp
 from pipeline.records import Fragment
 
 FAMILIES = ["tfidf+use+use_context+lemma+char+context", "lemma+char+context", "tfidf+lemma+char+context",
@@ -86,6 +87,56 @@ def test_the_char_tfidf_reference_gets_its_pipelines_probabilities(study):
                                                     classifier__max_iter=10000)
         pipeline.fit([texts[i] for i in train], y[train])
         np.testing.assert_allclose(ours.predict_proba(B), pipeline.predict_proba([texts[i] for i in test]), atol=1e-6)
+
+
+def test_the_char_tfidf_folds_of_a_memo_cut_each_text_once_and_give_the_same_matrices(study):
+    """With a memo (evaluate's), each text's character n-grams are made once for all folds; the
+    matrices are those of a vectorizer of its own, array for array."""
+    from pipeline.learn.baselines import NGRAMS
+
+    fragments, _ = study
+    texts = [f.text for f in fragments]
+    memo = {}
+    for train, test in ((np.arange(0, 24), np.arange(24, len(texts))), (np.arange(8, len(texts)), np.arange(0, 8))):
+        alone, remembered = char_tfidf_fold(texts, train, test), char_tfidf_fold(texts, train, test, memo)
+        for expected, got in zip(alone[:2], remembered[:2]):
+            assert expected.shape == got.shape and expected.dtype == got.dtype
+            for part in ("data", "indices", "indptr"):
+                np.testing.assert_array_equal(getattr(got, part), getattr(expected, part))
+        np.testing.assert_array_equal(remembered[2].features, alone[2].features)
+    assert set(memo[NGRAMS]) == set(texts)  # every text cut once, kept for the next fold
+
+
+def test_a_newton_step_by_cholesky_solves_the_system_and_falls_back_to_lu():
+    """newton_step solves H d = g for a positive definite H (Cholesky) as LU does, to rounding;
+    a matrix that is not positive definite (never a Hessian here) is solved by LU."""
+    from pipeline.learn.newton import newton_step
+
+    rng = np.random.default_rng(8)
+    for n in (1, 7, 60, 181):
+        M = rng.normal(size=(n, n + 3))
+        H, g = M @ M.T + np.eye(n), rng.normal(size=n)
+        expected = np.linalg.solve(H, g)
+        np.testing.assert_allclose(newton_step(H, g), expected, rtol=1e-10, atol=1e-12)
+    indefinite = np.diag([2.0, -1.0, 3.0])
+    np.testing.assert_allclose(newton_step(indefinite, np.array([2.0, 1.0, 3.0])), [1.0, -1.0, 1.0])
+
+
+def test_newton_does_not_stall_where_the_objective_cannot_show_its_decrease():
+    """A cross-validation fit of the sample study (span coordinates of 78 fragments, three values,
+    C 0.3; tests/data/newton_floor.npz, numbers only) whose gradient ended a step just above the
+    tolerance while the full step's decrease of the objective (1e-15 of it) was lost in rounding:
+    the line search then halved the step down to nothing and took 100 steps. Now the smaller
+    gradient decides there, and it converges in a few steps."""
+    case = np.load(Path(__file__).parent / "data" / "newton_floor.npz")
+    codes = case["codes"].astype(np.int64)
+    coefficients, intercepts, steps = fit_balanced_logistic(case["features"], codes, 3, 0.3)
+    assert steps <= 6
+    Z = np.hstack([case["features"], np.ones((len(codes), 1))])
+    weights = 0.3 * balanced_weights(codes, 3)
+    problem = Multinomial(Z, codes, 3, weights)
+    _, gradient = problem.value_gradient(problem.pack(coefficients, intercepts - intercepts.mean()))
+    assert np.abs(gradient).max() <= 1e-8 * weights.sum()
 
 
 @pytest.mark.parametrize("n_classes", [2, 3, 4])

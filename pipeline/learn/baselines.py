@@ -84,11 +84,34 @@ def char_tfidf_fold(texts, train, test, memo=None):
     if memo is not None and key in memo:
         return memo[key]
     vectorizer = char_tfidf_pipeline().named_steps["tfidf"]
+    if memo is not None:  # each text's n-grams made once, for every fold and dimension group it is in
+        vectorizer = remembered_ngrams(vectorizer, memo.setdefault(NGRAMS, {}))
     A = vectorizer.fit_transform(list(key[0]))
     fold = (A, vectorizer.transform(list(key[1])), row_space(A))
     if memo is not None:
         memo[key] = fold
     return fold
+
+
+NGRAMS = "char-tfidf n-grams"  # the memo's entry {text: its analysed n-grams}
+
+
+def remembered_ngrams(vectorizer, ngrams: dict):
+    """A TfidfVectorizer equal to `vectorizer` whose analyser looks each text up in `ngrams`
+    (text -> the n-grams `vectorizer`'s own analyser gives, made at the first look-up): the
+    same vocabulary, counts and weights, without cutting a text into n-grams again per fold."""
+    from sklearn.base import clone
+
+    analyse = vectorizer.build_analyzer()
+
+    def cached(text):
+        found = ngrams.get(text)
+        if found is None:
+            found = ngrams[text] = analyse(text)
+        return found
+
+    # ngram_range is the analyser's: a callable analyser makes it unused (set to its default, no warning)
+    return clone(vectorizer).set_params(analyzer=cached, ngram_range=(1, 1))
 
 
 def baseline_predictions(item, folds, dimension, spacy_model: str, memo=None) -> dict:

@@ -39,14 +39,28 @@ def folds_for(groups, n_folds: int):
     return list(splitter.split(indices, groups=list(groups)))
 
 
-def aligned_proba(estimator, X, classes) -> np.ndarray:
-    """predict_proba of X with one column per value of `classes` (zeros for values the fold lacked)."""
-    proba = logistic_proba(estimator, X) if type(estimator) is LogisticRegression else estimator.predict_proba(X)
+def aligned_proba(estimator, X, classes, scores=None) -> np.ndarray:
+    """predict_proba of X with one column per value of `classes` (zeros for values the fold lacked);
+    `scores`: a logistic regression's X @ coef_.T, when computed already."""
+    proba = logistic_proba(estimator, X, scores) if type(estimator) is LogisticRegression else \
+        estimator.predict_proba(X)
     out = np.zeros((X.shape[0], len(classes)))
     position = {c: i for i, c in enumerate(classes)}
     for column, value in enumerate(estimator.classes_):
         out[:, position[value]] = proba[:, column]
     return out
+
+
+def aligned_probas(estimators, X, classes) -> list:
+    """`aligned_proba` of each estimator on the same X, the logistic regressions' scores in one
+    product with X (each column sums the same terms in the same order as its own product)."""
+    logistic = [e for e in estimators if type(e) is LogisticRegression]
+    if len(logistic) < 2:
+        return [aligned_proba(e, X, classes) for e in estimators]
+    scores = np.asarray(X @ np.hstack([e.coef_.T for e in logistic]))
+    bounds = dict(zip(map(id, logistic), np.cumsum([0] + [len(e.intercept_) for e in logistic])))
+    return [aligned_proba(e, X, classes, scores[:, bounds[id(e)]:bounds[id(e)] + len(e.intercept_)].copy())
+            if type(e) is LogisticRegression else aligned_proba(e, X, classes) for e in estimators]
 
 
 def out_of_fold(fit, X, labels, folds, classes=None, fold_matrix=None) -> np.ndarray:

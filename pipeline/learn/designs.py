@@ -160,6 +160,12 @@ class BlockTfidf(TransformerMixin, BaseEstimator):
         self._fit_checked(sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float32)))
         return self
 
+    def fit_fold(self, X):
+        """`fit` of a float32 CSR matrix without scikit-learn's input checks (a fold's training rows, made by capcode)."""
+        self.n_features_in_ = X.shape[1]
+        self._fit_checked(X)
+        return self
+
     def _fit_checked(self, X) -> None:
         self.spans_ = self._checked_spans(X.shape[1])
         weighted_column = np.zeros(X.shape[1], dtype=bool)  # negative values are allowed elsewhere (embeddings)
@@ -298,10 +304,19 @@ class ActiveColumns(TransformerMixin, BaseEstimator):
         if not sp.issparse(X):
             return self.fit(X).transform(X)
         X = sp.csr_matrix(validate_data(self, X, accept_sparse="csr"))
-        filled = np.bincount(X.indices, minlength=X.shape[1])
-        self.columns_ = np.flatnonzero(filled).astype(np.int64)
-        # every non-zero stays: only the column numbers change (what keep_columns gives, in one step)
-        position = np.cumsum(filled > 0) - 1
+        return self.fit_fold(X).renumbered(X)
+
+    def fit_fold(self, X):
+        """`fit` of a CSR matrix without scikit-learn's input checks (a fold's training rows, made by capcode)."""
+        self.n_features_in_ = X.shape[1]
+        self.columns_ = np.flatnonzero(np.bincount(X.indices, minlength=X.shape[1])).astype(np.int64)
+        return self
+
+    def renumbered(self, X):
+        """`transform` of the CSR matrix this was fitted on: every non-zero stays, only the column
+        numbers change (what `keep_columns` gives, in one gather instead of its pass)."""
+        position = np.zeros(X.shape[1], dtype=np.int64)
+        position[self.columns_] = np.arange(len(self.columns_))
         indices = position[X.indices].astype(np.int32 if len(self.columns_) < 2**31 else np.int64)
         indptr = np.asarray(X.indptr, dtype=np.int64).copy()
         return sp.csr_matrix((X.data.copy(), indices, indptr), shape=(X.shape[0], len(self.columns_)))

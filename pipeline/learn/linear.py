@@ -50,7 +50,7 @@ class RowSpace:
     """The span of a training matrix's rows, for solving linear models in it (see the module doc)."""
 
     def __init__(self, X):
-        self.X = sp.csr_matrix(X, dtype=np.float64)
+        self.X = as_float64(X)
         # columns filled in most rows (the embeddings) go through dense BLAS, the rest stays sparse
         self.dense = filled_columns(self.X)
         self.X_dense, self.X_sparse = split_columns(self.X, self.dense)
@@ -76,6 +76,22 @@ class RowSpace:
         combination = self.back @ np.asarray(theta, dtype=np.float64).T  # rows x classes
         return np.asarray((self.X.T @ combination).T)
 
+    def coefficients_of(self, thetas) -> list:
+        """`coefficients` of each of `thetas`, mapped back in one product with the training rows (each
+        column of it sums the same terms in the same order as its own product: the same numbers)."""
+        combinations = [self.back @ np.asarray(theta, dtype=np.float64).T for theta in thetas]
+        products = self.X.T @ np.hstack(combinations)  # columns x all classes'
+        bounds = np.cumsum([0] + [combination.shape[1] for combination in combinations])
+        return [products[:, start:stop].copy().T for start, stop in zip(bounds[:-1], bounds[1:])]
+
+
+def as_float64(X) -> sp.csr_matrix:
+    """A CSR matrix in float64 (its values converted, its index arrays shared, not copied)."""
+    X = sp.csr_matrix(X)
+    if X.dtype == np.float64:
+        return X
+    return sp.csr_matrix((X.data.astype(np.float64), X.indices, X.indptr), shape=X.shape)
+
 
 def use_row_space(X) -> bool:
     """Whether a training matrix is solved in the span of its rows (few rows, more columns)."""
@@ -92,15 +108,35 @@ def fit_logistic(X, y, c: float, space=None) -> LogisticRegression:
     if space is None:
         return logistic(c).fit(X, y)
     classes, codes = np.unique(np.asarray(y), return_inverse=True)
+    c, theta, intercept, steps = _span_fit(space, classes, codes, c)
+    return _span_model(c, classes, intercept, steps, space.coefficients(theta), X.shape[1])
+
+
+def fit_logistic_path(X, y, grid, space) -> list:
+    """`fit_logistic(X, y, c, space)` for each C of `grid` in turn (each starting from the previous
+    C's solution, as those calls do), the labels coded once and all coefficients mapped back to
+    the columns in one product (`RowSpace.coefficients_of`): the same models, made cheaper."""
+    classes, codes = np.unique(np.asarray(y), return_inverse=True)
+    fits = [_span_fit(space, classes, codes, c) for c in grid]
+    return [_span_model(c, classes, intercept, steps, coefficients, X.shape[1]) for (c, _, intercept, steps),
+            coefficients in zip(fits, space.coefficients_of([theta for _, theta, _, _ in fits]))]
+
+
+def _span_fit(space, classes, codes, c: float) -> tuple:
+    """(C, span coefficients, intercepts, Newton steps), started from the last fit of the same labels."""
     key = (len(classes), codes.tobytes())
     theta, intercept, steps = fit_balanced_logistic(space.features, codes, len(classes), c, space.solutions.get(key))
     space.solutions[key] = (theta, intercept)
+    return c, theta, intercept, steps
+
+
+def _span_model(c: float, classes, intercept, steps: int, coefficients, n_features: int) -> LogisticRegression:
     model = logistic(c)
     model.classes_ = classes
     model.n_iter_ = np.asarray([steps], dtype=np.int32)
     model.intercept_ = intercept
-    model.coef_ = space.coefficients(theta)
-    model.n_features_in_ = X.shape[1]
+    model.coef_ = coefficients
+    model.n_features_in_ = n_features
     return model
 
 
@@ -259,8 +295,11 @@ def filled_columns(X) -> np.ndarray:
 def split_columns(X, dense, rows_at_once: int = 512, columns=None) -> tuple:
     """(Y[:, dense] as an array, Y[:, ~dense] as CSR) of Y = X[:, columns] (increasing; None: all
     of X's columns), `dense` a mask of Y's columns: both parts in one pass over X's non-zeros, a
-    slice of rows at a time, without making Y or a sparse copy of the dense part first (the row
-    span and the side-by-side fits split thousands of fold matrices)."""
+    slice of rows at a time, without making Y first (the row span and the side-by-side fits split
+    thousands of fold matrices). The dense block is filled by scipy's own loop from the slice's
+    block entries (duplicate entries of a matrix not in canonical form added up, as `toarray`
+    does); each part's row pointers are where the rows' bounds fall among its entries' positions
+    (no row number per entry)."""
     selected = np.arange(X.shape[1]) if columns is None else np.asarray(columns, dtype=np.int64)
     dense = np.asarray(dense, dtype=bool)
     n_dense = int(dense.sum())
@@ -272,28 +311,23 @@ def split_columns(X, dense, rows_at_once: int = 512, columns=None) -> tuple:
     else:
         position[selected] = np.arange(len(selected))
     block = np.zeros((X.shape[0], n_dense), dtype=X.dtype)
-    summed = not block.size or X.has_canonical_format  # else duplicates are added up, as toarray() does
-    data, indices, counts = [], [], []
+    data, indices, indptr = [], [], np.zeros(X.shape[0] + 1, dtype=np.int64)
     index_type = np.int32 if len(selected) < 2**31 else np.int64
     for start in range(0, X.shape[0], rows_at_once):
         stop = min(X.shape[0], start + rows_at_once)
         low, high = X.indptr[start], X.indptr[stop]
         new, values = position[X.indices[low:high]], X.data[low:high]
-        rows = np.repeat(np.arange(stop - start, dtype=np.int64), np.diff(X.indptr[start:stop + 1]))  # in the slice
-        if n_dense:
-            to_block = np.flatnonzero((new >= 0) & (new < n_dense))
-            if summed:
-                block[start + rows[to_block], new[to_block]] = values[to_block]
-            else:
-                np.add.at(block, (start + rows[to_block], new[to_block]), values[to_block])
+        bounds = np.asarray(X.indptr[start:stop + 1], dtype=np.int64) - low  # the rows' entries in the slice
+        if n_dense:  # -1 (not selected) is the largest unsigned number: one comparison finds the block's entries
+            to_block = np.flatnonzero(new.view(np.uint64) < n_dense)
+            sp.csr_matrix((values[to_block], new[to_block].astype(index_type), np.searchsorted(to_block, bounds)),
+                          shape=(stop - start, n_dense)).toarray(out=block[start:stop])
         to_rest = np.flatnonzero(new >= n_dense)
         data.append(values[to_rest])
         indices.append((new[to_rest] - n_dense if n_dense else new[to_rest]).astype(index_type))
-        counts.append(np.bincount(rows[to_rest], minlength=stop - start))
-    indptr = np.zeros(X.shape[0] + 1, dtype=np.int64)
-    if counts:
-        np.cumsum(np.concatenate(counts), out=indptr[1:])
+        indptr[start + 1:stop + 1] = indptr[start] + np.searchsorted(to_rest, bounds[1:])
     rest = sp.csr_matrix((np.concatenate(data) if data else np.zeros(0, dtype=X.dtype),
                           np.concatenate(indices) if indices else np.zeros(0, dtype=np.int32), indptr),
                          shape=(X.shape[0], int((~dense).sum())))
     return block, rest
+

@@ -39,9 +39,10 @@ from .. import __version__
 from ..errors import ConfigError
 from .cache import active_cache
 from .calibrate import CONFIDENCE, MIN_KEPT, choose_threshold, fit_temperature, log_loss, scores, temper
-from .crossval import aligned_proba, folds_for, predicted
+from .crossval import aligned_probas, folds_for, predicted
 from .designs import LOG_LOSS, ROWS_AT_ONCE, ActiveColumns, Design, weighting_step
-from .linear import ColumnSplit, fit_logistic, fit_logistic_many, logistic, row_space, row_space_pays
+from .linear import (ColumnSplit, as_float64, fit_logistic, fit_logistic_many, fit_logistic_path, logistic, row_space,
+                     row_space_pays)
 from .spreading import Bound, spread, unit_key  # noqa: F401 (Bound: part of the learning API)
 from .trained import TrainedModel, conditions_first, library_versions  # noqa: F401 (the model's API, as before)
 
@@ -306,15 +307,15 @@ def fold_design(spec: ModelSpec, widths: dict, matrix, train, test=None, split: 
     rows = take_rows(matrix, train)
     A = sp.csr_matrix(rows, dtype=np.float32)
     if weights != "passthrough" and rows is not matrix:  # A is this fold's own copy: weighted in place
-        weights.fit(A)
+        weights.fit_fold(A)
         A.sum_duplicates()
         weights.weigh_in_place(A, ROWS_AT_ONCE)
     elif weights != "passthrough":
         A = weights.fit_transform(A)
     active = ActiveColumns()
     if split and spec.classifier == "lr":
-        active.fit(A)
-        A = (active.transform_fold(A) if row_space_pays(A.shape[0], len(active.columns_))
+        active.fit_fold(A)
+        A = (active.renumbered(A) if row_space_pays(A.shape[0], len(active.columns_))
              else ColumnSplit(A, active.columns_))
     else:
         A = active.fit_transform(A)
@@ -323,7 +324,7 @@ def fold_design(spec: ModelSpec, widths: dict, matrix, train, test=None, split: 
         B = matrix[test] if weights == "passthrough" else weights.transform_fold(matrix[test])
         B = active.transform_fold(sp.csr_matrix(B, dtype=np.float32))
     space = row_space(A) if spec.classifier == "lr" and not isinstance(A, ColumnSplit) else None
-    return weights, active, A, B, space
+    return weights, active, A, B if space is None or B is None else as_float64(B), space  # B converted once, not per fit
 
 
 def take_rows(X, rows):
@@ -375,7 +376,7 @@ def cv_fold(work: FoldWork, unit) -> dict:
                                             np.asarray(rows)[test], split=True)
         else:
             _, _, A, B, space = fold_design(spec, work.widths, fold_matrix(test), train, test, split=True)
-        return {name: {c: aligned_proba(model, B, classes[name]) for c, model in zip(spec.grid(), models)}
+        return {name: dict(zip(spec.grid(), aligned_probas(models, B, classes[name])))
                 for name, models in fold_models(spec, A, {name: y[train] for name, y in labels.items()},
                                                 space).items()}
 
@@ -384,8 +385,9 @@ def fold_models(spec: ModelSpec, A, labels: dict, space=None) -> dict:
     """{task name: a fitted classifier per C of the grid} on one fold's training matrix. Logistic
     regression without a row span: every (task, C) on one split of A (`linear.fit_logistic_many`:
     the same fits as scikit-learn's, with cheaper products), the split made once for the fold."""
-    if spec.classifier != "lr" or space is not None:
-        return {name: [fit_classifier(spec, c, A, y, space) for c in spec.grid()] for name, y in labels.items()}
+    if spec.classifier != "lr" or space is not None:  # in the span: each task's C path at once (fit_logistic_path)
+        return {name: fit_logistic_path(A, y, spec.grid(), space) if space is not None and len(set(y)) > 1 else
+                [fit_classifier(spec, c, A, y, space) for c in spec.grid()] for name, y in labels.items()}
     problems = [(name, y, c) for name, y in labels.items() if len(set(y)) > 1 for c in spec.grid()]
     fitted = iter(fit_logistic_many(A, [(y, c) for _, y, c in problems]))
     shape_only = sp.csr_matrix(A.shape)  # what a one-value fold's constant classifier is fitted on

@@ -200,8 +200,12 @@ class HeldOut:
         if not isinstance(estimator, Pipeline) or len(estimator.steps) != 3:
             return aligned_proba(estimator, self.X, classes)
         key = tuple(id(step) for _, step in estimator.steps[:-1])
-        if key not in self.weighted:
-            self.weighted[key] = (estimator[:-1].transform(self.X), estimator.steps[:-1])  # steps kept alive
+        if key not in self.weighted:  # the fitted steps' own transform, without the input checks of each
+            rows = self.X
+            for _, step in estimator.steps[:-1]:
+                rows = rows if step in (None, "passthrough") else \
+                    step.transform_fold(rows) if hasattr(step, "transform_fold") else step.transform(rows)
+            self.weighted[key] = (rows, estimator.steps[:-1])  # steps kept alive
         return aligned_proba(estimator.steps[-1][1], self.weighted[key][0], classes)
 
 
