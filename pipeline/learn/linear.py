@@ -330,4 +330,3 @@ def split_columns(X, dense, rows_at_once: int = 512, columns=None) -> tuple:
                           np.concatenate(indices) if indices else np.zeros(0, dtype=np.int32), indptr),
                          shape=(X.shape[0], int((~dense).sum())))
     return block, rest
-
