@@ -107,6 +107,20 @@ def test_the_char_tfidf_folds_of_a_memo_cut_each_text_once_and_give_the_same_mat
     assert set(memo[NGRAMS]) == set(texts)  # every text cut once, kept for the next fold
 
 
+def test_the_n_gram_memo_stops_remembering_at_its_character_budget_and_gives_the_same_n_grams(study):
+    """A large study's texts are not all kept (memory stays bounded): the memo fills until its
+    budget of characters, and a text it no longer keeps still gets the analyser's n-grams."""
+    from pipeline.learn.baselines import NgramMemo, char_tfidf_pipeline
+
+    fragments, _ = study
+    texts = [f.text for f in fragments]
+    analyse = char_tfidf_pipeline().named_steps["tfidf"].build_analyzer()
+    budget = sum(len(t) for t in texts[:5])
+    memo = NgramMemo(budget)
+    assert [memo.analysed(t, analyse) for t in texts] == [analyse(t) for t in texts]
+    assert sum(len(t) for t in memo) <= budget and set(texts[:5]) <= set(memo) and len(memo) < len(set(texts))
+
+
 def test_a_newton_step_by_cholesky_solves_the_system_and_falls_back_to_lu():
     """newton_step solves H d = g for a positive definite H (Cholesky) as LU does, to rounding;
     a matrix that is not positive definite (never a Hessian here) is solved by LU."""

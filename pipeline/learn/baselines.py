@@ -85,7 +85,7 @@ def char_tfidf_fold(texts, train, test, memo=None):
         return memo[key]
     vectorizer = char_tfidf_pipeline().named_steps["tfidf"]
     if memo is not None:  # each text's n-grams made once, for every fold and dimension group it is in
-        vectorizer = remembered_ngrams(vectorizer, memo.setdefault(NGRAMS, {}))
+        vectorizer = remembered_ngrams(vectorizer, memo.setdefault(NGRAMS, NgramMemo()))
     A = vectorizer.fit_transform(list(key[0]))
     fold = (A, vectorizer.transform(list(key[1])), row_space(A))
     if memo is not None:
@@ -93,25 +93,40 @@ def char_tfidf_fold(texts, train, test, memo=None):
     return fold
 
 
-NGRAMS = "char-tfidf n-grams"  # the memo's entry {text: its analysed n-grams}
+NGRAMS = "char-tfidf n-grams"  # the memo's entry: an NgramMemo
+NGRAM_MEMO_CHARACTERS = 250_000  # texts remembered up to this many characters (~180 bytes each: ~45 MB)
 
 
-def remembered_ngrams(vectorizer, ngrams: dict):
-    """A TfidfVectorizer equal to `vectorizer` whose analyser looks each text up in `ngrams`
-    (text -> the n-grams `vectorizer`'s own analyser gives, made at the first look-up): the
-    same vocabulary, counts and weights, without cutting a text into n-grams again per fold."""
-    from sklearn.base import clone
+class NgramMemo(dict):
+    """{text: its analysed n-grams}, filled until the texts in it reach `characters` characters:
+    a character's n-grams take about 180 bytes, so a large study's texts are cut again per fold
+    rather than kept (memory stays bounded; the numbers are the same either way)."""
 
-    analyse = vectorizer.build_analyzer()
+    def __init__(self, characters: int = NGRAM_MEMO_CHARACTERS):
+        super().__init__()
+        self.room = characters
 
-    def cached(text):
-        found = ngrams.get(text)
+    def analysed(self, text: str, analyse) -> list:
+        found = self.get(text)
         if found is None:
-            found = ngrams[text] = analyse(text)
+            found = analyse(text)
+            if len(text) <= self.room:
+                self[text] = found
+                self.room -= len(text)
         return found
 
+
+def remembered_ngrams(vectorizer, ngrams: NgramMemo):
+    """A TfidfVectorizer equal to `vectorizer` whose analyser looks each text up in `ngrams`
+    (the n-grams `vectorizer`'s own analyser gives, made at the first look-up): the same
+    vocabulary, counts and weights, without cutting a text into n-grams again per fold."""
+    from functools import partial
+
+    from sklearn.base import clone
+
     # ngram_range is the analyser's: a callable analyser makes it unused (set to its default, no warning)
-    return clone(vectorizer).set_params(analyzer=cached, ngram_range=(1, 1))
+    return clone(vectorizer).set_params(analyzer=partial(ngrams.analysed, analyse=vectorizer.build_analyzer()),
+                                        ngram_range=(1, 1))
 
 
 def baseline_predictions(item, folds, dimension, spacy_model: str, memo=None) -> dict:
