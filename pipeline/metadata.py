@@ -66,7 +66,7 @@ def info_from_name(source: str) -> SourceInfo:
 
     Only the file name (without extension) is looked at; a part that is not found is 'onbekend'.
     """
-    stem = _stem(source)
+    stem = Path(source).stem
     case = _CASE_IN_NAME.search(stem)
     respondent = _RESPONDENT_IN_NAME.search(stem)
     return SourceInfo(
@@ -74,13 +74,6 @@ def info_from_name(source: str) -> SourceInfo:
         case=f"case{int(case.group(1))}" if case else UNKNOWN,
         respondent=f"respondent{int(respondent.group(1))}" if respondent else UNKNOWN,
     )
-
-
-def _stem(source: str) -> str:
-    """`Path(source).stem` without making a Path (called once per transcript)."""
-    name = os.path.basename(source)
-    dot = name.rfind(".")
-    return name[:dot] if 0 < dot < len(name) - 1 else name
 
 
 @dataclass(frozen=True)

@@ -77,10 +77,10 @@ def read_document(path, limits: ZipLimits = DEFAULT_LIMITS) -> Document:
     `limits` caps what a file may unpack to (see pipeline/archives.py); a plain text or
     subtitle file may be at most `limits.member_bytes` large.
     """
-    path = path_text(path)
-    suffix = _suffix(path).lower()
+    path = Path(path)
+    suffix = path.suffix.lower()
     try:
-        status = os.stat(path)
+        status = path.stat()
     except (FileNotFoundError, NotADirectoryError):
         raise InputError(f"{path}: file not found.") from None
     if stat.S_ISDIR(status.st_mode):
@@ -102,23 +102,7 @@ def read_document(path, limits: ZipLimits = DEFAULT_LIMITS) -> Document:
     text = unicodedata.normalize("NFC", text)
     if not text or text.isspace():
         raise EmptyTranscript(f"{path}: the transcript is empty (no text found); check the export or remove the file.")
-    return Document(path, text, tuple(speakers), tuple(warnings) + long_line_warnings(text, path))
-
-
-def path_text(path) -> str:
-    """str(Path(path)), without making a Path when `path` is that text already (as the paths
-    capcode lists are): one transcript after another, a Path each is a measurable cost."""
-    if (isinstance(path, str) and os.sep == "/" and path and "//" not in path and "/./" not in path
-            and not path.startswith("./") and not path.endswith(("/", "/."))):
-        return path
-    return str(Path(path))
-
-
-def _suffix(path: str) -> str:
-    """Path(path).suffix, for `path` as path_text gives it."""
-    name = os.path.basename(path)
-    dot = name.rfind(".")
-    return name[dot:] if 0 < dot < len(name) - 1 else ""
+    return Document(str(path), text, tuple(speakers), tuple(warnings) + long_line_warnings(text, path))
 
 
 def unsupported_message(path) -> str:

@@ -80,10 +80,15 @@ def read_turns(source: str, path, params: SegmentParams, named=None, origin: str
     `named`: the interviewer label(s) the manifest gives (None: decide; (): none).
     """
     document = read_document(path, limits)
-    split = parse_turns(document.text, source, params.interviewer_labels, document.speakers + tuple(named or ()))
+    split = _split_turns(document, source, params, named)
     decision = decide(split.turns, source, named, origin)
     _report(document, split, decision)
     return document.text, decision.apply(split.turns), decision
+
+
+def _split_turns(document, source: str, params: SegmentParams, named=None):
+    """The speaker turns of a read transcript (the labels the format and the manifest name count as speakers)."""
+    return parse_turns(document.text, source, params.interviewer_labels, document.speakers + tuple(named or ()))
 
 
 def _report(document, split=None, decision=None) -> None:
@@ -173,8 +178,7 @@ def group_records(jobs, params: SegmentParams, unit: str, limits: ZipLimits, nlp
     # what it has to say logged, when that file's turn comes: as when each file is done in turn.
     documents = [_attempt(read_document, job.path, limits) for job in jobs]
     splits = [None if isinstance(document, BaseException) else
-              _attempt(parse_turns, document.text, job.source, params.interviewer_labels,
-                       document.speakers + tuple(job.named or ()))
+              _attempt(_split_turns, document, job.source, params, job.named)
               for job, document in zip(jobs, documents)]
     decisions = [None if split is None or isinstance(split, BaseException) else
                  _attempt(decide, split.turns, job.source, job.named, job.origin)
@@ -285,7 +289,7 @@ def transcripts_records(transcripts, nlp, params: SegmentParams, unit: str = "fr
     `maker` (default `record_maker`) makes what each unit becomes from a transcript; `line_maker`
     gives the unit's line of fragments.jsonl.
     """
-    from .units import grouping_programme, paragraphs, sentence_spans, word_counts
+    from .units import group_sentences, paragraphs, sentence_spans, word_counts
 
     transcripts = list(transcripts)
     maker = maker or record_maker
@@ -311,17 +315,8 @@ def transcripts_records(transcripts, nlp, params: SegmentParams, unit: str = "fr
     for transcript, parts in zip(transcripts, pieces):
         record, records = maker(transcript), []
         for turn, context, sentences in _paragraph_sentences(parts, found):
-            if unit == "sentence":
-                records.extend(record(turn, context, start, end, words) for start, end, words in sentences if words)
-                continue
-            words = 0
-            for sentence in sentences:
-                words += sentence[2]
-            if words <= max_words or len(sentences) == 1:  # one fragment: group_sentences's shortcut
-                if words:
-                    records.append(record(turn, context, sentences[0][0], sentences[-1][1], words))
-                continue
-            for group in grouping_programme(sentences, max_words):
+            groups = [[s] for s in sentences] if unit == "sentence" else group_sentences(sentences, max_words)
+            for group in groups:
                 words = sum(sentence[2] for sentence in group)
                 if words:
                     records.append(record(turn, context, group[0][0], group[-1][1], words))

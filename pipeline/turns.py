@@ -134,15 +134,9 @@ def parse_turns(text: str, source: str, interviewer_labels=DEFAULT_INTERVIEWERS,
         return _interviewer_only(text, source, labels, ends, kinds, clocks, notes)
     turns = []
     for (_, start, speaker, _, stamp), end in zip(labels, ends):
-        stripped = text[start:end].strip()
-        if stripped:  # as _turn, inline: a transcript has many turns
-            if text[start].isspace():
-                start = _LEADING_SPACE.match(text, start, end).end()
-            clock = clocks.get(stamp, clocks)
-            if clock is clocks:
-                clock = clocks[stamp] = _clock(stamp)
-            turns.append(new_turn(source, len(turns) + 1, speaker, kinds[speaker], start, start + len(stripped),
-                                  stripped, clock))
+        turn = _turn(text, source, len(turns) + 1, speaker, kinds[speaker], start, end, _clocked(clocks, stamp))
+        if turn:
+            turns.append(turn)
     return TurnSplit(tuple(turns), (), notes)
 
 
@@ -151,9 +145,7 @@ def _interviewer_only(text, source, labels, ends, kinds, clocks, notes) -> TurnS
     question, the rest the respondent's answer (_split_answers), with a warning."""
     spans = []
     for (_, start, speaker, _, stamp), end in zip(labels, ends):
-        if stamp not in clocks:
-            clocks[stamp] = _clock(stamp)
-        spans.append((speaker, kinds[speaker], start, end, clocks[stamp]))
+        spans.append((speaker, kinds[speaker], start, end, _clocked(clocks, stamp)))
     turns = []
     for speaker, is_int, start, end, stamp in _split_answers(text, spans):
         turn = _turn(text, source, len(turns) + 1, speaker, is_int, start, end, stamp)
@@ -217,11 +209,19 @@ def _turn(text, source, index, speaker, is_interviewer, start, end, stamp):
     stripped = text[start:end].strip()
     if not stripped:
         return None
-    start = _LEADING_SPACE.match(text, start, end).end()  # \s is str.isspace(), as strip() uses
+    if text[start].isspace():
+        start = _LEADING_SPACE.match(text, start, end).end()  # \s is str.isspace(), as strip() uses
     return new_turn(source, index, speaker, is_interviewer, start, start + len(stripped), stripped, stamp)
 
 
 _LEADING_SPACE = re.compile(r"\s*")
+
+
+def _clocked(clocks: dict, stamp):
+    """The turn's time for a label's time stamp (None: none), each stamp read once per transcript."""
+    if stamp not in clocks:
+        clocks[stamp] = _clock(stamp)
+    return clocks[stamp]
 
 
 def _clean(label: str) -> str:

@@ -206,18 +206,3 @@ def test_text_bytes_are_read_whole_when_the_size_given_is_stale(tmp_path):
     path.write_bytes(b"R: " + b"x" * 100_000)
     for stale in (0, 10, 99_999, 100_003, 200_000):  # the file grew or shrank since its size was taken
         assert read_text_bytes(path, size=stale) == path.read_bytes()
-
-
-def test_path_text_is_the_text_of_a_path():
-    import itertools
-    import os
-    from pathlib import Path
-
-    from pipeline.readers import _suffix, path_text
-
-    for size in range(1, 6):
-        for parts in itertools.product(["a", "/", ".", "b.txt", "\\\\"], repeat=size):
-            text = "".join(parts)
-            assert path_text(text) == str(Path(text)), text
-            assert _suffix(path_text(text)) == Path(text).suffix, text
-    assert path_text(Path("a/b.txt")) == os.path.join("a", "b.txt") and path_text("a/b.txt") == str(Path("a/b.txt"))
