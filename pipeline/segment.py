@@ -301,7 +301,7 @@ def transcripts_records(transcripts, nlp, params: SegmentParams, unit: str = "fr
             yield [record(turn, context, turn.start_char, turn.end_char, words)
                    for (turn, context), words in zip(turns, counts)]
         return
-    pieces, texts, starts = [], [], []  # (turn, context, start, end, continued) per transcript; all paragraphs
+    pieces, texts, starts, whole = [], [], [], []  # (turn, context, start, end, continued) per transcript; paragraphs
     for transcript, turns in zip(transcripts, selected):
         text, parts = transcript.text, []
         for turn, context in turns:
@@ -309,8 +309,12 @@ def transcripts_records(transcripts, nlp, params: SegmentParams, unit: str = "fr
                 parts.append((turn, context, start, end, continued))
                 texts.append(text[start:end])
                 starts.append(start)
+                if continued:  # a paragraph in pieces: its sentences are grouped together
+                    whole[-1] = False
+                whole.append(not continued)
         pieces.append(parts)
-    found = sentence_spans(texts, nlp, params.max_words if unit == "fragment" else None, starts)
+    fragments = unit == "fragment"
+    found = sentence_spans(texts, nlp, params.max_words if fragments else None, starts, whole if fragments else None)
     max_words = params.max_words
     for transcript, parts in zip(transcripts, pieces):
         record, records = maker(transcript), []

@@ -15,7 +15,10 @@ call once it meets one (`cache_friendly_order`). spaCy's tokenizer cuts text at 
 are the same whether it is tokenized alone or between blank lines (checked once per
 tokenizer: no special case of it mixes white space with other characters), and the rules see exactly the
 tokens a Doc of that paragraph alone would have, so the sentences are identical to those of
-`nlp.pipe` over the paragraphs (tests/test_units.py compares both on every fixture). The
+`nlp.pipe` over the paragraphs (tests/test_units.py compares both on every fixture). For
+fragments, a paragraph of at most `max_words` words is one fragment whatever its sentences,
+so it is given whole from two columns of the table (`_batch_fragments`); only the longer ones
+(a few in a hundred) are tokenized again for their sentences. The
 per-Doc cost of spaCy (a Doc, an array and a component call per paragraph) would otherwise
 be most of the time: interview paragraphs are short. Any other pipeline (an installed
 `nl_core_news_*` model, whose parser sets the sentences) goes through `nlp.pipe`.
@@ -28,7 +31,7 @@ from typing import Iterator
 import numpy
 from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LENGTH, ORTH, SENT_START, SPACY
 
-from .sentences import DutchSentenceSegmenter
+from .sentences import FIRST_FREE_FLAG, DutchSentenceSegmenter
 
 CHUNK_CHARS = 100_000  # paragraphs longer than this go through spaCy in pieces
 BATCH_CHARS = 100_000   # paragraphs tokenized together: few calls (numpy and spaCy cost per call)
@@ -126,6 +129,28 @@ class _Table:
 
 
 _COLUMNS = [ORTH, SPACY, IS_PUNCT, IS_SPACE, IDX, LENGTH]
+
+
+class WordTest:
+    """Lexeme flag getter: a word is a token that is neither punctuation nor white space, by the
+    vocabulary's own IS_PUNCT and IS_SPACE tests (so the flag is their combination exactly)."""
+
+    def __init__(self, is_punct, is_space):
+        self.is_punct, self.is_space = is_punct, is_space
+
+    def __call__(self, string: str) -> bool:
+        return not (self.is_punct(string) or self.is_space(string))
+
+
+def word_flag(vocab) -> int:
+    """The lexeme flag id of WordTest in this vocabulary, added once: one column of a Doc's
+    array instead of two where only words are counted."""
+    for flag_id, getter in vocab.lex_attr_getters.items():
+        if isinstance(getter, WordTest):
+            return flag_id
+    test = WordTest(vocab.lex_attr_getters[IS_PUNCT], vocab.lex_attr_getters[IS_SPACE])
+    free = next(f for f in range(FIRST_FREE_FLAG, 64) if f not in vocab.lex_attr_getters)
+    return vocab.add_flag(test, flag_id=free)
 _BATCH_COLUMNS = _COLUMNS[:5]  # and the segmenter's flag; a token's end comes from the next one's IDX
 
 
@@ -185,12 +210,18 @@ def _batches(texts):
         yield batch
 
 
-def sentence_spans(texts, nlp, max_words=None, starts=None) -> Iterator[list]:
+def sentence_spans(texts, nlp, max_words=None, starts=None, whole=None) -> Iterator[list]:
     """For each text (a trimmed paragraph), its sentences as (start, end, words), offsets into the
     text (plus the text's entry in `starts`, where each text begins in a larger one, if given).
 
     Whitespace tokens at a sentence's edges are left out; with `max_words`, a sentence
     longer than that is cut into pieces (see _cut_long).
+
+    `whole` (for fragments, with `max_words`): for each text, whether it may come as one span
+    of the whole text when it has at most `max_words` words. That span is the one fragment
+    `group_sentences` makes of its sentences, found without deciding where they end (most
+    paragraphs of an interview are that short; see `_batch_fragments`). A paragraph given in
+    pieces must not (its pieces' sentences are grouped together).
     """
     texts = list(texts)
     starts = [0] * len(texts) if starts is None else list(starts)
@@ -204,7 +235,12 @@ def sentence_spans(texts, nlp, max_words=None, starts=None) -> Iterator[list]:
         order = cache_friendly_order(batch, specials)
         ordered = [batch[number] for number in order]
         doc = tokenizer(SEPARATOR.join(ordered))
-        found = _batch_sentences(doc, ordered, segmenter, max_words, [starts[done + number] for number in order])
+        ordered_starts = [starts[done + number] for number in order]
+        if whole is None or max_words is None:
+            found = _batch_sentences(doc, ordered, segmenter, max_words, ordered_starts)
+        else:
+            found = _batch_fragments(doc, ordered, tokenizer, segmenter, max_words, ordered_starts,
+                                     [whole[done + number] for number in order])
         sentences = [None] * len(batch)
         for number, spans in zip(order, found):
             sentences[number] = spans
@@ -265,6 +301,33 @@ def _batch_sentences(doc, batch, segmenter, max_words, starts) -> list:
     lo, hi, owner = _sentence_bounds(doc, array, segmenter, first, end)
     return _batch_spans(doc, array, lo, hi, owner, offsets - numpy.array(starts, dtype="int64"), len(batch),
                         max_words, int(offsets[-1] + lengths[-1]))
+
+
+def _batch_fragments(doc, batch, tokenizer, segmenter, max_words, starts, whole) -> list:
+    """`_batch_sentences` for fragments: a text that may be `whole` and has at most `max_words`
+    words is one span (start, end, words) of the whole text, found from two columns of the
+    batch's tokens (word or not, offset) instead of six; only the other texts (a few in a
+    hundred interview paragraphs) are tokenized again, on their own, for their sentences.
+    A text is trimmed, so its first token starts it and its last ends it."""
+    array = doc.to_array([word_flag(doc.vocab), IDX])
+    if array.ndim == 1 or not len(array):
+        return [[] for _ in batch]
+    lengths = numpy.array([len(text) for text in batch], dtype="int64")
+    offsets = numpy.concatenate([[0], numpy.cumsum(lengths + len(SEPARATOR))[:-1]])
+    idx = array[:, 1].astype("int64")
+    words_before = numpy.concatenate([[0], numpy.cumsum(array[:, 0], dtype="int64")])
+    words = words_before[numpy.searchsorted(idx, offsets + lengths)] - words_before[numpy.searchsorted(idx, offsets)]
+    short = ((words <= max_words) & numpy.array(whole, dtype=bool) & (lengths > 0)).tolist()
+    found = [[(start, start + size, count)] if alone else None
+             for start, size, count, alone in zip(starts, lengths.tolist(), words.tolist(), short)]
+    rest = [number for number, alone in enumerate(short) if not alone]
+    if rest:
+        texts = [batch[number] for number in rest]
+        sentences = _batch_sentences(tokenizer(SEPARATOR.join(texts)), texts, segmenter, max_words,
+                                     [starts[number] for number in rest])
+        for number, spans in zip(rest, sentences):
+            found[number] = spans
+    return found
 
 
 def _sentence_bounds(doc, array, segmenter, first, end) -> tuple:

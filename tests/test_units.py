@@ -140,3 +140,75 @@ def test_empty_texts_in_a_batch_have_no_sentences_and_shift_nothing(lean, texts)
     joined = list(sentence_spans(texts, lean, 3, starts))
     assert joined == list(_pipeline_sentences(texts, lean, 3, starts))
     assert [spans for text, spans in zip(texts, joined) if not text] == [[] for text in texts if not text]
+
+
+# ---- paragraphs short enough to be one fragment ------------------------------------------------
+
+def fragments_of(spans_per_text, max_words) -> list:
+    """(start, end, words) of the fragments group_sentences makes of each text's spans."""
+    return [[(group[0][0], group[-1][1], sum(s[2] for s in group)) for group in group_sentences(spans, max_words)
+             if sum(s[2] for s in group)] for spans in spans_per_text]
+
+
+@pytest.mark.parametrize("folder", ["data/sample/transcripts", "tests/data/segment_study", "tests/data/own_study"])
+@pytest.mark.parametrize("max_words", [80, 12])
+def test_short_paragraphs_given_whole_make_the_fragments_of_their_sentences(lean, folder, max_words):
+    texts = every_paragraph(ROOT / folder)
+    starts = [3 * number for number in range(len(texts))]
+    sentences = list(sentence_spans(texts, lean, max_words, starts))
+    whole = list(sentence_spans(texts, lean, max_words, starts, [True] * len(texts)))
+    assert fragments_of(whole, max_words) == fragments_of(sentences, max_words)
+    given_whole = [spans for spans, exact in zip(whole, sentences) if spans != exact]
+    assert given_whole and all(len(spans) == 1 for spans in given_whole)  # the shortcut was taken
+    assert list(sentence_spans(texts, lean, max_words, starts, [False] * len(texts))) == sentences
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(st.lists(st.lists(_PIECES, min_size=1, max_size=40).map(" ".join), min_size=1, max_size=12),
+       st.sampled_from([1, 3, 80]), st.randoms(use_true_random=False))
+def test_whole_or_in_sentences_the_fragments_agree_on_tricky_text(texts, max_words, random):
+    nlp = build_nlp(lemmas=False)
+    texts = [t.strip() for t in texts if t.strip()] + [""]
+    whole = [random.random() < 0.8 for _ in texts]
+    sentences = list(sentence_spans(texts, nlp, max_words))
+    given = list(sentence_spans(texts, nlp, max_words, None, whole))
+    assert fragments_of(given, max_words) == fragments_of(sentences, max_words)
+    assert [spans for spans, alone in zip(given, whole) if not alone] == \
+        [spans for spans, alone in zip(sentences, whole) if not alone]
+
+
+def test_the_word_flag_is_neither_punctuation_nor_white_space(lean):
+    from spacy.attrs import IS_PUNCT, IS_SPACE
+
+    from pipeline.units import word_flag
+
+    doc = lean.tokenizer("Ja, dat is (bv.) 3.500 euro...\n\n  Nee! 's Avonds – “goed” :-) [00:12:34] \t OCMW's")
+    flag = word_flag(lean.vocab)
+    assert flag == word_flag(lean.vocab)  # added once
+    rows = doc.to_array([flag, IS_PUNCT, IS_SPACE]).tolist()
+    assert [word for word, _, _ in rows] == [int(not (punct or space)) for _, punct, space in rows]
+    assert 0 < sum(word for word, _, _ in rows) < len(rows)
+
+
+def test_a_paragraph_in_pieces_is_grouped_from_its_sentences(lean, monkeypatch):
+    """A paragraph too long for one spaCy call comes in pieces; a first piece of few (long) words
+    must still give its sentences: the grouping may put a fragment's end inside it."""
+    from pipeline import units
+    from pipeline.records import SourceInfo, Transcript
+
+    def sentence(words, length):
+        return "W" + "o" * (length - 1) + " " + ("w" + "o" * (length - 1) + " ") * (words - 2) + "einde."
+
+    text = "I: Vraag?\nR: " + " ".join([sentence(70, 700), sentence(5, 600), sentence(60, 850)])
+    transcript = Transcript(SourceInfo("case1_respondent1.txt", "case1", "respondent1", "politiek"), text,
+                            parse_turns(text, "case1_respondent1.txt").turns)
+    first, second = paragraphs(text, 13, len(text))
+    assert not first[2] and second[2]  # two pieces, the first of 75 words: short enough to be whole
+    found = [(r["start_char"], r["end_char"], r["n_words"]) for r in next(transcripts_records([transcript], lean,
+                                                                                             SegmentParams()))]
+    exact = units.sentence_spans
+    monkeypatch.setattr(units, "sentence_spans", lambda texts, nlp, max_words, starts, whole=None:
+                        exact(texts, nlp, max_words, starts))
+    assert found == [(r["start_char"], r["end_char"], r["n_words"])
+                     for r in next(transcripts_records([transcript], lean, SegmentParams()))]
+    assert found[0][1] < first[1] and found[0][2] == 70  # a fragment ends inside the first piece
