@@ -115,7 +115,7 @@ def _blocks(container):
             if text:
                 yield text
         elif tag == _TBL:
-            for row in child.iterchildren(_TR):
+            for row in _children(child, _TR):
                 line = _row_text(row)
                 if line:
                     yield line
@@ -125,33 +125,44 @@ def _blocks(container):
                 yield from _blocks(content)
 
 
+# The text functions below look at every child and compare its tag, rather than asking lxml for
+# the children of given tags (`iterchildren(_R, _HYPERLINK)`): lxml builds a tag matcher on each
+# such call, which cost five times the rest of a paragraph's work. Comments and processing
+# instructions (whose tag is a function) match no tag, as there.
+
+def _children(element, tag: str) -> list:
+    """The child elements with this tag, in order."""
+    return [child for child in element if child.tag == tag]
+
+
 def _paragraph_text(paragraph) -> str:
     """python-docx's Paragraph.text: the runs and hyperlinks directly in the paragraph."""
     parts = []
-    for child in paragraph.iterchildren(_R, _HYPERLINK):
-        if child.tag == _R:
+    for child in paragraph:
+        tag = child.tag
+        if tag == _R:
             _run_text(child, parts)
-        else:
-            for run in child.iterchildren(_R):
+        elif tag == _HYPERLINK:
+            for run in _children(child, _R):
                 _run_text(run, parts)
     return "".join(parts)
 
 
 def _run_text(run, parts: list) -> None:
-    for item in run.iterchildren(_T, _TAB, _BR, _CR, _NO_BREAK_HYPHEN, _PTAB):
+    for item in run:
         tag = item.tag
         if tag == _T:
             parts.append(item.text or "")
+        elif tag in _FIXED:
+            parts.append(_FIXED[tag])
         elif tag == _BR:
             if item.get(_BR_TYPE, "textWrapping") == "textWrapping":
                 parts.append("\n")
-        else:
-            parts.append(_FIXED[tag])
 
 
 def _row_text(row) -> str:
     """A table row as its cells' text joined by tabs (a cell spanning columns counted once)."""
-    cells = [("\n".join(_blocks(cell))).replace("\t", " ").strip() for cell in row.iterchildren(_TC)]
+    cells = [("\n".join(_blocks(cell))).replace("\t", " ").strip() for cell in _children(row, _TC)]
     while cells and not cells[-1]:
         cells.pop()
     return "\t".join(cells).strip()
