@@ -29,6 +29,7 @@ from pathlib import Path
 
 from .archives import DEFAULT_LIMITS, MB, ZipLimits, check_zip, load_zip_bytes
 from .errors import InputError
+from .pathnames import path_suffix, path_text
 from .subtitles import read_srt, read_vtt
 
 TEXT_SUFFIXES = (".txt", ".md")
@@ -78,8 +79,8 @@ def read_document(path, limits: ZipLimits = DEFAULT_LIMITS) -> Document:
     `limits` caps what a file may unpack to (see pipeline/archives.py); a plain text or
     subtitle file may be at most `limits.member_bytes` large.
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
+    path = path_text(path)  # as str(Path(path)) gives it (pathnames.py: no Path per file)
+    suffix = path_suffix(path).lower()
     data = read_regular_file(path, _byte_cap(suffix, limits)) if suffix in SUPPORTED_SUFFIXES else None
     if data is None:  # not an ordinary file of a size within the cap: every check made by name
         data = _read_checked(path, suffix, limits)
@@ -96,7 +97,7 @@ def read_document(path, limits: ZipLimits = DEFAULT_LIMITS) -> Document:
     text = unicodedata.normalize("NFC", text)
     if not text or text.isspace():
         raise EmptyTranscript(f"{path}: the transcript is empty (no text found); check the export or remove the file.")
-    return Document(str(path), text, tuple(speakers), warnings + long_line_warnings(text, path))
+    return Document(path, text, tuple(speakers), warnings + long_line_warnings(text, path))
 
 
 def _byte_cap(suffix: str, limits: ZipLimits) -> int:
@@ -133,12 +134,12 @@ def read_regular_file(path, cap: int):
         os.close(handle)
 
 
-def _read_checked(path: Path, suffix: str, limits: ZipLimits) -> bytes:
+def _read_checked(path: str, suffix: str, limits: ZipLimits) -> bytes:
     """The bytes of a transcript file, each check made by name, in this order: it exists, is no
     folder, has a supported type, is not empty; then the size cap (a zipped document: first
     whether it is a zip at all)."""
     try:
-        status = path.stat()
+        status = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
         raise InputError(f"{path}: file not found.") from None
     if stat.S_ISDIR(status.st_mode):
@@ -275,7 +276,7 @@ def zip_bytes(path, suffix: str, limits: ZipLimits, data=None) -> bytes:
     """The bytes of a zipped document, refused when they are no zip archive; read by name
     (and checked as read_document checks a file) when `data` is not given."""
     if data is None:
-        return _read_checked(Path(path), suffix, limits)
+        return _read_checked(path_text(path), suffix, limits)
     _refuse_non_zip(path, io.BytesIO(data), suffix)
     return data
 
