@@ -12,6 +12,7 @@ merged table cells) is handed to python-docx on the same checked bytes, so the r
 error, is python-docx's.
 """
 
+import functools
 import io
 import posixpath
 
@@ -82,16 +83,36 @@ def _main_part(parts: dict) -> str:
     """The zip member name of the main document part, when the package names it plainly."""
     if "_rels/.rels" not in parts or "[Content_Types].xml" not in parts:
         raise _Unsure()
-    targets = [rel.get("Target") for rel in _xml(parts["_rels/.rels"]).iter(f"{{{_PACKAGE_RELS}}}Relationship")
-               if rel.get("Type") == _OFFICE_DOCUMENT and rel.get("TargetMode") != "External"]
-    if len(targets) != 1 or not targets[0]:
+    relationships, content_types = parts["_rels/.rels"], parts["[Content_Types].xml"]
+    remembered = len(relationships) + len(content_types) <= _REMEMBERED_BYTES
+    name = (_named_main_part if remembered else _named_main_part.__wrapped__)(relationships, content_types)
+    if name is None:
         raise _Unsure()
-    partname = posixpath.normpath(posixpath.join("/", targets[0]))
-    overrides = {item.get("PartName"): item.get("ContentType")
-                 for item in _xml(parts["[Content_Types].xml"]).iter(f"{{{_CONTENT_TYPES}}}Override")}
-    if overrides.get(partname) != _MAIN_CONTENT_TYPE:
-        raise _Unsure()
-    return partname[1:]
+    return name
+
+
+_REMEMBERED_BYTES = 64 * 1024  # larger package parts (a Word file's are a few kB) are not kept
+
+
+@functools.lru_cache(maxsize=64)
+def _named_main_part(relationships: bytes, content_types: bytes):
+    """The main part's member name that these two package parts give (None when unsure).
+
+    Kept for the parts last seen: the documents of one study, saved by one Word from one
+    template, mostly carry both parts byte for byte alike, and parsing them cost as much as
+    parsing a short interview's text. Both are still unpacked and checked for every file.
+    """
+    try:
+        targets = [rel.get("Target") for rel in _xml(relationships).iter(f"{{{_PACKAGE_RELS}}}Relationship")
+                   if rel.get("Type") == _OFFICE_DOCUMENT and rel.get("TargetMode") != "External"]
+        if len(targets) != 1 or not targets[0]:
+            return None
+        partname = posixpath.normpath(posixpath.join("/", targets[0]))
+        overrides = {item.get("PartName"): item.get("ContentType")
+                     for item in _xml(content_types).iter(f"{{{_CONTENT_TYPES}}}Override")}
+    except _Unsure:
+        return None
+    return partname[1:] if overrides.get(partname) == _MAIN_CONTENT_TYPE else None
 
 
 def _body(document: bytes):
