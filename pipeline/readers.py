@@ -210,6 +210,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 # The same characters as bytes: UTF-8 and Windows-1252 write each of them as this one byte and use
 # the byte for nothing else, so bytes without them decode to text without them (checked first: fast).
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0b, *range(0x0e, 0x20), 0x7f])
+# Each of them made NUL: a translation without deletions is the bytes type's fastest pass.
+_CONTROL_TO_NUL = bytes(0 if byte in _CONTROL_BYTES else byte for byte in range(256))
 
 
 def decode_text(data: bytes, path) -> tuple:
@@ -231,7 +233,7 @@ def decode_text(data: bytes, path) -> tuple:
             text = decode_legacy(data, exc, path)
             warnings = (f"{path}: not UTF-8; read as Windows-1252 (West European). "
                         "Check accents in the output, and save the file as UTF-8 to silence this warning.",)
-        if len(data.translate(None, _CONTROL_BYTES)) == len(data):
+        if b"\x00" not in data.translate(_CONTROL_TO_NUL):  # (NUL itself was refused above)
             text = text[1:] if text.startswith("\ufeff") else text
             return (text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text), warnings
     if text.startswith("\ufeff"):
