@@ -261,7 +261,7 @@ def decode_legacy(data: bytes, error: UnicodeDecodeError, path) -> str:
                          "Windows-1252 text. Open it in a text editor and save it as UTF-8.") from None
 
 
-# ---- Word (.docx) and OpenDocument (.odt): zipped documents ---------------------
+# ---- zipped documents: Word (.docx) ------------------------------------------
 
 _ZIPPED = {".docx": ("a Word .docx", "open it in Word and save it as .docx"),
            ".odt": ("an OpenDocument .odt", "open it in LibreOffice and save it as .odt")}
@@ -274,7 +274,7 @@ def _refuse_non_zip(path, file, suffix: str) -> None:
         raise InputError(f"{path}: not {what} file (it is not a zip archive); {hint}.")
 
 
-def zip_bytes(path, suffix: str, limits: ZipLimits, data=None) -> bytes:
+def _zip_bytes(path, suffix: str, limits: ZipLimits, data=None) -> bytes:
     """The bytes of a zipped document, refused when they are no zip archive; read by name
     (and checked as read_document checks a file) when `data` is not given."""
     if data is None:
@@ -288,7 +288,7 @@ def read_docx(path, limits: ZipLimits = DEFAULT_LIMITS, data=None) -> str:
     `data`: the file's bytes, when read already."""
     from .wordfiles import read_docx as read_word_text
 
-    return read_word_text(path, limits, zip_bytes(path, ".docx", limits, data))
+    return read_word_text(path, limits, _zip_bytes(path, ".docx", limits, data))
 
 
 # ---- OpenDocument (.odt) ----------------------------------------------------
@@ -307,7 +307,7 @@ def read_odt(path, limits: ZipLimits = DEFAULT_LIMITS, data=None) -> str:
     """Paragraphs, headings, lists and table rows of an .odt body, in order. `data`: the file's
     bytes, when read already."""
     what, hint = _ZIPPED[".odt"]
-    data = zip_bytes(path, ".odt", limits, data)
+    data = _zip_bytes(path, ".odt", limits, data)
     check_zip(data, path, limits, what)
     from odf.opendocument import load
 
