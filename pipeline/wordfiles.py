@@ -15,6 +15,7 @@ error, is python-docx's.
 import functools
 import io
 import posixpath
+import threading
 
 from .archives import DEFAULT_LIMITS, BoundedZip, ZipLimits
 from .errors import InputError
@@ -65,9 +66,17 @@ def read_docx(path, limits: ZipLimits, data: bytes) -> str:
 
 
 def _parser():
-    from lxml import etree
+    """This thread's parser, made once: a new one for every part cost more than parsing a small
+    part (lxml advises a parser per thread; python-docx shares one)."""
+    parser = getattr(_THREAD, "parser", None)
+    if parser is None:
+        from lxml import etree
 
-    return etree.XMLParser(remove_blank_text=True, resolve_entities=False)  # as python-docx parses
+        parser = _THREAD.parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False)  # as python-docx
+    return parser
+
+
+_THREAD = threading.local()
 
 
 def _xml(data: bytes):

@@ -125,3 +125,14 @@ def test_the_main_part_is_found_alike_whether_remembered_or_not(data_dir):
     assert _named_main_part.cache_info().hits == 1
     assert _named_main_part(relationships, content_types.replace(b"document.main+xml", b"template.main+xml")) is None
     assert _named_main_part(b"<not xml", content_types) is None
+
+
+def test_threads_read_word_files_alike(data_dir):
+    """Each thread parses with a parser of its own (a Dask worker may run several threads)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = (data_dir / "readers_interview.docx").read_bytes()
+    alone = read_docx("t.docx", DEFAULT_LIMITS, data)
+    with ThreadPoolExecutor(4) as pool:
+        texts = list(pool.map(lambda _: read_docx("t.docx", DEFAULT_LIMITS, data), range(40)))
+    assert texts == [alone] * 40
