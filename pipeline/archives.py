@@ -281,20 +281,19 @@ class XmlScan:
         return True
 
     def _raw_counts(self, data: bytes) -> tuple:
-        """(DOCTYPE seen, '<' in `data`, '</', '<?' and '<!' ending in `data`) of a piece of bytes,
-        each counted in one vectorised pass (a Word file's styles are most of its XML)."""
-        import numpy
-
+        """(DOCTYPE seen, '<' in `data`, '</', '<?' and '<!' ending in `data`) of a piece of bytes:
+        a small piece counted by `bytes.count`, a larger one in one vectorised pass (a Word file's
+        styles are most of its XML), which costs more than counting a small piece."""
         doctype = b"<!DOCTYPE" in data or b"<!DOCTYPE" in self.tail + data[:8]
-        codes = numpy.frombuffer(data, dtype=numpy.uint8)
-        opens = numpy.flatnonzero(codes == _LT)
-        after = opens + 1
-        after = codes[after[after < len(codes)]]
-        closing = int(numpy.count_nonzero((after == _SLASH) | (after == _QUESTION) | (after == _BANG)))
+        if len(data) < _VECTORISED_FROM:
+            opened = data.count(b"<")
+            closing = data.count(b"</") + data.count(b"<?") + data.count(b"<!")
+        else:
+            opened, closing = _vectorised_counts(data)
         if self.tail.endswith(b"<") and data[:1] in (b"/", b"?", b"!"):
             closing += 1
         self.tail = (self.tail + data[:8])[-8:] if len(data) < 8 else data[-8:]
-        return doctype, len(opens), closing
+        return doctype, opened, closing
 
     def _refuse_encoding(self, encoding: str):
         raise InputError(f"{self.origin}: '{self.name}' is XML in the text encoding {encoding}, which capcode "
@@ -332,6 +331,20 @@ class XmlScan:
             raise InputError(f"{self.origin}: '{self.name}' holds more than {self.limits.xml_elements:,} XML "
                              "elements (limits.xml_elements in params.yaml); refused, since it would be read "
                              "into memory whole (raise the limit if the file is genuine).")
+
+
+_VECTORISED_FROM = 4096  # bytes: below this, counting with bytes.count is faster than numpy's calls
+
+
+def _vectorised_counts(data: bytes) -> tuple:
+    """('<' in `data`, '<' followed by '/', '?' or '!' in `data`), each in one pass of numpy."""
+    import numpy
+
+    codes = numpy.frombuffer(data, dtype=numpy.uint8)
+    opens = numpy.flatnonzero(codes == _LT)
+    after = opens + 1
+    after = codes[after[after < len(codes)]]
+    return len(opens), int(numpy.count_nonzero((after == _SLASH) | (after == _QUESTION) | (after == _BANG)))
 
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold

@@ -25,6 +25,7 @@ from typing import Optional
 from .errors import InputError, where
 from .files import read_table
 from .interviewer import parse_named
+from .pathnames import path_stem
 from .records import ROLES, UNKNOWN, SourceInfo
 
 _CASE_VALUE = re.compile(r"^(?:case|casus|c)?[\s_-]*0*(\d+)$", re.IGNORECASE)
@@ -66,7 +67,7 @@ def info_from_name(source: str) -> SourceInfo:
 
     Only the file name (without extension) is looked at; a part that is not found is 'onbekend'.
     """
-    stem = Path(source).stem
+    stem = path_stem(source)  # Path(source).stem (pathnames.py: no Path per file)
     case = _CASE_IN_NAME.search(stem)
     respondent = _RESPONDENT_IN_NAME.search(stem)
     return SourceInfo(

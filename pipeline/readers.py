@@ -17,6 +17,7 @@ All text is put in Unicode NFC form, so the same word always has the same
 characters whatever program wrote the file.
 """
 
+import codecs
 import io
 import os
 import re
@@ -28,7 +29,8 @@ from pathlib import Path
 
 from .archives import DEFAULT_LIMITS, MB, ZipLimits, check_zip, load_zip_bytes
 from .errors import InputError
-from .turns import NOT_SPEAKERS
+from .pathnames import path_suffix, path_text
+from .subtitles import read_srt, read_vtt
 
 TEXT_SUFFIXES = (".txt", ".md")
 WORD_SUFFIXES = (".docx", ".odt")
@@ -77,10 +79,67 @@ def read_document(path, limits: ZipLimits = DEFAULT_LIMITS) -> Document:
     `limits` caps what a file may unpack to (see pipeline/archives.py); a plain text or
     subtitle file may be at most `limits.member_bytes` large.
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
+    path = path_text(path)  # as str(Path(path)) gives it (pathnames.py: no Path per file)
+    suffix = path_suffix(path).lower()
+    data = read_regular_file(path, _byte_cap(suffix, limits)) if suffix in SUPPORTED_SUFFIXES else None
+    if data is None:  # not an ordinary file of a size within the cap: every check made by name
+        data = _read_checked(path, suffix, limits)
+    speakers, warnings = (), ()
+    if suffix in TEXT_SUFFIXES:
+        text, warnings = decode_text(data, path)
+    elif suffix == ".docx":
+        text = read_docx(path, limits, data)
+    elif suffix == ".odt":
+        text = read_odt(path, limits, data)
+    else:
+        raw, warnings = decode_text(data, path)
+        text, speakers = (read_vtt if suffix == ".vtt" else read_srt)(raw, path)
+    text = unicodedata.normalize("NFC", text)
+    if not text or text.isspace():
+        raise EmptyTranscript(f"{path}: the transcript is empty (no text found); check the export or remove the file.")
+    return Document(path, text, tuple(speakers), warnings + long_line_warnings(text, path))
+
+
+def _byte_cap(suffix: str, limits: ZipLimits) -> int:
+    """The largest file of this type read: a text's own cap, a zipped document's archive cap."""
+    return limits.archive_bytes if suffix in WORD_SUFFIXES else limits.member_bytes
+
+
+# Opening never waits (a named pipe) nor takes a terminal: anything but a regular file is closed
+# again unread and looked at by name.
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+               | getattr(os, "O_NOCTTY", 0))
+
+
+def read_regular_file(path, cap: int):
+    """The bytes of a regular file of 1 to `cap` bytes, or None for anything else (missing,
+    unreadable, a folder, a device, empty, too large) or on any error while reading.
+
+    One open, one fstat of the descriptor and one read: the file is looked up by name once
+    (a stat before the open looked it up twice). What it returns None for, `_read_checked`
+    looks at by name, as every file was looked at before: the errors stay the same.
+    """
     try:
-        status = path.stat()
+        handle = os.open(path, _OPEN_FLAGS)
+    except OSError:
+        return None
+    try:
+        status = os.fstat(handle)
+        if not stat.S_ISREG(status.st_mode) or not 0 < status.st_size <= cap:
+            return None
+        return _read_to_end(handle, status.st_size)
+    except OSError:
+        return None
+    finally:
+        os.close(handle)
+
+
+def _read_checked(path: str, suffix: str, limits: ZipLimits) -> bytes:
+    """The bytes of a transcript file, each check made by name, in this order: it exists, is no
+    folder, has a supported type, is not empty; then the size cap (a zipped document: first
+    whether it is a zip at all)."""
+    try:
+        status = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
         raise InputError(f"{path}: file not found.") from None
     if stat.S_ISDIR(status.st_mode):
@@ -89,20 +148,10 @@ def read_document(path, limits: ZipLimits = DEFAULT_LIMITS) -> Document:
         raise InputError(unsupported_message(path))
     if status.st_size == 0:
         raise EmptyTranscript(f"{path}: the file is empty (0 bytes); export the transcript again or remove the file.")
-    speakers, warnings = (), ()
-    if suffix in TEXT_SUFFIXES:
-        text, warnings = decode_text(read_text_bytes(path, limits, status.st_size), path)
-    elif suffix == ".docx":
-        text = read_docx(path, limits)
-    elif suffix == ".odt":
-        text = read_odt(path, limits)
-    else:
-        raw, warnings = decode_text(read_text_bytes(path, limits, status.st_size), path)
-        text, speakers = (read_vtt if suffix == ".vtt" else read_srt)(raw, path)
-    text = unicodedata.normalize("NFC", text)
-    if not text or text.isspace():
-        raise EmptyTranscript(f"{path}: the transcript is empty (no text found); check the export or remove the file.")
-    return Document(str(path), text, tuple(speakers), tuple(warnings) + long_line_warnings(text, path))
+    if suffix in WORD_SUFFIXES:
+        _refuse_non_zip(path, path, suffix)
+        return load_zip_bytes(path, limits)
+    return read_text_bytes(path, limits, status.st_size)
 
 
 def unsupported_message(path) -> str:
@@ -139,13 +188,19 @@ def read_text_bytes(path, limits: ZipLimits = DEFAULT_LIMITS, size=None) -> byte
         raise InputError(f"{path}: {size / MB:,.0f} MB is more than the limit of {limits.describe_member()} "
                          "for one transcript; is this really an interview? Raise the limit if it is.")
     handle = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    try:  # one read of the size just found (and one byte more: a file that grew is read to its end)
-        chunks = [os.read(handle, size + 1)]
-        if len(chunks[0]) != size:  # grew, shrank, or a short read: read on until the end
-            while chunks[-1]:
-                chunks.append(os.read(handle, max(size, 64 * 1024)))
+    try:
+        return _read_to_end(handle, size)
     finally:
         os.close(handle)
+
+
+def _read_to_end(handle: int, size: int) -> bytes:
+    """What an open file holds: one read of the size just found (and one byte more: a file that
+    grew is read to its end)."""
+    chunks = [os.read(handle, size + 1)]
+    if len(chunks[0]) != size:  # grew, shrank, or a short read: read on until the end
+        while chunks[-1]:
+            chunks.append(os.read(handle, max(size, 64 * 1024)))
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
@@ -155,6 +210,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 # The same characters as bytes: UTF-8 and Windows-1252 write each of them as this one byte and use
 # the byte for nothing else, so bytes without them decode to text without them (checked first: fast).
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0b, *range(0x0e, 0x20), 0x7f])
+# Each of them made NUL: a translation without deletions is the bytes type's fastest pass.
+_CONTROL_TO_NUL = bytes(0 if byte in _CONTROL_BYTES else byte for byte in range(256))
 
 
 def decode_text(data: bytes, path) -> tuple:
@@ -170,12 +227,13 @@ def decode_text(data: bytes, path) -> tuple:
                          "export the transcript as .txt, .docx or .odt.")
     else:
         try:
-            text = data.decode("utf-8-sig")
+            # "utf-8-sig" only for a file that starts with the mark: its decoder is Python code
+            text = data.decode("utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8")
         except UnicodeDecodeError as exc:
             text = decode_legacy(data, exc, path)
             warnings = (f"{path}: not UTF-8; read as Windows-1252 (West European). "
                         "Check accents in the output, and save the file as UTF-8 to silence this warning.",)
-        if len(data.translate(None, _CONTROL_BYTES)) == len(data):
+        if b"\x00" not in data.translate(_CONTROL_TO_NUL):  # (NUL itself was refused above)
             text = text[1:] if text.startswith("\ufeff") else text
             return (text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text), warnings
     if text.startswith("\ufeff"):
@@ -203,26 +261,34 @@ def decode_legacy(data: bytes, error: UnicodeDecodeError, path) -> str:
                          "Windows-1252 text. Open it in a text editor and save it as UTF-8.") from None
 
 
-# ---- Word (.docx) -----------------------------------------------------------
+# ---- zipped documents: Word (.docx) ------------------------------------------
+
+_ZIPPED = {".docx": ("a Word .docx", "open it in Word and save it as .docx"),
+           ".odt": ("an OpenDocument .odt", "open it in LibreOffice and save it as .odt")}
 
 
-
-def checked_zip(path, limits: ZipLimits, what: str, hint: str) -> io.BytesIO:
-    """The bytes of a zipped document, checked within `limits` (archives.py), ready for its reader."""
-    if not zipfile.is_zipfile(path):
+def _refuse_non_zip(path, file, suffix: str) -> None:
+    """Refuse a .docx or .odt that is no zip archive at all; `file`: its path, or its bytes in a BytesIO."""
+    if not zipfile.is_zipfile(file):
+        what, hint = _ZIPPED[suffix]
         raise InputError(f"{path}: not {what} file (it is not a zip archive); {hint}.")
-    data = load_zip_bytes(path, limits)
-    check_zip(data, path, limits, what)
-    return io.BytesIO(data)
 
 
-def read_docx(path, limits: ZipLimits = DEFAULT_LIMITS) -> str:
-    """Body paragraphs and table rows of a .docx, in order; headers and footers left out (wordfiles.py)."""
+def _zip_bytes(path, suffix: str, limits: ZipLimits, data=None) -> bytes:
+    """The bytes of a zipped document, refused when they are no zip archive; read by name
+    (and checked as read_document checks a file) when `data` is not given."""
+    if data is None:
+        return _read_checked(path_text(path), suffix, limits)
+    _refuse_non_zip(path, io.BytesIO(data), suffix)
+    return data
+
+
+def read_docx(path, limits: ZipLimits = DEFAULT_LIMITS, data=None) -> str:
+    """Body paragraphs and table rows of a .docx, in order; headers and footers left out (wordfiles.py).
+    `data`: the file's bytes, when read already."""
     from .wordfiles import read_docx as read_word_text
 
-    if not zipfile.is_zipfile(path):
-        raise InputError(f"{path}: not a Word .docx file (it is not a zip archive); open it in Word and save it as .docx.")
-    return read_word_text(path, limits, load_zip_bytes(path, limits))
+    return read_word_text(path, limits, _zip_bytes(path, ".docx", limits, data))
 
 
 # ---- OpenDocument (.odt) ----------------------------------------------------
@@ -237,14 +303,16 @@ _ODT_SKIP = {(_TEXT_NS, "note"), (_OFFICE_NS, "annotation"), (_TEXT_NS, "tracked
 _ODT_TEXT_MIMETYPE = "application/vnd.oasis.opendocument.text"
 
 
-def read_odt(path, limits: ZipLimits = DEFAULT_LIMITS) -> str:
-    """Paragraphs, headings, lists and table rows of an .odt body, in order."""
-    hint = "open it in LibreOffice and save it as .odt"
-    data = checked_zip(path, limits, "an OpenDocument .odt", hint)
+def read_odt(path, limits: ZipLimits = DEFAULT_LIMITS, data=None) -> str:
+    """Paragraphs, headings, lists and table rows of an .odt body, in order. `data`: the file's
+    bytes, when read already."""
+    what, hint = _ZIPPED[".odt"]
+    data = _zip_bytes(path, ".odt", limits, data)
+    check_zip(data, path, limits, what)
     from odf.opendocument import load
 
     try:
-        document = load(data)
+        document = load(io.BytesIO(data))
     except RecursionError:
         raise InputError(f"{path}: sections or lists nested too deeply to read; {hint}.") from None
     except Exception as exc:  # odfpy raises KeyError, xml errors, ... for damaged files
@@ -316,107 +384,3 @@ def _odt_inline(element) -> str:
         else:
             parts.append(_odt_inline(child))
     return "".join(parts)
-
-
-# ---- subtitles (.vtt, .srt) -------------------------------------------------
-
-_TIMING = re.compile(r"^\s*(?P<start>(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})\s*-->\s*(?P<end>(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})")
-_VOICE = re.compile(r"<v(?:\.[\w.-]+)?\s+([^>]+)>")
-_TAG = re.compile(r"</?[a-zA-Z][^>]*>|<\d[\d:.]*>")
-_CUE_SPEAKER = re.compile(r"^\s*(?:\[(?P<b>[^\]\n]{1,40})\]|(?P<n>[A-Z][\w'’.-]{0,30}(?: [A-Z0-9][\w'’.-]{0,30}){0,2}))\s*:\s+")
-_ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&nbsp;": "\u00a0", "&lrm;": "", "&rlm;": ""}
-
-
-@dataclass(frozen=True)
-class Cue:
-    start: str
-    speaker: str
-    text: str
-
-
-def read_vtt(text: str, path) -> tuple:
-    """WebVTT cues into speaker lines; the `<v Speaker>` voice tag gives the speaker."""
-    blocks = list(_blocks(text))
-    if not blocks or not blocks[0][1].startswith("WEBVTT"):
-        raise InputError(f"{path}, line 1: not a WebVTT file (it must start with 'WEBVTT'); "
-                         "export the subtitles again or rename the file to .txt.")
-    return join_cues(_cues(blocks[1:], path, vtt=True), path)
-
-
-def read_srt(text: str, path) -> tuple:
-    """SubRip cues into speaker lines; a leading 'Speaker:' in a cue gives the speaker."""
-    return join_cues(_cues(_blocks(text), path, vtt=False), path)
-
-
-_BLOCK = re.compile(r"[^\s](?:[^\n]|\n(?![ \t]*(?:\n|$)))*")
-
-
-def _blocks(text: str):
-    """(line number, block) for each run of non-blank lines."""
-    line, position = 1, 0
-    for match in _BLOCK.finditer(text):
-        line += text.count("\n", position, match.start())
-        position = match.start()
-        yield line, match.group()
-
-
-def _cues(blocks, path, vtt: bool):
-    """Parse cue blocks; NOTE/STYLE/REGION blocks (VTT) are skipped."""
-    for line, block in blocks:
-        lines = block.split("\n")
-        if vtt and lines[0].startswith(("NOTE", "STYLE", "REGION")):
-            continue
-        timing_at = next((i for i, text in enumerate(lines[:2]) if _TIMING.match(text)), None)
-        if timing_at is None:
-            raise InputError(f"{path}, line {line}: cue without a timing line ('00:00:01.000 --> 00:00:04.000'); "
-                             f"is this a {'WebVTT' if vtt else 'SubRip'} file?")
-        start = _TIMING.match(lines[timing_at]).group("start")
-        payload = "\n".join(lines[timing_at + 1:])
-        speaker = ""
-        voice = _VOICE.search(payload)
-        if voice:
-            speaker = voice.group(1).strip()
-        cleaned = _unescape(_TAG.sub("", payload))
-        cleaned = " ".join(cleaned.split())
-        if not speaker:
-            named = _CUE_SPEAKER.match(cleaned)
-            if named and (named.group("b") or named.group("n").casefold() not in NOT_SPEAKERS):
-                speaker = (named.group("b") or named.group("n")).strip()
-                cleaned = cleaned[named.end():]
-        if cleaned:
-            yield Cue(_clock(start), speaker, cleaned)
-
-
-def join_cues(cues, path) -> tuple:
-    """One line per run of cues of one speaker: '[hh:mm:ss] Speaker: text'.
-
-    A cue without a speaker continues the previous cue's speaker (tools often
-    name the speaker only where it changes).
-    """
-    lines, speakers = [], []
-    current = None
-    for cue in cues:
-        if current is not None and cue.speaker in ("", current.speaker):
-            current = Cue(current.start, current.speaker, current.text + " " + cue.text)
-            continue
-        if current is not None:
-            lines.append(current)
-        current = cue
-        if cue.speaker and cue.speaker not in speakers:
-            speakers.append(cue.speaker)
-    if current is not None:
-        lines.append(current)
-    text = "\n".join(f"[{c.start}] {c.speaker + ': ' if c.speaker else ''}{c.text}" for c in lines)
-    return text, tuple(speakers)
-
-
-def _clock(stamp: str) -> str:
-    """'1:02:03.450' or '02:03,450' -> '01:02:03' (cue times to the second)."""
-    parts = re.split(r"[:.,]", stamp)[:-1]
-    while len(parts) < 3:
-        parts.insert(0, "0")
-    return ":".join(f"{int(p):02d}" for p in parts)
-
-
-def _unescape(text: str) -> str:
-    return re.sub(r"&\w+;", lambda m: _ENTITIES.get(m.group(), m.group()), text)

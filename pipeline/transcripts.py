@@ -77,11 +77,12 @@ def _listing(folder: Path) -> tuple:
                 entries = list(listing)
         except OSError:
             continue
+        within = os.path.join(shown, "")  # the folder with a separator: os.path.join(shown, name) == within + name
         for entry in entries:
             name = entry.name
             if name.startswith(HIDDEN):
                 continue
-            path = os.path.join(shown, name)
+            path = within + name
             if _is(entry.is_dir):
                 if not _is(entry.is_symlink):
                     pending.append((entry.path, f"{prefix}{name}/", path))

@@ -12,8 +12,10 @@ merged table cells) is handed to python-docx on the same checked bytes, so the r
 error, is python-docx's.
 """
 
+import functools
 import io
 import posixpath
+import threading
 
 from .archives import DEFAULT_LIMITS, BoundedZip, ZipLimits
 from .errors import InputError
@@ -64,9 +66,17 @@ def read_docx(path, limits: ZipLimits, data: bytes) -> str:
 
 
 def _parser():
-    from lxml import etree
+    """This thread's parser, made once: a new one for every part cost more than parsing a small
+    part (lxml advises a parser per thread; python-docx shares one)."""
+    parser = getattr(_THREAD, "parser", None)
+    if parser is None:
+        from lxml import etree
 
-    return etree.XMLParser(remove_blank_text=True, resolve_entities=False)  # as python-docx parses
+        parser = _THREAD.parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False)  # as python-docx
+    return parser
+
+
+_THREAD = threading.local()
 
 
 def _xml(data: bytes):
@@ -82,16 +92,36 @@ def _main_part(parts: dict) -> str:
     """The zip member name of the main document part, when the package names it plainly."""
     if "_rels/.rels" not in parts or "[Content_Types].xml" not in parts:
         raise _Unsure()
-    targets = [rel.get("Target") for rel in _xml(parts["_rels/.rels"]).iter(f"{{{_PACKAGE_RELS}}}Relationship")
-               if rel.get("Type") == _OFFICE_DOCUMENT and rel.get("TargetMode") != "External"]
-    if len(targets) != 1 or not targets[0]:
+    relationships, content_types = parts["_rels/.rels"], parts["[Content_Types].xml"]
+    remembered = len(relationships) + len(content_types) <= _REMEMBERED_BYTES
+    name = (_named_main_part if remembered else _named_main_part.__wrapped__)(relationships, content_types)
+    if name is None:
         raise _Unsure()
-    partname = posixpath.normpath(posixpath.join("/", targets[0]))
-    overrides = {item.get("PartName"): item.get("ContentType")
-                 for item in _xml(parts["[Content_Types].xml"]).iter(f"{{{_CONTENT_TYPES}}}Override")}
-    if overrides.get(partname) != _MAIN_CONTENT_TYPE:
-        raise _Unsure()
-    return partname[1:]
+    return name
+
+
+_REMEMBERED_BYTES = 64 * 1024  # larger package parts (a Word file's are a few kB) are not kept
+
+
+@functools.lru_cache(maxsize=64)
+def _named_main_part(relationships: bytes, content_types: bytes):
+    """The main part's member name that these two package parts give (None when unsure).
+
+    Kept for the parts last seen: the documents of one study, saved by one Word from one
+    template, mostly carry both parts byte for byte alike, and parsing them cost as much as
+    parsing a short interview's text. Both are still unpacked and checked for every file.
+    """
+    try:
+        targets = [rel.get("Target") for rel in _xml(relationships).iter(f"{{{_PACKAGE_RELS}}}Relationship")
+                   if rel.get("Type") == _OFFICE_DOCUMENT and rel.get("TargetMode") != "External"]
+        if len(targets) != 1 or not targets[0]:
+            return None
+        partname = posixpath.normpath(posixpath.join("/", targets[0]))
+        overrides = {item.get("PartName"): item.get("ContentType")
+                     for item in _xml(content_types).iter(f"{{{_CONTENT_TYPES}}}Override")}
+    except _Unsure:
+        return None
+    return partname[1:] if overrides.get(partname) == _MAIN_CONTENT_TYPE else None
 
 
 def _body(document: bytes):
@@ -115,7 +145,7 @@ def _blocks(container):
             if text:
                 yield text
         elif tag == _TBL:
-            for row in child.iterchildren(_TR):
+            for row in _children(child, _TR):
                 line = _row_text(row)
                 if line:
                     yield line
@@ -125,33 +155,44 @@ def _blocks(container):
                 yield from _blocks(content)
 
 
+# The text functions below look at every child and compare its tag, rather than asking lxml for
+# the children of given tags (`iterchildren(_R, _HYPERLINK)`): lxml builds a tag matcher on each
+# such call, which cost five times the rest of a paragraph's work. Comments and processing
+# instructions (whose tag is a function) match no tag, as there.
+
+def _children(element, tag: str) -> list:
+    """The child elements with this tag, in order."""
+    return [child for child in element if child.tag == tag]
+
+
 def _paragraph_text(paragraph) -> str:
     """python-docx's Paragraph.text: the runs and hyperlinks directly in the paragraph."""
     parts = []
-    for child in paragraph.iterchildren(_R, _HYPERLINK):
-        if child.tag == _R:
+    for child in paragraph:
+        tag = child.tag
+        if tag == _R:
             _run_text(child, parts)
-        else:
-            for run in child.iterchildren(_R):
+        elif tag == _HYPERLINK:
+            for run in _children(child, _R):
                 _run_text(run, parts)
     return "".join(parts)
 
 
 def _run_text(run, parts: list) -> None:
-    for item in run.iterchildren(_T, _TAB, _BR, _CR, _NO_BREAK_HYPHEN, _PTAB):
+    for item in run:
         tag = item.tag
         if tag == _T:
             parts.append(item.text or "")
+        elif tag in _FIXED:
+            parts.append(_FIXED[tag])
         elif tag == _BR:
             if item.get(_BR_TYPE, "textWrapping") == "textWrapping":
                 parts.append("\n")
-        else:
-            parts.append(_FIXED[tag])
 
 
 def _row_text(row) -> str:
     """A table row as its cells' text joined by tabs (a cell spanning columns counted once)."""
-    cells = [("\n".join(_blocks(cell))).replace("\t", " ").strip() for cell in row.iterchildren(_TC)]
+    cells = [("\n".join(_blocks(cell))).replace("\t", " ").strip() for cell in _children(row, _TC)]
     while cells and not cells[-1]:
         cells.pop()
     return "\t".join(cells).strip()

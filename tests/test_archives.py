@@ -181,6 +181,21 @@ def test_element_count_never_undercounts_across_pieces():
     assert scan.elements == 2 * 1000 + 1  # comments, processing instructions and closing tags do not count
 
 
+def test_small_and_large_pieces_are_counted_alike():
+    from pipeline.archives import _VECTORISED_FROM, _vectorised_counts
+
+    text = b"<a>" + b"<b x='1'/><c></c><!-- c --><?pi?><!x>" * 2000 + b"</a><"
+    assert _vectorised_counts(text) == (text.count(b"<"), text.count(b"</") + text.count(b"<?") + text.count(b"<!"))
+    counts = set()
+    for size in (5, 100, _VECTORISED_FROM - 1, _VECTORISED_FROM, 3 * _VECTORISED_FROM + 7, len(text)):
+        scan = XmlScan("x", "a.xml", ZipLimits(xml_elements=10 ** 9))
+        for start in range(0, len(text), size):  # small pieces counted one way, large ones the other
+            scan.feed(text[start:start + size])
+        scan.close()
+        counts.add(scan.elements)
+    assert counts == {2 * 2000 + 2}
+
+
 def test_bzip2_members_are_refused(tmp_path, data_dir):
     path = rebuild(data_dir / "readers_interview.odt", tmp_path / "bz.odt", method=zipfile.ZIP_BZIP2)
     with pytest.raises(InputError, match=r"bz.odt: 'mimetype' is packed with bzip2, which capcode does not unpack"):

@@ -206,3 +206,59 @@ def test_text_bytes_are_read_whole_when_the_size_given_is_stale(tmp_path):
     path.write_bytes(b"R: " + b"x" * 100_000)
     for stale in (0, 10, 99_999, 100_003, 200_000):  # the file grew or shrank since its size was taken
         assert read_text_bytes(path, size=stale) == path.read_bytes()
+
+
+def _outcome(path, limits):
+    """What read_document makes of a file: its text, speakers and warnings, or its error."""
+    from pipeline.readers import read_document
+
+    try:
+        document = read_document(path, limits)
+        return document.path, document.text, document.speakers, document.warnings
+    except Exception as exc:
+        return type(exc).__name__, str(exc)
+
+
+def test_reading_through_the_descriptor_gives_what_reading_by_name_gives(tmp_path, data_dir, monkeypatch):
+    """read_regular_file reads an ordinary file through one descriptor; anything it leaves is read
+    by name, each check in its order: both ways must give the same text, warnings and errors."""
+    import os
+    import shutil
+
+    from pipeline import readers
+    from pipeline.archives import ZipLimits
+
+    files = {"empty.txt": b"", "blank.txt": b" \n\n", "bom.txt": b"\xef\xbb\xbfR: ja\r\n",
+             "bom_bad.txt": b"\xef\xbb\xbfR: \x81\x8d\n", "mixed.txt": "R: café\n".encode() + "é".encode("cp1252"),
+             "cp1252.txt": "R: café\n".encode("cp1252"), "control.txt": b"R: a\x01b\n", "nul.txt": b"R: a\x00",
+             "utf16.txt": "R: ja".encode("utf-16"), "notzip.docx": b"not a zip", "notzip.odt": b"PK",
+             "cues.vtt": b"WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<v Ann>ja\n", "x.pdf": b"%PDF"}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    for name in ("readers_interview.docx", "readers_interview.odt"):
+        shutil.copy(data_dir / name, tmp_path / name)
+    (tmp_path / "folder.txt").mkdir()
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe.txt")  # opened without waiting, then read by name: 0 bytes, as before
+    paths = sorted(tmp_path.iterdir()) + [tmp_path / "missing.txt", tmp_path / "empty.txt" / "x.txt"]
+    assert readers.read_regular_file(tmp_path / "bom.txt", 100) == files["bom.txt"]
+    for path, cap in ((tmp_path / "bom.txt", 5), (tmp_path / "empty.txt", 100), (tmp_path / "folder.txt", 100),
+                      (tmp_path / "pipe.txt", 100), (tmp_path / "missing.txt", 100)):  # (no pipe: missing)
+        assert readers.read_regular_file(path, cap) is None  # left to be read by name
+    tiny = ZipLimits(member_bytes=12, archive_bytes=2000, xml_elements=100)
+    by_descriptor = [_outcome(path, limits) for path in paths for limits in (ZipLimits(), tiny)]
+    monkeypatch.setattr(readers, "read_regular_file", lambda path, cap: None)
+    by_name = [_outcome(path, limits) for path in paths for limits in (ZipLimits(), tiny)]
+    assert by_descriptor == by_name
+    assert not hasattr(os, "mkfifo") or ("EmptyTranscript", f"{tmp_path / 'pipe.txt'}: the file is empty (0 bytes); "
+                                         "export the transcript again or remove the file.") in by_name
+
+
+def test_a_byte_order_mark_does_not_count_in_the_byte_named_by_an_encoding_error(tmp_path):
+    path = tmp_path / "bom_bad.txt"
+    path.write_bytes(b"\xef\xbb\xbfR: \x81\x8d\n")
+    with pytest.raises(InputError, match=r"bom_bad.txt, line 1: undecodable bytes \(byte 3\): the file mixes"):
+        read_document(path)
+    path.write_bytes(b"R: \x81\x8d\n")
+    with pytest.raises(InputError, match=r"line 1: undecodable bytes \(byte 3\): neither UTF-8 nor Windows-1252"):
+        read_document(path)

@@ -112,3 +112,27 @@ def _scan(body: bytes, cuts: list, raw: bool) -> tuple:
 def test_scanning_bytes_finds_what_scanning_decoded_text_finds(body, cuts):
     """UTF-8 members are scanned as bytes; element counts and DOCTYPEs equal those of the decoded text."""
     assert _scan(body, cuts, raw=True) == _scan(body, cuts, raw=False)
+
+
+def test_the_main_part_is_found_alike_whether_remembered_or_not(data_dir):
+    from pipeline.wordfiles import _named_main_part
+
+    with zipfile.ZipFile(data_dir / "readers_interview.docx") as archive:
+        relationships, content_types = archive.read("_rels/.rels"), archive.read("[Content_Types].xml")
+    _named_main_part.cache_clear()
+    assert _named_main_part(relationships, content_types) == "word/document.xml"
+    assert _named_main_part(relationships, content_types) == _named_main_part.__wrapped__(relationships, content_types)
+    assert _named_main_part.cache_info().hits == 1
+    assert _named_main_part(relationships, content_types.replace(b"document.main+xml", b"template.main+xml")) is None
+    assert _named_main_part(b"<not xml", content_types) is None
+
+
+def test_threads_read_word_files_alike(data_dir):
+    """Each thread parses with a parser of its own (a Dask worker may run several threads)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = (data_dir / "readers_interview.docx").read_bytes()
+    alone = read_docx("t.docx", DEFAULT_LIMITS, data)
+    with ThreadPoolExecutor(4) as pool:
+        texts = list(pool.map(lambda _: read_docx("t.docx", DEFAULT_LIMITS, data), range(40)))
+    assert texts == [alone] * 40
