@@ -68,8 +68,10 @@ def stages(folder: Path, runs: int) -> dict:
     seconds["paragraphs"], pieces = fastest(paragraphs, runs)
     texts = [t.text[start:end] for t, parts in zip(transcripts, pieces) for _, _, start, end, _ in parts]
     starts = [start for parts in pieces for _, _, start, _, _ in parts]
-    seconds["sentences"], found = fastest(lambda: list(units.sentence_spans(texts, nlp, params.max_words, starts)),
-                                          runs)
+    flat = [part for parts in pieces for part in parts]  # a paragraph in pieces is not given whole (transcripts_records)
+    whole = [not part[4] and not (n + 1 < len(flat) and flat[n + 1][4]) for n, part in enumerate(flat)]
+    seconds["sentences"], found = fastest(lambda: list(units.sentence_spans(texts, nlp, params.max_words, starts,
+                                                                            whole)), runs)
     specials = units.special_spellings(nlp.tokenizer)
     batches = [[batch[n] for n in units.cache_friendly_order(batch, specials)] for batch in units._batches(texts)]
     seconds["  of which tokenizer"], _ = fastest(lambda: [nlp.tokenizer(units.SEPARATOR.join(b)) for b in batches],
