@@ -83,12 +83,20 @@ def read_turns(source: str, path, params: SegmentParams, named=None, origin: str
     split = _split_turns(document, source, params, named)
     decision = decide(split.turns, source, named, origin)
     _report(document, split, decision)
-    return document.text, decision.apply(split.turns), decision
+    return document.text, _marked_turns(split, decision), decision
 
 
 def _split_turns(document, source: str, params: SegmentParams, named=None):
     """The speaker turns of a read transcript (the labels the format and the manifest name count as speakers)."""
     return parse_turns(document.text, source, params.interviewer_labels, document.speakers + tuple(named or ()))
+
+
+def _marked_turns(split, decision) -> tuple:
+    """The turns with is_interviewer set for exactly the interviewers' turns (Decision.apply).
+
+    Interviewers by label are the speakers of the turns parse_turns marked, and it marks all the
+    turns of a speaker alike (by their label): those turns need no change, and are not looked at."""
+    return split.turns if decision.how == "label" else decision.apply(split.turns)
 
 
 def _report(document, split=None, decision=None) -> None:
@@ -198,7 +206,7 @@ def group_records(jobs, params: SegmentParams, unit: str, limits: ZipLimits, nlp
             _report(document, split)
             raise decision
         _report(document, split, decision)
-        transcripts.append(Transcript(job.info, document.text, decision.apply(split.turns)))
+        transcripts.append(Transcript(job.info, document.text, _marked_turns(split, decision)))
     nlp = nlp if nlp is not None else segmenting_nlp(params)
     found = transcripts_records([t for t in transcripts if t is not None], nlp, params, unit, maker)
     records = [None if transcript is None else next(found) for transcript in transcripts]

@@ -133,12 +133,12 @@ def test_turn_spans_are_exact_for_any_text(lines):
 
 
 def test_label_lines_are_those_the_label_pattern_finds_anywhere():
-    """`_label_lines` looks only after newlines, past lines that cannot start a label: it finds
+    """`_label_matches` looks only after newlines, past lines that cannot start a label: it finds
     exactly the matches of the label pattern searched at every character."""
     from pathlib import Path
 
     from pipeline.config import DEFAULT_INTERVIEWERS
-    from pipeline.turns import RESPONDENT_WORDS, _label_lines, _label_pattern
+    from pipeline.turns import RESPONDENT_WORDS, _after_newline, _label_matches, _label_pattern
 
     texts = [read_document(path).text for folder in ("data/sample/transcripts", "tests/data/segment_study")
              for path in sorted(Path(__file__).resolve().parent.parent.joinpath(folder).rglob("*"))
@@ -147,7 +147,10 @@ def test_label_lines_are_those_the_label_pattern_finds_anywhere():
               "R: a\nR", "\n\nI: eerste na witregels", "iNTERVIEWER: x\n  \n\t\nRESP 2 (schepen): y"]
     for known in (DEFAULT_INTERVIEWERS + RESPONDENT_WORDS, ("(I)", "-x", "ß", "3"), ()):
         for text in texts:
-            found = [(start, match.end(), match.groupdict()) for start, match in _label_lines(text, known)]
+            first, rest = _label_matches(text, _label_pattern(known), _after_newline(known))
+            found = [(m.start() + 1, m.end(), m.groupdict()) for m in rest]  # from the newline before the line
+            if first is not None:
+                found.insert(0, (first.start(), first.end(), first.groupdict()))
             assert found == [(m.start(), m.end(), m.groupdict()) for m in _label_pattern(known).finditer(text)]
     assert len(texts) > 30
 
