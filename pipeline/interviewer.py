@@ -182,6 +182,10 @@ class Decision:
         return tuple(turn if turn.is_interviewer == (turn.speaker in chosen)
                      else dataclasses.replace(turn, is_interviewer=turn.speaker in chosen) for turn in turns)
 
+    def listening_turns(self) -> int:
+        """How many of the interviewers' turns only signal listening ('Mm-hm.')."""
+        return sum(s.acknowledgements for s in self.stats if s.speaker in self.interviewers)
+
     def _combined(self) -> SpeakerStats:
         chosen = [s for s in self.stats if s.speaker in self.interviewers]
         return SpeakerStats(", ".join(self.interviewers), sum(s.turns for s in chosen),

@@ -8,7 +8,7 @@ Every character offset refers to the plain text of the source as
 `capcode text FILE` prints it: ``plain_text[start_char:end_char] == text``.
 """
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from itertools import product
 from typing import Optional
 
@@ -61,6 +61,9 @@ class Transcript:
     info: SourceInfo
     text: str
     turns: tuple = ()
+    # How many interviewer turns only signal listening ('Mm-hm.'), as the interviewer decision
+    # counted them (None: not counted); when none do, choosing contexts need not read their words.
+    listening_turns: Optional[int] = field(default=None, compare=False)
 
     @property
     def source(self) -> str:

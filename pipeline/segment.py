@@ -206,7 +206,7 @@ def group_records(jobs, params: SegmentParams, unit: str, limits: ZipLimits, nlp
             _report(document, split)
             raise decision
         _report(document, split, decision)
-        transcripts.append(Transcript(job.info, document.text, _marked_turns(split, decision)))
+        transcripts.append(Transcript(job.info, document.text, _marked_turns(split, decision), decision.listening_turns()))
     nlp = nlp if nlp is not None else segmenting_nlp(params)
     found = transcripts_records([t for t in transcripts if t is not None], nlp, params, unit, maker)
     records = [None if transcript is None else next(found) for transcript in transcripts]
@@ -278,13 +278,17 @@ def transcript_records(transcript: Transcript, nlp, params: SegmentParams, unit:
 
 
 def _selected_turns(transcript: Transcript, params: SegmentParams) -> list:
-    """(turn, context) of the turns that give units: the question before each answer is its context."""
+    """(turn, context) of the turns that give units: the question before each answer is its context.
+
+    An interviewer turn's words are read (is_backchannel) only when some may only signal
+    listening: the interviewer decision counts them (Transcript.listening_turns), most often none."""
     selected, question = [], ""
+    include, listening = params.include_interviewer, transcript.listening_turns != 0  # None: not counted
     for turn in transcript.turns:
         if turn.is_interviewer:
-            if params.include_interviewer:
+            if include:
                 selected.append((turn, ""))
-            if not is_backchannel(turn.text):  # "Mm-hm." does not replace the question being answered
+            if not (listening and is_backchannel(turn.text)):  # "Mm-hm." does not replace the question being answered
                 question = turn.text
         else:
             selected.append((turn, question))

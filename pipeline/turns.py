@@ -43,25 +43,35 @@ organisatie functie naam leeftijd geslacht opname bestand pagina hoofdstuk bijla
 zie voorbeeld voorbeelden definitie resultaat resultaten inleiding besluit samenvatting actie
 acties agenda verslag aandachtspunt aandachtspunten""".split())
 
-_TS = r"[\[(]?\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?[\])]?"
+
+def _optional(pattern: str) -> str:
+    """`(?:pattern)?` written as `(?:pattern|)`: the same matches, found faster. Python's regex
+    engine runs an optional group as a repeat, saving its state at every try, and an empty
+    alternative directly: the label pattern is a sixth faster (tests/test_turns.py compares both)."""
+    return f"(?:{pattern}|)"
+
+
+_TS = r"[\[(]?\d{1,2}:\d{2}" + _optional(r":\d{2}") + _optional(r"[.,]\d{1,3}") + r"[\])]?"
 _NAME_WORD = r"[A-ZÀ-ÖØ-Þ][\w'’.-]{0,30}"
 _PARTICLE = r"(?:van|de|der|den|het|ter|ten|te|von|vd|da|di|du|le|la|el|al|'t)"
 _NUMBER = r"\d{1,3}(?!\d|[:.,]\d)"
 _NAME = rf"{_NAME_WORD}(?:[ ](?:{_NAME_WORD}|{_PARTICLE}|{_NUMBER})){{0,4}}"
-_BOLD = r"(?:\*\*|__)?"
+_BOLD = _optional(r"\*\*|__")
+_STAMP_ABOVE = _optional(rf"(?P<ts0>{_TS})[ \t]*\n[ \t]*")                # timestamp alone on the line above
+_STAMP_BEFORE = _optional(rf"(?P<ts1>{_TS})[ \t]*" + _optional(r"[-–][ \t]*"))  # timestamp before the label
+_NOTE = _optional(r"[ ]?\([^()\n]{1,40}\)")                                # 'Respondent 3 (schepen)'
+_STAMP_AFTER = _optional(rf"(?P<ts2>{_TS})[ \t]*")                          # timestamp after the label
+_STAMP_AFTER_SEPARATOR = _optional(rf"(?P<ts3>{_TS})(?=\s)")
 
 
 @lru_cache(maxsize=32)
 def _label_pattern(known: tuple) -> re.Pattern:
     """The regex for a label line; `known` labels match in any letter case."""
     words = sorted({re.escape(k) for k in known if k}, key=len, reverse=True)
-    known_re = rf"(?i:(?:{'|'.join(words)})(?:[ _-]?{_NUMBER})?)" if words else r"(?!x)x"
+    known_re = rf"(?i:(?:{'|'.join(words)}){_optional('[ _-]?' + _NUMBER)})" if words else r"(?!x)x"
     return re.compile(
-        rf"^[ \t]*(?:(?P<ts0>{_TS})[ \t]*\n[ \t]*)?"           # timestamp alone on the line above
-        rf"(?:(?P<ts1>{_TS})[ \t]*(?:[-–][ \t]*)?)?{_BOLD}"  # timestamp before the label
-        rf"(?P<label>(?:{known_re}|{_NAME})(?:[ ]?\([^()\n]{{1,40}}\))?)"
-        rf"{_BOLD}[ \t]*(?:(?P<ts2>{_TS})[ \t]*)?"            # timestamp after the label
-        rf"(?P<sep>:|\t|(?=\n)|\Z){_BOLD}[ \t]*(?:(?P<ts3>{_TS})(?=\s))?[ \t]*",
+        rf"^[ \t]*{_STAMP_ABOVE}{_STAMP_BEFORE}{_BOLD}(?P<label>(?:{known_re}|{_NAME}){_NOTE})"
+        rf"{_BOLD}[ \t]*{_STAMP_AFTER}(?P<sep>:|\t|(?=\n)|\Z){_BOLD}[ \t]*{_STAMP_AFTER_SEPARATOR}[ \t]*",
         re.MULTILINE,
     )
 
