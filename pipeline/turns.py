@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
+from typing import Optional
 
 from .config import DEFAULT_INTERVIEWERS
 from .records import new_turn
@@ -144,10 +145,51 @@ def parse_turns(text: str, source: str, interviewer_labels=DEFAULT_INTERVIEWERS,
     """Split plain text into speaker turns; every turn's span is exact: text[start:end] == turn.text.
 
     `speakers` are names the file format itself marks (VTT voice tags); they always count as labels.
-    One pass of the label pattern over the text; a label's cleaned form and kind are worked out
-    once per distinct label, not once per turn.
+    Most transcripts have only labels of a known kind (I:, R:, Respondent 3:), some of them not an
+    interviewer's: their turns are made in one pass over the label lines (_known_speakers_turns).
+    The others' labels are weighed first (_weighed_turns: a free-form name must recur).
     """
     labels = _labels(tuple(interviewer_labels), tuple(speakers))
+    split = _known_speakers_turns(text, source, labels)
+    return split if split is not None else _weighed_turns(text, source, labels)
+
+
+def _known_speakers_turns(text: str, source: str, labels: "_Labels") -> Optional[TurnSplit]:
+    """The turns when every label is of a known kind and not every one is an interviewer's, made
+    as the label lines are found (a turn ends where the next label line starts), as
+    _weighed_turns makes them (tests/test_turns.py compares both); None for other transcripts."""
+    turns, speakers, clocks = [], {}, {}  # speakers: label as written -> (speaker, is an interviewer's)
+    respondent, body = False, None  # body: where the text of the turn being read starts (None: no label yet)
+    first, rest = _label_matches(text, labels.at_start, labels.after_newline)
+    for match in (rest if first is None else chain((first,), rest)):
+        ts0, ts1, raw, ts2, _, ts3 = match.groups()  # the pattern's groups, in order (_label_pattern)
+        speaker = speakers.get(raw)
+        if speaker is None:
+            label = _clean(raw)
+            asks, known = labels.kind(label)
+            if not known:
+                return None
+            speaker = speakers[raw] = (label, asks)
+            respondent = respondent or not asks
+        line = match.start() + 1 if match is not first else 0  # found from the newline before the line
+        if body is None:
+            preamble_end = line
+        else:
+            turn = _turn(text, source, len(turns) + 1, name, is_interviewer, body, line, stamp and _clocked(clocks, stamp))
+            if turn:
+                turns.append(turn)
+        (name, is_interviewer), body, stamp = speaker, match.end(), ts0 or ts1 or ts2 or ts3 or None
+    if body is None or not respondent:
+        return None
+    turn = _turn(text, source, len(turns) + 1, name, is_interviewer, body, len(text), stamp and _clocked(clocks, stamp))
+    if turn:
+        turns.append(turn)
+    return TurnSplit(tuple(turns), (), _preamble_notes(text, preamble_end, source))
+
+
+def _weighed_turns(text: str, source: str, labels: "_Labels") -> TurnSplit:
+    """The turns of any transcript: the label lines are found, then weighed (_accepted_labels),
+    then the turns made; a label's cleaned form and kind are worked out once per distinct label."""
     cleaned = {}
     candidates = []  # (start, end, label, separator, first timestamp)
     first, rest = _label_matches(text, labels.at_start, labels.after_newline)
@@ -167,10 +209,7 @@ def parse_turns(text: str, source: str, interviewer_labels=DEFAULT_INTERVIEWERS,
                     "the whole transcript is taken as one respondent turn.",)
         return TurnSplit((turn,) if turn else (), warnings)
 
-    notes = ()
-    preamble = text[: spans[0][0]].strip()
-    if preamble:
-        notes = (f"{source}: {len(preamble)} characters before the first speaker label are not part of any turn.",)
+    notes = _preamble_notes(text, spans[0][0], source)
     kinds = {label: labels.kind(label)[0] for label in accepted}
     clocks = {}
     ends = [candidate[0] for candidate in spans[1:]] + [len(text)]
@@ -182,6 +221,14 @@ def parse_turns(text: str, source: str, interviewer_labels=DEFAULT_INTERVIEWERS,
         if turn:
             turns.append(turn)
     return TurnSplit(tuple(turns), (), notes)
+
+
+def _preamble_notes(text: str, first_label: int, source: str) -> tuple:
+    """A note when there is text before the first label (a header with date and place)."""
+    preamble = text[:first_label].strip()
+    if preamble:
+        return (f"{source}: {len(preamble)} characters before the first speaker label are not part of any turn.",)
+    return ()
 
 
 def _interviewer_only(text, source, labels, ends, kinds, clocks, notes) -> TurnSplit:
