@@ -64,8 +64,8 @@ def is_backchannel(text: str) -> bool:
     acknowledges = _ACKNOWLEDGING.get(word)
     if not (acknowledges if acknowledges is not None else _acknowledges(word)):
         return False  # most turns: decided by their first word
-    count = 0
-    for match in _WORD.finditer(text, first.start()):
+    count = 1
+    for match in _WORD.finditer(text, first.end()):  # the words after the first
         count += 1
         if count > BACKCHANNEL_MAX_WORDS or not _acknowledges(match.group()):
             return False
@@ -224,8 +224,8 @@ def decide(turns, source: str, named=None, origin: str = "manifest") -> Decision
     `named` that no speaker has raises InputError naming `origin`.
     """
     stats, labelled = _tally(turns, count_words=False)
-    speakers = [s.speaker for s in stats]
     if named is not None:
+        speakers = [s.speaker for s in stats]
         chosen = []
         for name in named:
             match = next((s for s in speakers if same_label(s, name)), None)
@@ -247,7 +247,7 @@ def decide(turns, source: str, named=None, origin: str = "manifest") -> Decision
         return Decision(source, (), "none", tuple(stats), reason=f"one speaker only, {stats[0].speaker}")
     if not candidates:
         return Decision(source, (), "none", tuple(stats),
-                        reason=f"only respondent labels: {', '.join(speakers)}")
+                        reason=f"only respondent labels: {', '.join(s.speaker for s in stats)}")
     stats = speaker_stats(turns)  # now with the words: shorter turns count towards asking
     candidates = [s for s in stats if label_base(s.speaker) not in RESPONDENT_LABELS]
     return _from_turns(source, stats, candidates)

@@ -171,14 +171,16 @@ def _known_speakers_turns(text: str, source: str, labels: "_Labels") -> Optional
                 return None
             speaker = speakers[raw] = (label, asks)
             respondent = respondent or not asks
-        line = match.start() + 1 if match is not first else 0  # found from the newline before the line
+        line, end = match.span()
+        if match is not first:
+            line += 1  # found from the newline before the line
         if body is None:
             preamble_end = line
         else:
             turn = _turn(text, source, len(turns) + 1, name, is_interviewer, body, line, stamp and _clocked(clocks, stamp))
             if turn:
                 turns.append(turn)
-        (name, is_interviewer), body, stamp = speaker, match.end(), ts0 or ts1 or ts2 or ts3 or None
+        (name, is_interviewer), body, stamp = speaker, end, ts0 or ts1 or ts2 or ts3 or None
     if body is None or not respondent:
         return None
     turn = _turn(text, source, len(turns) + 1, name, is_interviewer, body, len(text), stamp and _clocked(clocks, stamp))
