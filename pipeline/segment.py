@@ -92,10 +92,8 @@ def _split_turns(document, source: str, params: SegmentParams, named=None):
 
 
 def _marked_turns(split, decision) -> tuple:
-    """The turns with is_interviewer set for exactly the interviewers' turns (Decision.apply).
-
-    Interviewers by label are the speakers of the turns parse_turns marked, and it marks all the
-    turns of a speaker alike (by their label): those turns need no change, and are not looked at."""
+    """decision.apply(split.turns), but turns marked by label are taken as they are: parse_turns marks
+    all the turns of a speaker alike (by the label), so the interviewers by label need no change."""
     return split.turns if decision.how == "label" else decision.apply(split.turns)
 
 
@@ -206,7 +204,8 @@ def group_records(jobs, params: SegmentParams, unit: str, limits: ZipLimits, nlp
             _report(document, split)
             raise decision
         _report(document, split, decision)
-        transcripts.append(Transcript(job.info, document.text, _marked_turns(split, decision), decision.listening_turns()))
+        transcripts.append(Transcript(job.info, document.text, _marked_turns(split, decision),
+                                      decision.listening_turns()))
     nlp = nlp if nlp is not None else segmenting_nlp(params)
     found = transcripts_records([t for t in transcripts if t is not None], nlp, params, unit, maker)
     records = [None if transcript is None else next(found) for transcript in transcripts]
@@ -278,17 +277,15 @@ def transcript_records(transcript: Transcript, nlp, params: SegmentParams, unit:
 
 
 def _selected_turns(transcript: Transcript, params: SegmentParams) -> list:
-    """(turn, context) of the turns that give units: the question before each answer is its context.
-
-    An interviewer turn's words are read (is_backchannel) only when some may only signal
-    listening: the interviewer decision counts them (Transcript.listening_turns), most often none."""
+    """(turn, context) of the turns that give units: the question before each answer is its context;
+    interviewer turns are read for back-channel only if the decision counted any (Transcript.listening_turns)."""
     selected, question = [], ""
     include, listening = params.include_interviewer, transcript.listening_turns != 0  # None: not counted
     for turn in transcript.turns:
         if turn.is_interviewer:
             if include:
                 selected.append((turn, ""))
-            if not (listening and is_backchannel(turn.text)):  # "Mm-hm." does not replace the question being answered
+            if not (listening and is_backchannel(turn.text)):  # "Mm-hm." does not replace the question
                 question = turn.text
         else:
             selected.append((turn, question))

@@ -95,7 +95,8 @@ def _label_matches(text: str, at_start: re.Pattern, after_newline: re.Pattern) -
     `_label_pattern(known).finditer(text)` finds them; a line after the first is found from the
     newline before it (_after_newline), so its match starts one character before the line."""
     first = at_start.match(text)
-    return first, after_newline.finditer(text, first.end() if first is not None else 0)  # no match ends at a line's start
+    # a match never ends at a line's start: none is skipped
+    return first, after_newline.finditer(text, first.end() if first is not None else 0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,9 +128,10 @@ _KINDS_MAX = 10_000  # labels remembered per set of labels (free-form names are 
 
 @lru_cache(maxsize=64)
 def _labels(interviewer_labels: tuple, speakers: tuple) -> _Labels:
+    """The _Labels of these interviewer labels and format-given speaker names."""
     known = interviewer_labels + RESPONDENT_WORDS + speakers
-    return _Labels(_label_pattern(known), _after_newline(known), frozenset(_fold(label) for label in interviewer_labels),
-                   frozenset(speakers), {})
+    interviewers = frozenset(_fold(label) for label in interviewer_labels)
+    return _Labels(_label_pattern(known), _after_newline(known), interviewers, frozenset(speakers), {})
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,7 @@ def parse_turns(text: str, source: str, interviewer_labels=DEFAULT_INTERVIEWERS,
     return split if split is not None else _weighed_turns(text, source, labels)
 
 
-def _known_speakers_turns(text: str, source: str, labels: "_Labels") -> Optional[TurnSplit]:
+def _known_speakers_turns(text: str, source: str, labels: _Labels) -> Optional[TurnSplit]:
     """The turns when every label is of a known kind and not every one is an interviewer's, made
     as the label lines are found (a turn ends where the next label line starts), as
     _weighed_turns makes them (tests/test_turns.py compares both); None for other transcripts."""
@@ -177,7 +179,8 @@ def _known_speakers_turns(text: str, source: str, labels: "_Labels") -> Optional
         if body is None:
             preamble_end = line
         else:
-            turn = _turn(text, source, len(turns) + 1, name, is_interviewer, body, line, stamp and _clocked(clocks, stamp))
+            turn = _turn(text, source, len(turns) + 1, name, is_interviewer, body, line,
+                         stamp and _clocked(clocks, stamp))
             if turn:
                 turns.append(turn)
         (name, is_interviewer), body, stamp = speaker, end, ts0 or ts1 or ts2 or ts3 or None
@@ -189,7 +192,7 @@ def _known_speakers_turns(text: str, source: str, labels: "_Labels") -> Optional
     return TurnSplit(tuple(turns), (), _preamble_notes(text, preamble_end, source))
 
 
-def _weighed_turns(text: str, source: str, labels: "_Labels") -> TurnSplit:
+def _weighed_turns(text: str, source: str, labels: _Labels) -> TurnSplit:
     """The turns of any transcript: the label lines are found, then weighed (_accepted_labels),
     then the turns made; a label's cleaned form and kind are worked out once per distinct label."""
     cleaned = {}
@@ -219,7 +222,8 @@ def _weighed_turns(text: str, source: str, labels: "_Labels") -> TurnSplit:
         return _interviewer_only(text, source, spans, ends, kinds, clocks, notes)
     turns = []
     for (_, start, speaker, _, stamp), end in zip(spans, ends):
-        turn = _turn(text, source, len(turns) + 1, speaker, kinds[speaker], start, end, stamp and _clocked(clocks, stamp))
+        turn = _turn(text, source, len(turns) + 1, speaker, kinds[speaker], start, end,
+                     stamp and _clocked(clocks, stamp))
         if turn:
             turns.append(turn)
     return TurnSplit(tuple(turns), (), notes)
@@ -352,14 +356,19 @@ def _is_interviewer(label: str, interviewers: set) -> bool:
 def _clock(stamp):
     """'[00:12:34]' -> '00:12:34'; '0:03' -> '00:00:03'; None stays None.
 
-    A label's time stamp (the shape of _TS) is read from the parts of one regex match, which
-    gives what the general reading below gives (tests/test_turns.py compares them), 4x faster."""
+    A label's time stamp (the shape of _TS) is read from the parts of one regex match: what
+    _clock_from_digits gives (tests/test_turns.py compares them), four times faster."""
     if not stamp:
         return None
     parts = _STAMP_PARTS.fullmatch(stamp)
-    if parts is not None:
-        hours, minutes, seconds = parts.groups()
-        return f"{hours:0>2}:{minutes}:{seconds}" if seconds else f"00:{hours:0>2}:{minutes}"
+    if parts is None:
+        return _clock_from_digits(stamp)
+    hours, minutes, seconds = parts.groups()
+    return f"{hours:0>2}:{minutes}:{seconds}" if seconds else f"00:{hours:0>2}:{minutes}"
+
+
+def _clock_from_digits(stamp: str) -> str:
+    """The stamp's first three numbers (before any fraction of a second) as hh:mm:ss."""
     parts = re.findall(r"\d+", stamp.split(".")[0].split(",")[0])[:3]
     while len(parts) < 3:
         parts.insert(0, "0")
