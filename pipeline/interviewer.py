@@ -275,11 +275,11 @@ def _check_labelled(decision: Decision) -> Decision:
     nearly always the interviewer asks, and nothing more is needed."""
     turns = questions = 0
     others = []
-    for stats in decision.stats:
-        if stats.speaker in decision.interviewers:
-            turns, questions = turns + stats.turns, questions + stats.questions
-        elif stats.turns:
-            others.append(stats)
+    for s in decision.stats:
+        if s.speaker in decision.interviewers:
+            turns, questions = turns + s.turns, questions + s.questions
+        elif s.turns:
+            others.append(s)
     if not turns or not others or questions / turns >= 0.2:
         return decision
     rival = max(others, key=lambda s: s.question_share)
