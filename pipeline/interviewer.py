@@ -19,7 +19,6 @@ speakers, and never become the context of the next answer (see segment.py).
 import dataclasses
 import re
 from dataclasses import dataclass
-from itertools import islice
 from typing import Optional
 
 from .errors import InputError
@@ -47,12 +46,9 @@ QUESTION_MAX_WORDS = 40  # a longer turn with a '?' inside (not at its end) is a
 
 _WORD = re.compile(r"[\w'’-]+")
 _QUESTION_END = re.compile(r"\?[\"'’”)\]»]*\s*$")
-
-
-def _first_words(text: str, most: int) -> list:
-    """The first `most` words of a text (fewer if it has fewer): a turn's length is only
-    compared with small bounds, so a long answer is never scanned to its end."""
-    return [match.group() for match in islice(_WORD.finditer(text), most)]
+# Matches a text of more than QUESTION_MAX_WORDS words (as _WORD finds them), in one call instead of
+# a match object per word; the look-ahead takes each word whole, so none can be split in two.
+_LONGER_THAN_A_QUESTION = re.compile(rf"(?:[^\w'’-]*[\w'’-]+(?![\w'’-])){{{QUESTION_MAX_WORDS + 1}}}")
 
 
 def is_backchannel(text: str) -> bool:
@@ -68,8 +64,8 @@ def is_backchannel(text: str) -> bool:
     acknowledges = _ACKNOWLEDGING.get(word)
     if not (acknowledges if acknowledges is not None else _acknowledges(word)):
         return False  # most turns: decided by their first word
-    count = 0
-    for match in _WORD.finditer(text, first.start()):
+    count = 1
+    for match in _WORD.finditer(text, first.end()):  # the words after the first
         count += 1
         if count > BACKCHANNEL_MAX_WORDS or not _acknowledges(match.group()):
             return False
@@ -89,20 +85,18 @@ def _acknowledges(word: str) -> bool:
     return known
 
 
-_NO_QUESTION_PUNCTUATION = re.compile(r"[.!;]")
-
-
 def is_question(text: str) -> bool:
     """A turn that asks: it ends with '?', or is short and has one; unpunctuated, it starts like a question."""
     stripped = text.strip()
     if "?" in stripped:
         if stripped[-1] == "?":
             return True  # what _QUESTION_END finds, without searching
-        return bool(_QUESTION_END.search(stripped)) or len(_first_words(stripped, QUESTION_MAX_WORDS + 1)) <= QUESTION_MAX_WORDS
-    if _NO_QUESTION_PUNCTUATION.search(stripped):
+        return bool(_QUESTION_END.search(stripped)) or not _LONGER_THAN_A_QUESTION.match(stripped)
+    if "." in stripped or "!" in stripped or ";" in stripped:  # punctuated, with no '?': no question
         return False
-    words = _first_words(stripped, QUESTION_MAX_WORDS + 1)  # speech recognition without punctuation
-    return bool(words) and words[0].casefold() in QUESTION_STARTS and len(words) <= QUESTION_MAX_WORDS
+    first = _WORD.search(stripped)  # speech recognition without punctuation
+    return (first is not None and first.group().casefold() in QUESTION_STARTS
+            and not _LONGER_THAN_A_QUESTION.match(stripped))
 
 
 @dataclass(frozen=True)
@@ -139,7 +133,13 @@ def speaker_stats(turns, count_words: bool = True) -> list:
     Without `count_words` the `words` of every speaker stay 0: only the decision from the
     turns compares turn lengths, so the others need not count the words of every answer.
     """
-    counts, first_seen = {}, None  # speaker -> [turns, questions, words, acknowledgements]
+    return _tally(turns, count_words)[0]
+
+
+def _tally(turns, count_words: bool) -> tuple:
+    """(speaker_stats(turns, count_words), the speakers of turns marked is_interviewer in the order
+    they first speak): decide needs both, from one pass over the turns."""
+    counts, first_seen, marked = {}, None, {}  # speaker -> [turns, questions, words, acknowledgements]
     for turn in turns:
         speaker = turn.speaker
         if speaker == UNLABELLED:
@@ -147,6 +147,8 @@ def speaker_stats(turns, count_words: bool = True) -> list:
         current = counts.get(speaker)
         if current is None:
             current = counts[speaker] = [0, 0, 0, 0]
+        if turn.is_interviewer:
+            marked[speaker] = None
         text = turn.text
         if is_backchannel(text):
             current[3] += 1
@@ -157,8 +159,9 @@ def speaker_stats(turns, count_words: bool = True) -> list:
         current[1] += is_question(text)
         if count_words:
             current[2] += len(_WORD.findall(text))
-    return [SpeakerStats(speaker, n_turns, questions, words, acknowledgements, speaker == first_seen)
-            for speaker, (n_turns, questions, words, acknowledgements) in counts.items()]
+    stats = [SpeakerStats(speaker, n_turns, questions, words, acknowledgements, speaker == first_seen)
+             for speaker, (n_turns, questions, words, acknowledgements) in counts.items()]
+    return stats, tuple(marked)
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,10 @@ class Decision:
         chosen = set(self.interviewers)
         return tuple(turn if turn.is_interviewer == (turn.speaker in chosen)
                      else dataclasses.replace(turn, is_interviewer=turn.speaker in chosen) for turn in turns)
+
+    def listening_turns(self) -> int:
+        """How many of the interviewers' turns only signal listening ('Mm-hm.')."""
+        return sum(s.acknowledgements for s in self.stats if s.speaker in self.interviewers)
 
     def _combined(self) -> SpeakerStats:
         chosen = [s for s in self.stats if s.speaker in self.interviewers]
@@ -216,9 +223,9 @@ def decide(turns, source: str, named=None, origin: str = "manifest") -> Decision
     in segment.interviewer_labels) decide; otherwise the turns' own evidence. A name in
     `named` that no speaker has raises InputError naming `origin`.
     """
-    stats = speaker_stats(turns, count_words=False)
-    speakers = [s.speaker for s in stats]
+    stats, labelled = _tally(turns, count_words=False)
     if named is not None:
+        speakers = [s.speaker for s in stats]
         chosen = []
         for name in named:
             match = next((s for s in speakers if same_label(s, name)), None)
@@ -231,7 +238,6 @@ def decide(turns, source: str, named=None, origin: str = "manifest") -> Decision
             return Decision(source, (), "none", tuple(stats), reason=f"the manifest says '{NO_INTERVIEWER}'")
         return Decision(source, tuple(dict.fromkeys(chosen)), "manifest", tuple(stats))
 
-    labelled = tuple(dict.fromkeys(t.speaker for t in turns if t.is_interviewer and t.speaker != UNLABELLED))
     if labelled:
         return _check_labelled(Decision(source, labelled, "label", tuple(stats)))
     if not stats:
@@ -241,7 +247,7 @@ def decide(turns, source: str, named=None, origin: str = "manifest") -> Decision
         return Decision(source, (), "none", tuple(stats), reason=f"one speaker only, {stats[0].speaker}")
     if not candidates:
         return Decision(source, (), "none", tuple(stats),
-                        reason=f"only respondent labels: {', '.join(speakers)}")
+                        reason=f"only respondent labels: {', '.join(s.speaker for s in stats)}")
     stats = speaker_stats(turns)  # now with the words: shorter turns count towards asking
     candidates = [s for s in stats if label_base(s.speaker) not in RESPONDENT_LABELS]
     return _from_turns(source, stats, candidates)
@@ -263,13 +269,21 @@ def _from_turns(source, stats, candidates) -> Decision:
 
 
 def _check_labelled(decision: Decision) -> Decision:
-    """An interviewer by label who hardly asks while another speaker mostly asks: labels swapped?"""
-    combined = decision._combined()
-    others = [s for s in decision.stats if s.speaker not in decision.interviewers and s.turns]
-    if not combined.turns or not others:
+    """An interviewer by label who hardly asks while another speaker mostly asks: labels swapped?
+
+    The interviewers' turns and questions are summed here, not through Decision._combined:
+    nearly always the interviewer asks, and nothing more is needed."""
+    turns = questions = 0
+    others = []
+    for s in decision.stats:
+        if s.speaker in decision.interviewers:
+            turns, questions = turns + s.turns, questions + s.questions
+        elif s.turns:
+            others.append(s)
+    if not turns or not others or questions / turns >= 0.2:
         return decision
     rival = max(others, key=lambda s: s.question_share)
-    if combined.question_share < 0.2 and rival.question_share >= 0.5:
+    if rival.question_share >= 0.5:
         return dataclasses.replace(decision, sure=False, doubt=f"{rival.speaker} asks ({rival.summary()})")
     return decision
 

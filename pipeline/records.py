@@ -3,13 +3,16 @@
 Transcript and Turn (read and segmented), Fragment (what coders code), Coding (one coder's
 value), Prediction (the model's suggestion) and, at the end of the chain, the Aggregate with
 its per-case tables, which `pipeline.aggregate` computes and `pipeline.report` writes.
+`record_maker` and `line_maker` give a unit of a transcript as a Fragment's dict and as its line
+of fragments.jsonl.
 
 Every character offset refers to the plain text of the source as
 `capcode text FILE` prints it: ``plain_text[start_char:end_char] == text``.
 """
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from itertools import product
+from json.encoder import encode_basestring
 from typing import Optional
 
 UNKNOWN = "onbekend"
@@ -61,6 +64,9 @@ class Transcript:
     info: SourceInfo
     text: str
     turns: tuple = ()
+    # How many interviewer turns only signal listening ('Mm-hm.'), as the interviewer decision
+    # counted them (None: not counted); when none do, choosing contexts need not read their words.
+    listening_turns: Optional[int] = field(default=None, compare=False)
 
     @property
     def source(self) -> str:
@@ -282,3 +288,36 @@ class Aggregate:
     rule: Optional[str]              # the typology rule in words, None when it does not apply
     sources: tuple = ()              # "codings", "predictions"
     codebook: str = ""
+
+
+# ---- a unit's record and its line of fragments.jsonl ------------------------------------------
+
+def record_maker(transcript: Transcript):
+    """A function making the record of one unit of `transcript`: a dict of a Fragment's fields, in order."""
+    info, text = transcript.info, transcript.text
+    source, case, respondent, role = info.source, info.case, info.respondent, info.role
+
+    def record(turn, context, start, end, words):
+        return {"id": f"{source}#{start}-{end}", "source": source, "case": case, "respondent": respondent,
+                "role": role, "speaker": turn.speaker, "turn": turn.index, "start_char": start, "end_char": end,
+                "text": text[start:end], "context": context, "n_words": words}
+
+    return record
+
+
+def line_maker(transcript: Transcript):
+    """A function making the line of fragments.jsonl of one unit of `transcript`: the bytes
+    json.dumps(record, ensure_ascii=False) gives for record_maker's dict (tests/test_units.py
+    compares both), from a template and the C string encoder of the json module, twice as fast."""
+    info, text, quoted = transcript.info, transcript.text, encode_basestring
+    head = (f'{{"id": "", "source": {quoted(info.source)}, "case": {quoted(info.case)}, '
+            f'"respondent": {quoted(info.respondent)}, "role": {quoted(info.role)}, "speaker": ').split('""', 1)
+    before_id, after_id = head[0], head[1]
+    id_head = quoted(info.source)[:-1] + "#"  # the id's quoted text: '#', digits and '-' need no escaping
+
+    def line(turn, context, start, end, words):
+        return (f'{before_id}{id_head}{start}-{end}"{after_id}{quoted(turn.speaker)}, "turn": {turn.index}, '
+                f'"start_char": {start}, "end_char": {end}, "text": {quoted(text[start:end])}, '
+                f'"context": {quoted(context)}, "n_words": {words}}}\n')
+
+    return line

@@ -11,9 +11,8 @@ Every unit carries the interviewer question before it as ``context`` (a short
 back-channel turn such as "Mm-hm." is no question: the one before it stays the
 context), and an id ``f"{source}#{start_char}-{end_char}"`` that stays the same
 across runs. Who the interviewer is, is decided per transcript (interviewer.py)
-and reported in one line per transcript.
-Files are processed one at a time (memory does not grow with their number);
-paragraphs go through ``nlp.pipe``.
+and reported in one line per transcript. Files are segmented a group at a time (memory does not
+grow with their number), the paragraphs of a group tokenized together (units.py).
 """
 
 import dataclasses
@@ -22,7 +21,6 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
-from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -34,7 +32,7 @@ from .interviewer import decide, is_backchannel
 from .metadata import Manifest, as_manifest, info_from_name, info_from_row, real_paths
 from .parallel import Workers, forks, ordered_map
 from .readers import SUPPORTED_SUFFIXES, EmptyTranscript, read_document
-from .records import UNKNOWN, Fragment, SourceInfo, Transcript
+from .records import UNKNOWN, Fragment, SourceInfo, Transcript, line_maker, record_maker
 from .shards import ShardWriter
 from .transcripts import find_transcripts, transcript_paths  # noqa: F401 (find_transcripts: used from here)
 from .turns import parse_turns
@@ -83,12 +81,18 @@ def read_turns(source: str, path, params: SegmentParams, named=None, origin: str
     split = _split_turns(document, source, params, named)
     decision = decide(split.turns, source, named, origin)
     _report(document, split, decision)
-    return document.text, decision.apply(split.turns), decision
+    return document.text, _marked_turns(split, decision), decision
 
 
 def _split_turns(document, source: str, params: SegmentParams, named=None):
     """The speaker turns of a read transcript (the labels the format and the manifest name count as speakers)."""
     return parse_turns(document.text, source, params.interviewer_labels, document.speakers + tuple(named or ()))
+
+
+def _marked_turns(split, decision) -> tuple:
+    """decision.apply(split.turns), but turns marked by label are taken as they are: parse_turns marks
+    all the turns of a speaker alike (by the label), so the interviewers by label need no change."""
+    return split.turns if decision.how == "label" else decision.apply(split.turns)
 
 
 def _report(document, split=None, decision=None) -> None:
@@ -198,7 +202,8 @@ def group_records(jobs, params: SegmentParams, unit: str, limits: ZipLimits, nlp
             _report(document, split)
             raise decision
         _report(document, split, decision)
-        transcripts.append(Transcript(job.info, document.text, decision.apply(split.turns)))
+        transcripts.append(Transcript(job.info, document.text, _marked_turns(split, decision),
+                                      decision.listening_turns()))
     nlp = nlp if nlp is not None else segmenting_nlp(params)
     found = transcripts_records([t for t in transcripts if t is not None], nlp, params, unit, maker)
     records = [None if transcript is None else next(found) for transcript in transcripts]
@@ -270,13 +275,15 @@ def transcript_records(transcript: Transcript, nlp, params: SegmentParams, unit:
 
 
 def _selected_turns(transcript: Transcript, params: SegmentParams) -> list:
-    """(turn, context) of the turns that give units: the question before each answer is its context."""
+    """(turn, context) of the turns that give units: the question before each answer is its context;
+    interviewer turns are read for back-channel only if the decision counted any (Transcript.listening_turns)."""
     selected, question = [], ""
+    include, listening = params.include_interviewer, transcript.listening_turns != 0  # None: not counted
     for turn in transcript.turns:
         if turn.is_interviewer:
-            if params.include_interviewer:
+            if include:
                 selected.append((turn, ""))
-            if not is_backchannel(turn.text):  # "Mm-hm." does not replace the question being answered
+            if not (listening and is_backchannel(turn.text)):  # "Mm-hm." does not replace the question
                 question = turn.text
         else:
             selected.append((turn, question))
@@ -325,37 +332,6 @@ def transcripts_records(transcripts, nlp, params: SegmentParams, unit: str = "fr
                 if words:
                     records.append(record(turn, context, group[0][0], group[-1][1], words))
         yield records
-
-
-def record_maker(transcript: Transcript):
-    """A function making the record of one unit of `transcript`: a dict of a Fragment's fields, in order."""
-    info, text = transcript.info, transcript.text
-    source, case, respondent, role = info.source, info.case, info.respondent, info.role
-
-    def record(turn, context, start, end, words):
-        return {"id": f"{source}#{start}-{end}", "source": source, "case": case, "respondent": respondent,
-                "role": role, "speaker": turn.speaker, "turn": turn.index, "start_char": start, "end_char": end,
-                "text": text[start:end], "context": context, "n_words": words}
-
-    return record
-
-
-def line_maker(transcript: Transcript):
-    """A function making the line of fragments.jsonl of one unit of `transcript`: the bytes
-    json.dumps(record, ensure_ascii=False) gives for record_maker's dict (tests/test_segment.py
-    compares both), from a template and the C string encoder of the json module, twice as fast."""
-    info, text, quoted = transcript.info, transcript.text, encode_basestring
-    head = (f'{{"id": "", "source": {quoted(info.source)}, "case": {quoted(info.case)}, '
-            f'"respondent": {quoted(info.respondent)}, "role": {quoted(info.role)}, "speaker": ').split('""', 1)
-    before_id, after_id = head[0], head[1]
-    id_head = quoted(info.source)[:-1] + "#"  # the id's quoted text: '#', digits and '-' need no escaping
-
-    def line(turn, context, start, end, words):
-        return (f'{before_id}{id_head}{start}-{end}"{after_id}{quoted(turn.speaker)}, "turn": {turn.index}, '
-                f'"start_char": {start}, "end_char": {end}, "text": {quoted(text[start:end])}, '
-                f'"context": {quoted(context)}, "n_words": {words}}}\n')
-
-    return line
 
 
 def _paragraph_sentences(pieces, found):

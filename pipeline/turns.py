@@ -23,6 +23,8 @@ A file without any label is one respondent turn, with a warning.
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
+from typing import Optional
 
 from .config import DEFAULT_INTERVIEWERS
 from .records import new_turn
@@ -42,25 +44,35 @@ organisatie functie naam leeftijd geslacht opname bestand pagina hoofdstuk bijla
 zie voorbeeld voorbeelden definitie resultaat resultaten inleiding besluit samenvatting actie
 acties agenda verslag aandachtspunt aandachtspunten""".split())
 
-_TS = r"[\[(]?\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?[\])]?"
+
+def _optional(pattern: str) -> str:
+    """`(?:pattern)?` written as `(?:pattern|)`: the same matches, found faster. Python's regex
+    engine runs an optional group as a repeat, saving its state at every try, and an empty
+    alternative directly: the label pattern is a sixth faster (tests/test_turns.py compares both)."""
+    return f"(?:{pattern}|)"
+
+
+_TS = r"[\[(]?\d{1,2}:\d{2}" + _optional(r":\d{2}") + _optional(r"[.,]\d{1,3}") + r"[\])]?"
 _NAME_WORD = r"[A-ZÀ-ÖØ-Þ][\w'’.-]{0,30}"
 _PARTICLE = r"(?:van|de|der|den|het|ter|ten|te|von|vd|da|di|du|le|la|el|al|'t)"
 _NUMBER = r"\d{1,3}(?!\d|[:.,]\d)"
 _NAME = rf"{_NAME_WORD}(?:[ ](?:{_NAME_WORD}|{_PARTICLE}|{_NUMBER})){{0,4}}"
-_BOLD = r"(?:\*\*|__)?"
+_BOLD = _optional(r"\*\*|__")
+_STAMP_ABOVE = _optional(rf"(?P<ts0>{_TS})[ \t]*\n[ \t]*")                # timestamp alone on the line above
+_STAMP_BEFORE = _optional(rf"(?P<ts1>{_TS})[ \t]*" + _optional(r"[-–][ \t]*"))  # timestamp before the label
+_NOTE = _optional(r"[ ]?\([^()\n]{1,40}\)")                                # 'Respondent 3 (schepen)'
+_STAMP_AFTER = _optional(rf"(?P<ts2>{_TS})[ \t]*")                          # timestamp after the label
+_STAMP_AFTER_SEPARATOR = _optional(rf"(?P<ts3>{_TS})(?=\s)")
 
 
 @lru_cache(maxsize=32)
 def _label_pattern(known: tuple) -> re.Pattern:
     """The regex for a label line; `known` labels match in any letter case."""
     words = sorted({re.escape(k) for k in known if k}, key=len, reverse=True)
-    known_re = rf"(?i:(?:{'|'.join(words)})(?:[ _-]?{_NUMBER})?)" if words else r"(?!x)x"
+    known_re = rf"(?i:(?:{'|'.join(words)}){_optional('[ _-]?' + _NUMBER)})" if words else r"(?!x)x"
     return re.compile(
-        rf"^[ \t]*(?:(?P<ts0>{_TS})[ \t]*\n[ \t]*)?"           # timestamp alone on the line above
-        rf"(?:(?P<ts1>{_TS})[ \t]*(?:[-–][ \t]*)?)?{_BOLD}"  # timestamp before the label
-        rf"(?P<label>(?:{known_re}|{_NAME})(?:[ ]?\([^()\n]{{1,40}}\))?)"
-        rf"{_BOLD}[ \t]*(?:(?P<ts2>{_TS})[ \t]*)?"            # timestamp after the label
-        rf"(?P<sep>:|\t|(?=\n)|\Z){_BOLD}[ \t]*(?:(?P<ts3>{_TS})(?=\s))?[ \t]*",
+        rf"^[ \t]*{_STAMP_ABOVE}{_STAMP_BEFORE}{_BOLD}(?P<label>(?:{known_re}|{_NAME}){_NOTE})"
+        rf"{_BOLD}[ \t]*{_STAMP_AFTER}(?P<sep>:|\t|(?=\n)|\Z){_BOLD}[ \t]*{_STAMP_AFTER_SEPARATOR}[ \t]*",
         re.MULTILINE,
     )
 
@@ -78,14 +90,48 @@ def _after_newline(known: tuple) -> re.Pattern:
     return re.compile("\n" + guard + pattern.pattern[1:], pattern.flags)
 
 
-def _label_lines(text: str, known: tuple) -> list:
-    """(start, match) of every label line, as `_label_pattern(known).finditer(text)` finds them."""
-    first = _label_pattern(known).match(text)
-    found = [(match.start() + 1, match)  # a match never ends at a line's start: none is skipped
-             for match in _after_newline(known).finditer(text, first.end() if first is not None else 0)]
-    if first is not None:
-        found.insert(0, (first.start(), first))
-    return found
+def _label_matches(text: str, at_start: re.Pattern, after_newline: re.Pattern) -> tuple:
+    """(the label line at the text's start or None, an iterator of the label lines after it), as
+    `_label_pattern(known).finditer(text)` finds them; a line after the first is found from the
+    newline before it (_after_newline), so its match starts one character before the line."""
+    first = at_start.match(text)
+    # a match never ends at a line's start: none is skipped
+    return first, after_newline.finditer(text, first.end() if first is not None else 0)
+
+
+@dataclass(frozen=True, eq=False)
+class _Labels:
+    """What parse_turns needs of the labels it is given, made once per set of labels (_labels):
+    a study has one; files whose format names the speakers, and manifest rows naming an
+    interviewer, add others."""
+
+    at_start: re.Pattern
+    after_newline: re.Pattern
+    interviewers: frozenset   # the interviewer labels, folded
+    speakers: frozenset
+    kinds: dict               # label -> (is an interviewer's, is a known kind of speaker), as labels are met
+
+    def kind(self, label: str) -> tuple:
+        """(is an interviewer's, is a known kind of speaker: format-given, interviewer or respondent)."""
+        kind = self.kinds.get(label)
+        if kind is None:
+            if len(self.kinds) >= _KINDS_MAX:
+                self.kinds.clear()
+            is_interviewer = _is_interviewer(label, self.interviewers)
+            kind = self.kinds[label] = (is_interviewer, label in self.speakers or is_interviewer
+                                        or _base(label) in RESPONDENT_WORDS)
+        return kind
+
+
+_KINDS_MAX = 10_000  # labels remembered per set of labels (free-form names are many in a large study)
+
+
+@lru_cache(maxsize=64)
+def _labels(interviewer_labels: tuple, speakers: tuple) -> _Labels:
+    """The _Labels of these interviewer labels and format-given speaker names."""
+    known = interviewer_labels + RESPONDENT_WORDS + speakers
+    interviewers = frozenset(_fold(label) for label in interviewer_labels)
+    return _Labels(_label_pattern(known), _after_newline(known), interviewers, frozenset(speakers), {})
 
 
 @dataclass(frozen=True)
@@ -101,43 +147,94 @@ def parse_turns(text: str, source: str, interviewer_labels=DEFAULT_INTERVIEWERS,
     """Split plain text into speaker turns; every turn's span is exact: text[start:end] == turn.text.
 
     `speakers` are names the file format itself marks (VTT voice tags); they always count as labels.
-    One pass of the label pattern over the text; a label's cleaned form and kind are worked out
-    once per distinct label, not once per turn.
+    Most transcripts have only labels of a known kind (I:, R:, Respondent 3:), some of them not an
+    interviewer's: their turns are made in one pass over the label lines (_known_speakers_turns).
+    The others' labels are weighed first (_weighed_turns: a free-form name must recur).
     """
-    interviewers = {_fold(label) for label in interviewer_labels}
-    known = tuple(interviewer_labels) + RESPONDENT_WORDS + tuple(speakers)
+    labels = _labels(tuple(interviewer_labels), tuple(speakers))
+    split = _known_speakers_turns(text, source, labels)
+    return split if split is not None else _weighed_turns(text, source, labels)
+
+
+def _known_speakers_turns(text: str, source: str, labels: _Labels) -> Optional[TurnSplit]:
+    """The turns when every label is of a known kind and not every one is an interviewer's, made
+    as the label lines are found (a turn ends where the next label line starts), as
+    _weighed_turns makes them (tests/test_turns.py compares both); None for other transcripts."""
+    turns, speakers, clocks = [], {}, {}  # speakers: label as written -> (speaker, is an interviewer's)
+    respondent, body = False, None  # body: where the text of the turn being read starts (None: no label yet)
+    first, rest = _label_matches(text, labels.at_start, labels.after_newline)
+    for match in (rest if first is None else chain((first,), rest)):
+        ts0, ts1, raw, ts2, _, ts3 = match.groups()  # the pattern's groups, in order (_label_pattern)
+        speaker = speakers.get(raw)
+        if speaker is None:
+            label = _clean(raw)
+            asks, known = labels.kind(label)
+            if not known:
+                return None
+            speaker = speakers[raw] = (label, asks)
+            respondent = respondent or not asks
+        line, end = match.span()
+        if match is not first:
+            line += 1  # found from the newline before the line
+        if body is None:
+            preamble_end = line
+        else:
+            turn = _turn(text, source, len(turns) + 1, name, is_interviewer, body, line,
+                         stamp and _clocked(clocks, stamp))
+            if turn:
+                turns.append(turn)
+        (name, is_interviewer), body, stamp = speaker, end, ts0 or ts1 or ts2 or ts3 or None
+    if body is None or not respondent:
+        return None
+    turn = _turn(text, source, len(turns) + 1, name, is_interviewer, body, len(text), stamp and _clocked(clocks, stamp))
+    if turn:
+        turns.append(turn)
+    return TurnSplit(tuple(turns), (), _preamble_notes(text, preamble_end, source))
+
+
+def _weighed_turns(text: str, source: str, labels: _Labels) -> TurnSplit:
+    """The turns of any transcript: the label lines are found, then weighed (_accepted_labels),
+    then the turns made; a label's cleaned form and kind are worked out once per distinct label."""
     cleaned = {}
     candidates = []  # (start, end, label, separator, first timestamp)
-    for start, match in _label_lines(text, known):
+    first, rest = _label_matches(text, labels.at_start, labels.after_newline)
+    for match in (rest if first is None else chain((first,), rest)):
         ts0, ts1, raw, ts2, sep, ts3 = match.groups()  # the pattern's groups, in order (_label_pattern)
         label = cleaned.get(raw)
         if label is None:
             label = cleaned[raw] = _clean(raw)
+        start = match.start() + 1 if match is not first else 0  # found from the newline before the line
         candidates.append((start, match.end(), label, sep, ts0 or ts1 or ts2 or ts3 or None))
     distinct = set(cleaned.values())
-    accepted = _accepted_labels(candidates, interviewers, set(speakers), distinct)
-    labels = candidates if len(accepted) == len(distinct) else [c for c in candidates if c[2] in accepted]
-    if not labels:
+    accepted = _accepted_labels(candidates, labels, distinct)
+    spans = candidates if len(accepted) == len(distinct) else [c for c in candidates if c[2] in accepted]
+    if not spans:
         turn = _turn(text, source, 1, UNLABELLED, False, 0, len(text), None)
         warnings = (f"{source}: no speaker labels found (such as 'I:' or 'R:'); "
                     "the whole transcript is taken as one respondent turn.",)
         return TurnSplit((turn,) if turn else (), warnings)
 
-    notes = ()
-    preamble = text[: labels[0][0]].strip()
-    if preamble:
-        notes = (f"{source}: {len(preamble)} characters before the first speaker label are not part of any turn.",)
-    kinds = {label: _is_interviewer(label, interviewers) for label in accepted}
-    clocks = {None: None}
-    ends = [candidate[0] for candidate in labels[1:]] + [len(text)]
+    notes = _preamble_notes(text, spans[0][0], source)
+    kinds = {label: labels.kind(label)[0] for label in accepted}
+    clocks = {}
+    ends = [candidate[0] for candidate in spans[1:]] + [len(text)]
     if all(kinds.values()):
-        return _interviewer_only(text, source, labels, ends, kinds, clocks, notes)
+        return _interviewer_only(text, source, spans, ends, kinds, clocks, notes)
     turns = []
-    for (_, start, speaker, _, stamp), end in zip(labels, ends):
-        turn = _turn(text, source, len(turns) + 1, speaker, kinds[speaker], start, end, _clocked(clocks, stamp))
+    for (_, start, speaker, _, stamp), end in zip(spans, ends):
+        turn = _turn(text, source, len(turns) + 1, speaker, kinds[speaker], start, end,
+                     stamp and _clocked(clocks, stamp))
         if turn:
             turns.append(turn)
     return TurnSplit(tuple(turns), (), notes)
+
+
+def _preamble_notes(text: str, first_label: int, source: str) -> tuple:
+    """A note when there is text before the first label (a header with date and place)."""
+    preamble = text[:first_label].strip()
+    if preamble:
+        return (f"{source}: {len(preamble)} characters before the first speaker label are not part of any turn.",)
+    return ()
 
 
 def _interviewer_only(text, source, labels, ends, kinds, clocks, notes) -> TurnSplit:
@@ -145,7 +242,7 @@ def _interviewer_only(text, source, labels, ends, kinds, clocks, notes) -> TurnS
     question, the rest the respondent's answer (_split_answers), with a warning."""
     spans = []
     for (_, start, speaker, _, stamp), end in zip(labels, ends):
-        spans.append((speaker, kinds[speaker], start, end, _clocked(clocks, stamp)))
+        spans.append((speaker, kinds[speaker], start, end, stamp and _clocked(clocks, stamp)))
     turns = []
     for speaker, is_int, start, end, stamp in _split_answers(text, spans):
         turn = _turn(text, source, len(turns) + 1, speaker, is_int, start, end, stamp)
@@ -161,14 +258,12 @@ def is_interviewer_label(label: str, interviewer_labels=DEFAULT_INTERVIEWERS) ->
     return _is_interviewer(label, {_fold(x) for x in interviewer_labels})
 
 
-def _accepted_labels(candidates, interviewers, speakers, distinct=None) -> set:
+def _accepted_labels(candidates, labels: _Labels, distinct) -> set:
     """Labels that really are speakers: known kinds, format-given names, repeated names.
 
-    `distinct`: the candidates' labels, when known; when all are of a known kind (as in most
-    transcripts), the candidates need not be counted."""
-    distinct = {label for _, _, label, _, _ in candidates} if distinct is None else distinct
-    known = {label for label in distinct
-             if label in speakers or _is_interviewer(label, interviewers) or _base(label) in RESPONDENT_WORDS}
+    `distinct`: the candidates' labels; when all are of a known kind (as in most transcripts),
+    the candidates need not be counted."""
+    known = {label for label in distinct if labels.kind(label)[1]}
     if len(known) == len(distinct):
         return known
     counts, with_colon, with_time = {}, set(), set()
@@ -180,10 +275,9 @@ def _accepted_labels(candidates, interviewers, speakers, distinct=None) -> set:
             with_time.add(label)
     accepted = set()
     for label, count in counts.items():
-        base = _base(label)
-        if label in speakers or _is_interviewer(label, interviewers) or base in RESPONDENT_WORDS:
+        if label in known:
             accepted.add(label)
-        elif (count >= 2 and base not in NOT_SPEAKERS and _fold(label).split()[0] not in NOT_SPEAKERS
+        elif (count >= 2 and _base(label) not in NOT_SPEAKERS and _fold(label).split()[0] not in NOT_SPEAKERS
               and (label in with_colon or label in with_time or len(label.split()) >= 2)):
             accepted.add(label)
     return accepted
@@ -234,6 +328,7 @@ def _fold(label: str) -> str:
     return " ".join(str(label).casefold().split())
 
 
+_STAMP_PARTS = re.compile(r"[\[(]?(\d{1,2}):(\d{2})(?::(\d{2}))?(?:[.,]\d{1,3})?[\])]?")  # _TS, with its parts
 _PARENTHESIS = re.compile(r"\s*\([^)]*\)$")
 _TRAILING_NUMBER = re.compile(r"[\s_-]*\d+$")
 
@@ -259,9 +354,21 @@ def _is_interviewer(label: str, interviewers: set) -> bool:
 
 
 def _clock(stamp):
-    """'[00:12:34]' -> '00:12:34'; '0:03' -> '00:00:03'; None stays None."""
+    """'[00:12:34]' -> '00:12:34'; '0:03' -> '00:00:03'; None stays None.
+
+    A label's time stamp (the shape of _TS) is read from the parts of one regex match: what
+    _clock_from_digits gives (tests/test_turns.py compares them), four times faster."""
     if not stamp:
         return None
+    parts = _STAMP_PARTS.fullmatch(stamp)
+    if parts is None:
+        return _clock_from_digits(stamp)
+    hours, minutes, seconds = parts.groups()
+    return f"{hours:0>2}:{minutes}:{seconds}" if seconds else f"00:{hours:0>2}:{minutes}"
+
+
+def _clock_from_digits(stamp: str) -> str:
+    """The stamp's first three numbers (before any fraction of a second) as hh:mm:ss."""
     parts = re.findall(r"\d+", stamp.split(".")[0].split(",")[0])[:3]
     while len(parts) < 3:
         parts.insert(0, "0")

@@ -114,6 +114,8 @@ def test_vtt_voice_names_are_speakers(data_dir):
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.config import DEFAULT_INTERVIEWERS
+
 LINES = st.sampled_from(["I: Wat doet u?", "R: Ik werk hier.", "Respondent 3:", "[00:01:02] Jan Peeters: Ja.",
                          "Jan Peeters: Nee.", "", "  ", "Bijvoorbeeld: iets.", "**Interviewer:** Goed?",
                          "Speaker 1  0:03", "gewone tekst zonder label", "R\tin een tabel", "00:12:34"])
@@ -133,12 +135,12 @@ def test_turn_spans_are_exact_for_any_text(lines):
 
 
 def test_label_lines_are_those_the_label_pattern_finds_anywhere():
-    """`_label_lines` looks only after newlines, past lines that cannot start a label: it finds
+    """`_label_matches` looks only after newlines, past lines that cannot start a label: it finds
     exactly the matches of the label pattern searched at every character."""
     from pathlib import Path
 
     from pipeline.config import DEFAULT_INTERVIEWERS
-    from pipeline.turns import RESPONDENT_WORDS, _label_lines, _label_pattern
+    from pipeline.turns import RESPONDENT_WORDS, _after_newline, _label_matches, _label_pattern
 
     texts = [read_document(path).text for folder in ("data/sample/transcripts", "tests/data/segment_study")
              for path in sorted(Path(__file__).resolve().parent.parent.joinpath(folder).rglob("*"))
@@ -147,7 +149,10 @@ def test_label_lines_are_those_the_label_pattern_finds_anywhere():
               "R: a\nR", "\n\nI: eerste na witregels", "iNTERVIEWER: x\n  \n\t\nRESP 2 (schepen): y"]
     for known in (DEFAULT_INTERVIEWERS + RESPONDENT_WORDS, ("(I)", "-x", "ß", "3"), ()):
         for text in texts:
-            found = [(start, match.end(), match.groupdict()) for start, match in _label_lines(text, known)]
+            first, rest = _label_matches(text, _label_pattern(known), _after_newline(known))
+            found = [(m.start() + 1, m.end(), m.groupdict()) for m in rest]  # from the newline before the line
+            if first is not None:
+                found.insert(0, (first.start(), first.end(), first.groupdict()))
             assert found == [(m.start(), m.end(), m.groupdict()) for m in _label_pattern(known).finditer(text)]
     assert len(texts) > 30
 
@@ -160,3 +165,73 @@ def test_new_turn_is_the_turn_the_dataclass_makes():
     assert hash(made) == hash(Turn("a.txt", 3, "R", False, 10, 20, "Ja, zeker.", "00:01:02"))
     with pytest.raises(AttributeError):
         made.text = "changed"  # frozen, as Turn(...)
+
+
+def _sample_texts():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    return [read_document(path).text for folder in ("data/sample/transcripts", "tests/data/segment_study")
+            for path in sorted(root.joinpath(folder).rglob("*")) if path.suffix in (".txt", ".docx", ".vtt", ".odt", ".srt")]
+
+
+TRICKY_LINES = st.sampled_from(["I: Wat doet u?", "R: Ik werk hier.", "Respondent 3:", "[00:01:02] R: Ja.",
+                                "Interviewer 2 [00:01:02]: En?", "R: [0:03] Goed.", "(12:34) - I: Hoe?",
+                                "**I:** Vraag?", "__R__: antwoord", "", "  ", "\t", "Vraag 3:", "Q\tin een tabel",
+                                "Jan Peeters: Nee.", "Bijvoorbeeld: iets.", "00:12:34", "gewone tekst",
+                                "Resp 2 (schepen): ja", "ı: dotless", "İ: dotted", "Sofie Claes:"])
+_SAMPLE = _sample_texts()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(TRICKY_LINES, max_size=20), st.sampled_from([(), ("Sofie Claes",), ("Jan Peeters", "R")]),
+       st.sampled_from([DEFAULT_INTERVIEWERS, ("SPEAKER_00", "I"), ()]), st.sampled_from(["\n", "\n\n"]))
+def test_turns_made_as_labels_are_found_are_those_made_after_weighing_them(lines, speakers, interviewers, join):
+    """_known_speakers_turns, where it applies (every label of a known kind), makes the turns
+    _weighed_turns makes; parse_turns gives the weighed turns everywhere else."""
+    from pipeline.turns import _known_speakers_turns, _labels, _weighed_turns
+
+    labels = _labels(tuple(interviewers), speakers)
+    for text in [join.join(lines)] + (_SAMPLE if not lines else []):
+        fast = _known_speakers_turns(text, "t.txt", labels)
+        weighed = _weighed_turns(text, "t.txt", labels)
+        if fast is not None:
+            assert fast == weighed
+        assert parse_turns(text, "t.txt", interviewers, speakers) == weighed
+
+
+def test_the_sample_takes_the_turns_made_as_labels_are_found():
+    from pipeline.turns import _known_speakers_turns, _labels
+
+    labels = _labels(DEFAULT_INTERVIEWERS, ())
+    assert sum(_known_speakers_turns(text, "t.txt", labels) is not None for text in _SAMPLE) >= 30
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(TRICKY_LINES, max_size=12), st.sampled_from(["\n", "\n\n"]))
+def test_optional_parts_as_empty_alternatives_match_as_optional_groups(lines, join):
+    """The label pattern's `(?:x|)` (_optional) finds what `(?:x)?` finds."""
+    import re
+
+    from pipeline.turns import RESPONDENT_WORDS, _label_pattern
+
+    pattern = _label_pattern(DEFAULT_INTERVIEWERS + RESPONDENT_WORDS)
+    plain = re.compile(pattern.pattern.replace("|)", ")?"), pattern.flags)
+    assert plain.pattern != pattern.pattern and "|)" not in plain.pattern
+    for text in [join.join(lines)] + (_SAMPLE if not lines else []):
+        assert ([(m.span(), m.groups()) for m in pattern.finditer(text)]
+                == [(m.span(), m.groups()) for m in plain.finditer(text)])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["", "[", "("]), st.integers(0, 99), st.integers(0, 59), st.one_of(st.none(), st.integers(0, 59)),
+       st.sampled_from(["", ".5", ",25", ".123"]), st.sampled_from(["", "]", ")"]), st.booleans())
+def test_a_label_time_stamp_reads_as_its_digits(open_, hours, minutes, seconds, fraction, close, short_hours):
+    import re
+
+    from pipeline.turns import _TS, _clock, _clock_from_digits
+
+    hour_text = str(hours) if short_hours else f"{hours:02d}"
+    stamp = f"{open_}{hour_text}:{minutes:02d}" + (f":{seconds:02d}" if seconds is not None else "") + fraction + close
+    assert re.fullmatch(_TS, stamp)
+    assert _clock(stamp) == _clock_from_digits(stamp)
