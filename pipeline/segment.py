@@ -326,6 +326,11 @@ def transcripts_records(transcripts, nlp, params: SegmentParams, unit: str = "fr
     for transcript, parts in zip(transcripts, pieces):
         record, records = maker(transcript), []
         for turn, context, sentences in _paragraph_sentences(parts, found):
+            if len(sentences) == 1:  # one sentence, or a short paragraph given whole: one unit
+                (start, end, words), = sentences
+                if words:
+                    records.append(record(turn, context, start, end, words))
+                continue
             groups = [[s] for s in sentences] if unit == "sentence" else group_sentences(sentences, max_words)
             for group in groups:
                 words = sum(sentence[2] for sentence in group)
