@@ -18,7 +18,7 @@ tokens a Doc of that paragraph alone would have, so the sentences are identical 
 `nlp.pipe` over the paragraphs (tests/test_units.py compares both on every fixture). For
 fragments, a paragraph of at most `max_words` words is one fragment whatever its sentences,
 so it is given whole from two columns of the table (`_batch_fragments`); only the longer ones
-(a few in a hundred) are tokenized again for their sentences. The
+(1 of the sample study's 192 paragraphs) are tokenized again for their sentences. The
 per-Doc cost of spaCy (a Doc, an array and a component call per paragraph) would otherwise
 be most of the time: interview paragraphs are short. Any other pipeline (an installed
 `nl_core_news_*` model, whose parser sets the sentences) goes through `nlp.pipe`.
@@ -306,8 +306,8 @@ def _batch_sentences(doc, batch, segmenter, max_words, starts) -> list:
 def _batch_fragments(doc, batch, tokenizer, segmenter, max_words, starts, whole) -> list:
     """`_batch_sentences` for fragments: a text that may be `whole` and has at most `max_words`
     words is one span (start, end, words) of the whole text, found from two columns of the
-    batch's tokens (word or not, offset) instead of six; only the other texts (a few in a
-    hundred interview paragraphs) are tokenized again, on their own, for their sentences.
+    batch's tokens (word or not, offset) instead of six; only the other texts (1 of the sample
+    study's 192 paragraphs) are tokenized again, on their own, for their sentences.
     A text is trimmed, so its first token starts it and its last ends it."""
     array = doc.to_array([word_flag(doc.vocab), IDX])
     if array.ndim == 1 or not len(array):
