@@ -30,6 +30,7 @@ from .errors import NOTICE, ConfigError, InputError
 from .files import atomic_open, progress
 from .interviewer import decide, is_backchannel
 from .metadata import Manifest, as_manifest, info_from_name, info_from_row, real_paths
+from .forkpool import older_objects_spared
 from .parallel import Workers, forks, ordered_map
 from .readers import SUPPORTED_SUFFIXES, EmptyTranscript, read_document
 from .records import UNKNOWN, Fragment, SourceInfo, Transcript, line_maker, record_maker
@@ -368,8 +369,9 @@ MIN_BYTES_PER_SPAWNED_WORKER = 8 * 1024 * 1024
 
 def segment_group(group: list, params: SegmentParams, unit: str, limits: ZipLimits, nlp=None) -> list:
     """[(JSON Lines text, count) or None] for a group of transcripts: the work of one worker item."""
-    return [None if lines is None else ("".join(lines), len(lines))
-            for lines in group_records(group, params, unit, limits, nlp, line_maker)]
+    with older_objects_spared():  # the pipeline's objects are not walked by the collector again
+        return [None if lines is None else ("".join(lines), len(lines))
+                for lines in group_records(group, params, unit, limits, nlp, line_maker)]
 
 
 def run_segment(inputs, out, params: SegmentParams = SegmentParams(), unit: str = "fragment",

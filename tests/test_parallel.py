@@ -260,3 +260,60 @@ def test_forked_workers_segment_with_the_pipeline_the_main_process_built(tmp_pat
     assert builds.read_text(encoding="utf-8").split() == [str(os.getpid())]  # built once, here
     run_segment(*args, tmp_path / "one.jsonl", manifest="data/sample/manifest.csv")
     assert (tmp_path / "two.jsonl").read_bytes() == (tmp_path / "one.jsonl").read_bytes()
+
+
+# ---- the garbage collector while a group of transcripts is segmented ------------------------------
+
+class _Cycle:
+    def __init__(self):
+        self.me = self
+
+
+def test_older_objects_are_spared_by_the_collector_and_handed_back():
+    import gc
+    import weakref
+
+    from pipeline.forkpool import older_objects_spared
+
+    older = _Cycle()
+    assert gc.get_freeze_count() == 0
+    with older_objects_spared():
+        assert gc.get_freeze_count() > 0
+        made = weakref.ref(_Cycle())  # garbage made in the block is still collected
+        gc.collect()
+        assert made() is None
+        dropped = weakref.ref(older)
+        del older  # an older object that becomes garbage waits for the end of the block
+        gc.collect()
+        assert dropped() is not None
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert dropped() is None
+
+
+def test_objects_frozen_by_the_caller_stay_frozen():
+    import gc
+
+    from pipeline.forkpool import older_objects_spared
+
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with older_objects_spared():
+            assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+
+
+def test_segmenting_a_group_spares_the_older_objects(data_dir, nlp, monkeypatch):
+    import gc
+
+    from pipeline.config import SegmentParams
+
+    seen = []
+    original = segment.group_records
+    monkeypatch.setattr(segment, "group_records", lambda *args: seen.append(gc.get_freeze_count()) or original(*args))
+    jobs = segment.file_jobs([data_dir / "segment_study"])
+    assert segment.segment_group(jobs, SegmentParams(), "fragment", segment.DEFAULT_LIMITS, nlp)
+    assert seen and seen[0] > 0 and gc.get_freeze_count() == 0
