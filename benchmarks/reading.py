@@ -88,19 +88,13 @@ def inside_a_run(folder: Path, out: Path, runs: int) -> dict:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--words", type=int, default=1_000_000)
-    parser.add_argument("--corpus", choices=["long", "copies"], default="copies")
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--code", type=Path, default=HERE.parent, help="the checkout whose capcode is timed")
-    args = parser.parse_args(argv)
     sys.path.insert(0, str(HERE))
-    from scale import corpus_copies, corpus_long, load, quiet_log  # (puts this checkout first on the path)
+    from scale import capcode_of, checkout_arguments, corpus_copies, corpus_long, load, quiet_log  # this checkout first
 
-    sys.path.insert(0, str(args.code.resolve()))
-    import pipeline
-
-    assert Path(pipeline.__file__).resolve().parent.parent == args.code.resolve(), pipeline.__file__
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    checkout_arguments(parser)
+    args = parser.parse_args(argv)
+    capcode_of(args.code)
     quiet_log()
     with tempfile.TemporaryDirectory(prefix="capcode-reading-") as folder:
         corpus = (corpus_long if args.corpus == "long" else corpus_copies)(Path(folder), args.words)

@@ -73,6 +73,27 @@ def quiet_log():
     log.propagate = False
 
 
+# ---- another checkout's capcode, for before/after pairs ---------------------------------------------
+
+def checkout_arguments(parser, default_corpus: str = "copies") -> None:
+    """--words, --corpus, --runs and --code (the checkout whose capcode is timed), as the
+    per-part scripts (reading.py, turn_stages.py) take them."""
+    parser.add_argument("--words", type=int, default=1_000_000)
+    parser.add_argument("--corpus", choices=["long", "copies"], default=default_corpus)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--code", type=Path, default=ROOT, help="the checkout whose capcode is timed")
+
+
+def capcode_of(code: Path):
+    """Import capcode's `pipeline` from the checkout `code` (before this checkout's, which this
+    module put first on the path), checking that it is the one imported."""
+    sys.path.insert(0, str(code.resolve()))
+    import pipeline
+
+    assert Path(pipeline.__file__).resolve().parent.parent == code.resolve(), pipeline.__file__
+    return pipeline
+
+
 # ---- corpora -----------------------------------------------------------------------------------
 
 def corpus_copies(folder: Path, words: int) -> Path:

@@ -80,20 +80,14 @@ def whole_run(folder: Path, runs: int) -> float:
 
 
 def main(argv=None):
+    sys.path.insert(0, str(HERE))
+    from scale import capcode_of, checkout_arguments, corpus_copies, corpus_long, quiet_log  # this checkout first
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--words", type=int, default=1_000_000)
-    parser.add_argument("--corpus", choices=["long", "copies"], default="copies")
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--code", type=Path, default=HERE.parent, help="the checkout whose capcode is timed")
+    checkout_arguments(parser)
     parser.add_argument("--whole", action="store_true", help="also time run_segment")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(HERE))
-    from scale import corpus_copies, corpus_long, quiet_log  # it puts this checkout first on the path
-
-    sys.path.insert(0, str(args.code.resolve()))
-    import pipeline
-
-    assert Path(pipeline.__file__).resolve().parent.parent == args.code.resolve(), pipeline.__file__
+    capcode_of(args.code)
     quiet_log()
     with tempfile.TemporaryDirectory(prefix="capcode-turns-") as folder:
         corpus = (corpus_long if args.corpus == "long" else corpus_copies)(Path(folder), args.words)
