@@ -182,10 +182,6 @@ class Decision:
         return tuple(turn if turn.is_interviewer == (turn.speaker in chosen)
                      else dataclasses.replace(turn, is_interviewer=turn.speaker in chosen) for turn in turns)
 
-    def listening_turns(self) -> int:
-        """How many of the interviewers' turns only signal listening ('Mm-hm.')."""
-        return sum(s.acknowledgements for s in self.stats if s.speaker in self.interviewers)
-
     def _combined(self) -> SpeakerStats:
         chosen = [s for s in self.stats if s.speaker in self.interviewers]
         return SpeakerStats(", ".join(self.interviewers), sum(s.turns for s in chosen),
@@ -269,21 +265,13 @@ def _from_turns(source, stats, candidates) -> Decision:
 
 
 def _check_labelled(decision: Decision) -> Decision:
-    """An interviewer by label who hardly asks while another speaker mostly asks: labels swapped?
-
-    The interviewers' turns and questions are summed here, not through Decision._combined:
-    nearly always the interviewer asks, and nothing more is needed."""
-    turns = questions = 0
-    others = []
-    for s in decision.stats:
-        if s.speaker in decision.interviewers:
-            turns, questions = turns + s.turns, questions + s.questions
-        elif s.turns:
-            others.append(s)
-    if not turns or not others or questions / turns >= 0.2:
+    """An interviewer by label who hardly asks while another speaker mostly asks: labels swapped?"""
+    combined = decision._combined()
+    others = [s for s in decision.stats if s.speaker not in decision.interviewers and s.turns]
+    if not combined.turns or not others:
         return decision
     rival = max(others, key=lambda s: s.question_share)
-    if rival.question_share >= 0.5:
+    if combined.question_share < 0.2 and rival.question_share >= 0.5:
         return dataclasses.replace(decision, sure=False, doubt=f"{rival.speaker} asks ({rival.summary()})")
     return decision
 

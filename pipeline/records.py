@@ -10,7 +10,7 @@ Every character offset refers to the plain text of the source as
 `capcode text FILE` prints it: ``plain_text[start_char:end_char] == text``.
 """
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from itertools import product
 from json.encoder import encode_basestring
 from typing import Optional
@@ -64,9 +64,6 @@ class Transcript:
     info: SourceInfo
     text: str
     turns: tuple = ()
-    # How many interviewer turns only signal listening ('Mm-hm.'), as the interviewer decision
-    # counted them (None: not counted); when none do, choosing contexts need not read their words.
-    listening_turns: Optional[int] = field(default=None, compare=False)
 
     @property
     def source(self) -> str:

@@ -82,18 +82,12 @@ def read_turns(source: str, path, params: SegmentParams, named=None, origin: str
     split = _split_turns(document, source, params, named)
     decision = decide(split.turns, source, named, origin)
     _report(document, split, decision)
-    return document.text, _marked_turns(split, decision), decision
+    return document.text, decision.apply(split.turns), decision
 
 
 def _split_turns(document, source: str, params: SegmentParams, named=None):
     """The speaker turns of a read transcript (the labels the format and the manifest name count as speakers)."""
     return parse_turns(document.text, source, params.interviewer_labels, document.speakers + tuple(named or ()))
-
-
-def _marked_turns(split, decision) -> tuple:
-    """decision.apply(split.turns), but turns marked by label are taken as they are: parse_turns marks
-    all the turns of a speaker alike (by the label), so the interviewers by label need no change."""
-    return split.turns if decision.how == "label" else decision.apply(split.turns)
 
 
 def _report(document, split=None, decision=None) -> None:
@@ -203,8 +197,7 @@ def group_records(jobs, params: SegmentParams, unit: str, limits: ZipLimits, nlp
             _report(document, split)
             raise decision
         _report(document, split, decision)
-        transcripts.append(Transcript(job.info, document.text, _marked_turns(split, decision),
-                                      decision.listening_turns()))
+        transcripts.append(Transcript(job.info, document.text, decision.apply(split.turns)))
     nlp = nlp if nlp is not None else segmenting_nlp(params)
     found = transcripts_records([t for t in transcripts if t is not None], nlp, params, unit, maker)
     records = [None if transcript is None else next(found) for transcript in transcripts]
@@ -276,15 +269,13 @@ def transcript_records(transcript: Transcript, nlp, params: SegmentParams, unit:
 
 
 def _selected_turns(transcript: Transcript, params: SegmentParams) -> list:
-    """(turn, context) of the turns that give units: the question before each answer is its context;
-    interviewer turns are read for back-channel only if the decision counted any (Transcript.listening_turns)."""
+    """(turn, context) of the turns that give units: the question before each answer is its context."""
     selected, question = [], ""
-    include, listening = params.include_interviewer, transcript.listening_turns != 0  # None: not counted
     for turn in transcript.turns:
         if turn.is_interviewer:
-            if include:
+            if params.include_interviewer:
                 selected.append((turn, ""))
-            if not (listening and is_backchannel(turn.text)):  # "Mm-hm." does not replace the question
+            if not is_backchannel(turn.text):  # "Mm-hm." does not replace the question being answered
                 question = turn.text
         else:
             selected.append((turn, question))

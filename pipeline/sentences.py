@@ -62,11 +62,17 @@ def is_segmentation_candidate(string: str) -> bool:
 
 def _candidate_flag(vocab) -> int:
     """The lexeme flag id of is_segmentation_candidate in this vocabulary, added once."""
+    return lexeme_flag(vocab, lambda getter: getter is is_segmentation_candidate, lambda: is_segmentation_candidate)
+
+
+def lexeme_flag(vocab, is_ours, new_getter) -> int:
+    """The id of the lexeme flag whose getter `is_ours` in this vocabulary; when there is none
+    yet, `new_getter()` is added at the first free flag id (once per vocabulary)."""
     for flag_id, getter in vocab.lex_attr_getters.items():
-        if getter is is_segmentation_candidate:
+        if is_ours(getter):
             return flag_id
     free = next(f for f in range(FIRST_FREE_FLAG, 64) if f not in vocab.lex_attr_getters)
-    return vocab.add_flag(is_segmentation_candidate, flag_id=free)
+    return vocab.add_flag(new_getter(), flag_id=free)
 
 
 def apply_in_batches(component, stream, batch_size: int, error_handler=None):

@@ -31,7 +31,7 @@ from typing import Iterator
 import numpy
 from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LENGTH, ORTH, SENT_START, SPACY
 
-from .sentences import FIRST_FREE_FLAG, DutchSentenceSegmenter
+from .sentences import DutchSentenceSegmenter, lexeme_flag
 
 CHUNK_CHARS = 100_000  # paragraphs longer than this go through spaCy in pieces
 BATCH_CHARS = 100_000   # paragraphs tokenized together: few calls (numpy and spaCy cost per call)
@@ -129,6 +129,7 @@ class _Table:
 
 
 _COLUMNS = [ORTH, SPACY, IS_PUNCT, IS_SPACE, IDX, LENGTH]
+_BATCH_COLUMNS = _COLUMNS[:5]  # and the segmenter's flag; a token's end comes from the next one's IDX
 
 
 class WordTest:
@@ -145,13 +146,9 @@ class WordTest:
 def word_flag(vocab) -> int:
     """The lexeme flag id of WordTest in this vocabulary, added once: one column of a Doc's
     array instead of two where only words are counted."""
-    for flag_id, getter in vocab.lex_attr_getters.items():
-        if isinstance(getter, WordTest):
-            return flag_id
-    test = WordTest(vocab.lex_attr_getters[IS_PUNCT], vocab.lex_attr_getters[IS_SPACE])
-    free = next(f for f in range(FIRST_FREE_FLAG, 64) if f not in vocab.lex_attr_getters)
-    return vocab.add_flag(test, flag_id=free)
-_BATCH_COLUMNS = _COLUMNS[:5]  # and the segmenter's flag; a token's end comes from the next one's IDX
+    getters = vocab.lex_attr_getters
+    return lexeme_flag(vocab, lambda getter: isinstance(getter, WordTest),
+                       lambda: WordTest(getters[IS_PUNCT], getters[IS_SPACE]))
 
 
 def _table(doc, extra=()) -> tuple:

@@ -223,34 +223,6 @@ def test_any_transcript_gets_a_decision_that_marks_exactly_the_chosen_speakers(l
     assert not any(label_base(s) in RESPONDENT_LABELS for s in decision.interviewers if decision.how == "turns")
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(["I:", "R:", "Mm-hm.", "Ja.", "Oké, ja.", "Hoe gaat het?", "Goed.", "Sofie Claes:",
-                                 "Jan Peeters:", "wat doet u daar", "\n", "\n\n"]), max_size=30),
-       st.sampled_from([None, (), ("Sofie Claes",), ("R",)]))
-def test_turns_marked_by_label_need_no_change_and_counted_back_channels_choose_the_same_contexts(words, named):
-    """segment._marked_turns takes turns marked by their labels as they are (Decision.apply would
-    change none), and _selected_turns chooses the same contexts whether the decision counted the
-    interviewers' back-channel turns (Transcript.listening_turns) or not."""
-    from pipeline.config import SegmentParams
-    from pipeline.errors import InputError
-    from pipeline.records import SourceInfo, Transcript
-    from pipeline.segment import _marked_turns, _selected_turns
-
-    text = " ".join(words)
-    split = parse_turns(text, "t.txt", speakers=tuple(named or ()))
-    try:
-        decision = decide(split.turns, "t.txt", named)
-    except InputError:
-        return
-    marked = _marked_turns(split, decision)
-    assert marked == decision.apply(split.turns)
-    assert decision.listening_turns() == sum(is_backchannel(t.text) for t in marked if t.is_interviewer)
-    for include in (False, True):
-        params = SegmentParams(include_interviewer=include)
-        counted = Transcript(SourceInfo("t.txt"), text, marked, decision.listening_turns())
-        assert _selected_turns(counted, params) == _selected_turns(Transcript(SourceInfo("t.txt"), text, marked), params)
-
-
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(["hoe", "Wat", "ja-ja", "’t", "-", "?", ".", " ", "  ", ",", "\n", "é", "x1", "…"]),
                 max_size=120))
