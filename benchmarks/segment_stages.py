@@ -3,8 +3,9 @@
 Each stage of `run_segment` is timed on its own over the same corpus as benchmarks/scale.py
 builds ('long': interview-length files; 'copies': the sample's short files copied), in one
 process, start-up excluded: reading the files, finding speaker turns, deciding the interviewer,
-choosing the turns and their paragraphs, finding the sentences (the tokenizer included, and the
-tokenizer's calls alone on the same batches), and grouping sentences into fragments and writing
+choosing the turns and their paragraphs, finding the sentences (and of that: the word counts
+of the paragraphs from their chunks', and the tokenizer's calls alone on the batches of the
+paragraphs cut into sentences), and grouping sentences into fragments and writing
 their lines. The stages' sum is a little below `run_segment` (the glue between them is not
 timed). Reference B of scale.py (the bare tokenizer, one call per paragraph) is timed too.
 Each figure is the minimum of --runs runs (the machine is shared: the minimum is the least
@@ -46,6 +47,7 @@ def stages(folder: Path, runs: int) -> dict:
     from pipeline.records import Transcript
     from pipeline.segment import _paragraph_sentences, _selected_turns, file_jobs, line_maker, segmenting_nlp
     from pipeline.turns import parse_turns
+    from pipeline.wordcounts import chunk_words
 
     params = SegmentParams()
     nlp = segmenting_nlp(params)
@@ -72,8 +74,12 @@ def stages(folder: Path, runs: int) -> dict:
     whole = [not part[4] and not (n + 1 < len(flat) and flat[n + 1][4]) for n, part in enumerate(flat)]
     seconds["sentences"], found = fastest(lambda: list(units.sentence_spans(texts, nlp, params.max_words, starts,
                                                                             whole)), runs)
+    counter = chunk_words(nlp.tokenizer)  # the words of the paragraphs given whole, from their chunks'
+    seconds["  of which word counts"], counts = fastest(lambda: counter.counts(texts), runs)
+    rest = [text for text, count, alone in zip(texts, counts, whole)  # the paragraphs cut into sentences
+            if not (alone and text and count is not None and count <= params.max_words)]
     specials = units.special_spellings(nlp.tokenizer)
-    batches = [[batch[n] for n in units.cache_friendly_order(batch, specials)] for batch in units._batches(texts)]
+    batches = [[batch[n] for n in units.cache_friendly_order(batch, specials)] for batch in units._batches(rest)]
     seconds["  of which tokenizer"], _ = fastest(lambda: [nlp.tokenizer(units.SEPARATOR.join(b)) for b in batches],
                                                  runs)
 

@@ -49,7 +49,10 @@ def new_nlp(spacy_model: str = "blank", lemmas: bool = True) -> Language:
 def forget_pipelines() -> None:
     """Drop the pipelines built so far (the lemma tables take about 160 MB); the next
     `build_nlp` builds one again. For a long run that no longer needs spaCy."""
+    from .wordcounts import forget_chunks
+
     _cached_nlp.cache_clear()
+    forget_chunks()
 
 
 @lru_cache(maxsize=None)

@@ -166,6 +166,16 @@ def segmenting_nlp(params: SegmentParams):
 _THREAD = threading.local()
 
 
+def _ready_nlp(params: SegmentParams):
+    """segmenting_nlp with what it needs made before the first file: the words of its
+    tokenizer's special cases (wordcounts.chunk_words), worked out once, before forking."""
+    from .wordcounts import chunk_words
+
+    nlp = segmenting_nlp(params)
+    chunk_words(nlp.tokenizer)
+    return nlp
+
+
 def group_records(jobs, params: SegmentParams, unit: str, limits: ZipLimits, nlp=None, maker=None) -> list:
     """For each transcript of `jobs`, its units as dicts (a Fragment's fields, in order), or None
     for an empty file. Warnings and the interviewer line go to the log as each file is read; the
@@ -392,7 +402,7 @@ def run_segment(inputs, out, params: SegmentParams = SegmentParams(), unit: str 
             weights.append(sum(size for _, size in group))
             shard_of.append(number)
     results = ordered_map(work, groups, workers, weights=weights, label="Segmenting",
-                          prepare=functools.partial(segmenting_nlp, params))  # built once, before forking
+                          prepare=functools.partial(_ready_nlp, params))  # built once, before forking
     count = 0
     if shard_size:
         writer = ShardWriter(out, unit)

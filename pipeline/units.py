@@ -10,18 +10,22 @@ a blank line between them and tokenized at once, their token table read with one
 `Doc.to_array` call; the sentence rules look only at the candidate tokens of that table, each
 within its own paragraph, and every sentence's edges and word count come from running sums
 over the whole table (`_batch_sentences`). Paragraphs with a special case of the tokenizer
-(`bv.`, `'s`) are joined last, because the tokenizer stops filling its cache for the rest of a
-call once it meets one (`cache_friendly_order`). spaCy's tokenizer cuts text at white space before anything else, so a paragraph's tokens
-are the same whether it is tokenized alone or between blank lines (checked once per
-tokenizer: no special case of it mixes white space with other characters), and the rules see exactly the
-tokens a Doc of that paragraph alone would have, so the sentences are identical to those of
-`nlp.pipe` over the paragraphs (tests/test_units.py compares both on every fixture). For
-fragments, a paragraph of at most `max_words` words is one fragment whatever its sentences,
-so it is given whole from two columns of the table (`_batch_fragments`); only the longer ones
-(1 of the sample study's 192 paragraphs) are tokenized again for their sentences. The
-per-Doc cost of spaCy (a Doc, an array and a component call per paragraph) would otherwise
-be most of the time: interview paragraphs are short. Any other pipeline (an installed
-`nl_core_news_*` model, whose parser sets the sentences) goes through `nlp.pipe`.
+(`bv.`, `'s`) are joined last, because the tokenizer stops filling its cache for the rest of
+a call once it meets one (`cache_friendly_order`). spaCy's tokenizer cuts text at white
+space before anything else, so a paragraph's tokens are the same whether it is tokenized
+alone or between blank lines (checked once per tokenizer: no special case of it mixes white
+space with other characters), and the rules see exactly the tokens a Doc of that paragraph
+alone would have, so the sentences are identical to those of `nlp.pipe` over the paragraphs
+(tests/test_units.py compares both on every fixture). The per-Doc cost of spaCy (a Doc, an
+array and a component call per paragraph) would otherwise be most of the time: interview
+paragraphs are short. Any other pipeline (an installed `nl_core_news_*` model, whose parser
+sets the sentences) goes through `nlp.pipe`.
+
+**Most paragraphs need no tokenizer call at all.** For fragments, a paragraph of at most
+`max_words` words is one fragment whatever its sentences, so it is given whole with its word
+count, the sum of the words of its chunks between spaces (wordcounts.py: each distinct chunk
+is tokenized once per process); only the longer paragraphs (1 of the sample study's 192) go
+through the tokenizer and the sentence rules.
 """
 
 import math
@@ -31,7 +35,8 @@ from typing import Iterator
 import numpy
 from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LENGTH, ORTH, SENT_START, SPACY
 
-from .sentences import DutchSentenceSegmenter, lexeme_flag
+from .sentences import DutchSentenceSegmenter
+from .wordcounts import chunk_words
 
 CHUNK_CHARS = 100_000  # paragraphs longer than this go through spaCy in pieces
 BATCH_CHARS = 100_000   # paragraphs tokenized together: few calls (numpy and spaCy cost per call)
@@ -132,25 +137,6 @@ _COLUMNS = [ORTH, SPACY, IS_PUNCT, IS_SPACE, IDX, LENGTH]
 _BATCH_COLUMNS = _COLUMNS[:5]  # and the segmenter's flag; a token's end comes from the next one's IDX
 
 
-class WordTest:
-    """Lexeme flag getter: a word is a token that is neither punctuation nor white space, by the
-    vocabulary's own IS_PUNCT and IS_SPACE tests (so the flag is their combination exactly)."""
-
-    def __init__(self, is_punct, is_space):
-        self.is_punct, self.is_space = is_punct, is_space
-
-    def __call__(self, string: str) -> bool:
-        return not (self.is_punct(string) or self.is_space(string))
-
-
-def word_flag(vocab) -> int:
-    """The lexeme flag id of WordTest in this vocabulary, added once: one column of a Doc's
-    array instead of two where only words are counted."""
-    getters = vocab.lex_attr_getters
-    return lexeme_flag(vocab, lambda getter: isinstance(getter, WordTest),
-                       lambda: WordTest(getters[IS_PUNCT], getters[IS_SPACE]))
-
-
 def _table(doc, extra=()) -> tuple:
     """(_Table, the extra columns as arrays) of a Doc, read with one to_array call."""
     array = doc.to_array(_COLUMNS + list(extra))
@@ -217,8 +203,9 @@ def sentence_spans(texts, nlp, max_words=None, starts=None, whole=None) -> Itera
     `whole` (for fragments, with `max_words`): for each text, whether it may come as one span
     of the whole text when it has at most `max_words` words. That span is the one fragment
     `group_sentences` makes of its sentences, found without deciding where they end (most
-    paragraphs of an interview are that short; see `_batch_fragments`). A paragraph given in
-    pieces must not (its pieces' sentences are grouped together).
+    paragraphs of an interview are that short), its words counted from its chunks' (`ChunkWords`,
+    when the tokenizer allows it). A paragraph given in pieces must not (its pieces' sentences
+    are grouped together).
     """
     texts = list(texts)
     starts = [0] * len(texts) if starts is None else list(starts)
@@ -226,18 +213,30 @@ def sentence_spans(texts, nlp, max_words=None, starts=None, whole=None) -> Itera
     if segmenter is None:
         yield from _pipeline_sentences(texts, nlp, max_words, starts)
         return
-    done, tokenizer = 0, nlp.tokenizer
+    counter = chunk_words(nlp.tokenizer) if whole is not None and max_words is not None else None
+    if counter is None:
+        yield from _rule_sentences(texts, nlp.tokenizer, segmenter, max_words, starts)
+        return
+    found = [[(start, start + len(text), words)] if alone and text and words is not None and words <= max_words
+             else None for text, start, words, alone in zip(texts, starts, counter.counts(texts), whole)]
+    rest = [number for number, spans in enumerate(found) if spans is None]
+    if rest:
+        sentences = _rule_sentences([texts[number] for number in rest], nlp.tokenizer, segmenter, max_words,
+                                    [starts[number] for number in rest])
+        for number, spans in zip(rest, sentences):
+            found[number] = spans
+    yield from found
+
+
+def _rule_sentences(texts, tokenizer, segmenter, max_words, starts) -> Iterator[list]:
+    """sentence_spans with capcode's rules: a batch of texts tokenized at once (_batch_sentences)."""
+    done = 0
     specials = special_spellings(tokenizer)
     for batch in _batches(texts):
         order = cache_friendly_order(batch, specials)
         ordered = [batch[number] for number in order]
-        doc = tokenizer(SEPARATOR.join(ordered))
-        ordered_starts = [starts[done + number] for number in order]
-        if whole is None or max_words is None:
-            found = _batch_sentences(doc, ordered, segmenter, max_words, ordered_starts)
-        else:
-            found = _batch_fragments(doc, ordered, tokenizer, segmenter, max_words, ordered_starts,
-                                     [whole[done + number] for number in order])
+        found = _batch_sentences(tokenizer(SEPARATOR.join(ordered)), ordered, segmenter, max_words,
+                                 [starts[done + number] for number in order])
         sentences = [None] * len(batch)
         for number, spans in zip(order, found):
             sentences[number] = spans
@@ -298,33 +297,6 @@ def _batch_sentences(doc, batch, segmenter, max_words, starts) -> list:
     lo, hi, owner = _sentence_bounds(doc, array, segmenter, first, end)
     return _batch_spans(doc, array, lo, hi, owner, offsets - numpy.array(starts, dtype="int64"), len(batch),
                         max_words, int(offsets[-1] + lengths[-1]))
-
-
-def _batch_fragments(doc, batch, tokenizer, segmenter, max_words, starts, whole) -> list:
-    """`_batch_sentences` for fragments: a text that may be `whole` and has at most `max_words`
-    words is one span (start, end, words) of the whole text, found from two columns of the
-    batch's tokens (word or not, offset) instead of six; only the other texts (1 of the sample
-    study's 192 paragraphs) are tokenized again, on their own, for their sentences.
-    A text is trimmed, so its first token starts it and its last ends it."""
-    array = doc.to_array([word_flag(doc.vocab), IDX])
-    if array.ndim == 1 or not len(array):
-        return [[] for _ in batch]
-    lengths = numpy.array([len(text) for text in batch], dtype="int64")
-    offsets = numpy.concatenate([[0], numpy.cumsum(lengths + len(SEPARATOR))[:-1]])
-    idx = array[:, 1].astype("int64")
-    words_before = numpy.concatenate([[0], numpy.cumsum(array[:, 0], dtype="int64")])
-    words = words_before[numpy.searchsorted(idx, offsets + lengths)] - words_before[numpy.searchsorted(idx, offsets)]
-    short = ((words <= max_words) & numpy.array(whole, dtype=bool) & (lengths > 0)).tolist()
-    found = [[(start, start + size, count)] if alone else None
-             for start, size, count, alone in zip(starts, lengths.tolist(), words.tolist(), short)]
-    rest = [number for number, alone in enumerate(short) if not alone]
-    if rest:
-        texts = [batch[number] for number in rest]
-        sentences = _batch_sentences(tokenizer(SEPARATOR.join(texts)), texts, segmenter, max_words,
-                                     [starts[number] for number in rest])
-        for number, spans in zip(rest, sentences):
-            found[number] = spans
-    return found
 
 
 def _sentence_bounds(doc, array, segmenter, first, end) -> tuple:
@@ -438,9 +410,19 @@ def _cut_long(table: _Table, first, last, max_words):
         yield group[0][0], group[-1][1]
 
 
-def word_counts(texts, nlp) -> Iterator[int]:
-    """Words in each text: tokens that are neither punctuation nor white space."""
-    tokenizer = nlp.tokenizer
+def word_counts(texts, nlp) -> list:
+    """Words in each text: tokens that are neither punctuation nor white space (`ChunkWords`
+    counts most texts from the words of their chunks, the others are tokenized)."""
+    tokenizer, texts = nlp.tokenizer, list(texts)
+    counter = chunk_words(tokenizer)
+    counts = counter.counts(texts) if counter is not None else [None] * len(texts)
+    rest = [number for number, count in enumerate(counts) if count is None]
+    for number, count in zip(rest, _tokenized_word_counts([texts[number] for number in rest], tokenizer)):
+        counts[number] = count
+    return counts
+
+
+def _tokenized_word_counts(texts, tokenizer) -> Iterator[int]:
     if not joinable(tokenizer):
         for doc in tokenizer.pipe(texts):
             yield sum(1 for punct, space in doc.to_array([IS_PUNCT, IS_SPACE]).tolist() if not (punct or space))

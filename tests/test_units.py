@@ -177,19 +177,6 @@ def test_whole_or_in_sentences_the_fragments_agree_on_tricky_text(texts, max_wor
         [spans for spans, alone in zip(sentences, whole) if not alone]
 
 
-def test_the_word_flag_is_neither_punctuation_nor_white_space(lean):
-    from spacy.attrs import IS_PUNCT, IS_SPACE
-
-    from pipeline.units import word_flag
-
-    doc = lean.tokenizer("Ja, dat is (bv.) 3.500 euro...\n\n  Nee! 's Avonds – “goed” :-) [00:12:34] \t OCMW's")
-    flag = word_flag(lean.vocab)
-    assert flag == word_flag(lean.vocab)  # added once
-    rows = doc.to_array([flag, IS_PUNCT, IS_SPACE]).tolist()
-    assert [word for word, _, _ in rows] == [int(not (punct or space)) for _, punct, space in rows]
-    assert 0 < sum(word for word, _, _ in rows) < len(rows)
-
-
 def test_a_paragraph_in_pieces_is_grouped_from_its_sentences(lean, monkeypatch):
     """A paragraph too long for one spaCy call comes in pieces; a first piece of few (long) words
     must still give its sentences: the grouping may put a fragment's end inside it."""
