@@ -36,7 +36,7 @@ import numpy
 from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LENGTH, ORTH, SENT_START, SPACY
 
 from .sentences import DutchSentenceSegmenter
-from .wordcounts import chunk_words
+from .wordcounts import chunk_words, special_spellings
 
 CHUNK_CHARS = 100_000  # paragraphs longer than this go through spaCy in pieces
 BATCH_CHARS = 100_000   # paragraphs tokenized together: few calls (numpy and spaCy cost per call)
@@ -246,23 +246,6 @@ def _rule_sentences(texts, tokenizer, segmenter, max_words, starts) -> Iterator[
 
 # ---- keeping spaCy's tokenizer cache useful ------------------------------------------------------
 
-_SPECIALS = {}  # id(tokenizer) -> (tokenizer, number of special cases, their spellings)
-_AROUND = ("", "(", "\"", "'", "‘", "“")
-_AFTER = ("", ",", ";", ":", "!", "?", ")", "\"", "'", "’", "”")
-
-
-def special_spellings(tokenizer) -> frozenset:
-    """The tokenizer's special cases (abbreviations such as 'bv.', "'s", emoticons) as they
-    commonly stand between spaces: alone, after an opening bracket or quote, before a comma,
-    a closing bracket or a quote."""
-    rules = tokenizer.rules
-    known = _SPECIALS.get(id(tokenizer))
-    if known is None or known[0] is not tokenizer or known[1] != len(rules):
-        spellings = frozenset(before + rule + after for rule in rules for before in _AROUND for after in _AFTER)
-        known = _SPECIALS[id(tokenizer)] = (tokenizer, len(rules), spellings)
-    return known[2]
-
-
 def cache_friendly_order(batch, specials) -> list:
     """The order in which to join a batch's texts for the tokenizer: those without a special
     case first.
@@ -410,16 +393,16 @@ def _cut_long(table: _Table, first, last, max_words):
         yield group[0][0], group[-1][1]
 
 
-def word_counts(texts, nlp) -> list:
-    """Words in each text: tokens that are neither punctuation nor white space (`ChunkWords`
-    counts most texts from the words of their chunks, the others are tokenized)."""
+def word_counts(texts, nlp) -> Iterator[int]:
+    """Words in each text, in turn: tokens that are neither punctuation nor white space
+    (`ChunkWords` counts most texts from the words of their chunks, the others are tokenized)."""
     tokenizer, texts = nlp.tokenizer, list(texts)
     counter = chunk_words(tokenizer)
     counts = counter.counts(texts) if counter is not None else [None] * len(texts)
     rest = [number for number, count in enumerate(counts) if count is None]
     for number, count in zip(rest, _tokenized_word_counts([texts[number] for number in rest], tokenizer)):
         counts[number] = count
-    return counts
+    yield from counts
 
 
 def _tokenized_word_counts(texts, tokenizer) -> Iterator[int]:

@@ -50,6 +50,23 @@ def _word_test(vocab) -> WordTest:
     return vocab.lex_attr_getters[word_flag(vocab)]
 
 
+_SPECIALS = {}  # id(tokenizer) -> (tokenizer, number of special cases, their spellings)
+_AROUND = ("", "(", "\"", "'", "‘", "“")
+_AFTER = ("", ",", ";", ":", "!", "?", ")", "\"", "'", "’", "”")
+
+
+def special_spellings(tokenizer) -> frozenset:
+    """The tokenizer's special cases (abbreviations such as 'bv.', "'s", emoticons) as they
+    commonly stand between spaces: alone, after an opening bracket or quote, before a comma,
+    a closing bracket or a quote."""
+    rules = tokenizer.rules
+    known = _SPECIALS.get(id(tokenizer))
+    if known is None or known[0] is not tokenizer or known[1] != len(rules):
+        spellings = frozenset(before + rule + after for rule in rules for before in _AROUND for after in _AFTER)
+        known = _SPECIALS[id(tokenizer)] = (tokenizer, len(rules), spellings)
+    return known[2]
+
+
 _KNOWN = {}  # id(tokenizer) -> (tokenizer, number of special cases, ChunkWords or None)
 
 
@@ -73,6 +90,7 @@ def chunk_words(tokenizer):
 def forget_chunks() -> None:
     """Drop every tokenizer's chunks and the tokenizers themselves (dutch.forget_pipelines)."""
     _KNOWN.clear()
+    _SPECIALS.clear()
 
 
 def _count_changing_cases(tokenizer, rules):
@@ -108,6 +126,7 @@ class ChunkWords:
     def __init__(self, tokenizer, changing):
         self.tokenizer = tokenizer
         self.words = {}
+        self.specials = special_spellings(tokenizer)
         alternatives = "|".join(re.escape(case) for case in sorted(changing, key=len, reverse=True))
         self.unsure = re.compile(alternatives) if alternatives else None
 
@@ -123,20 +142,25 @@ class ChunkWords:
                 counts.append(0)
                 missing.append(number)
         if missing:
-            new = {chunk for number in missing for chunk in texts[number].split() if chunk not in words}
+            chunks = [texts[number].split() for number in missing]
+            new = set().union(*chunks)
+            new.difference_update(words)
             if len(words) + len(new) > CHUNKS_MAX:
                 words.clear()
-                new = {chunk for number in missing for chunk in texts[number].split()}
-            self._learn(list(new))
-            for number in missing:
-                counts[number] = sum(map(words.__getitem__, texts[number].split()))
+                new = set().union(*chunks)
+            self._learn(new)
+            for number, split in zip(missing, chunks):
+                counts[number] = sum(map(words.__getitem__, split))
         return [None if count >= UNSURE else count for count in counts]
 
-    def _learn(self, chunks: list) -> None:
-        """Tokenize the chunks joined by SEPARATOR (each gets the tokens it gets alone) and keep
-        each one's words, from two columns of the token table."""
+    def _learn(self, chunks: set) -> None:
+        """Tokenize the chunks joined by SEPARATOR (each gets the tokens it gets alone), those
+        with a special case last (as units.cache_friendly_order, for the tokenizer's own cache,
+        which the paragraphs cut into sentences use next), and keep each one's words."""
         if not chunks:
             return
+        special = chunks & self.specials
+        chunks = list(chunks - special) + list(special)
         counts = _separate_words(self.tokenizer, chunks)
         if self.unsure is not None:
             search = self.unsure.search

@@ -29,6 +29,14 @@ def test_offsets_point_into_the_plain_text_for_every_format(data_dir, nlp, name,
         assert fragment.text == fragment.text.strip() and fragment.n_words > 0
 
 
+@pytest.mark.parametrize("unit", ["fragment", "sentence", "turn"])
+def test_every_units_words_are_the_tokenizers_count_of_its_text(data_dir, nlp, unit):
+    units = list(iter_units([data_dir / "segment_study", data_dir / "own_study"], SegmentParams(), unit, nlp=nlp))
+    assert len({unit.source for unit in units}) > 3
+    assert [unit.n_words for unit in units] == \
+        [sum(not (token.is_punct or token.is_space) for token in nlp.tokenizer(unit.text)) for unit in units]
+
+
 def test_word_files_give_the_respondent_answers_with_their_questions(data_dir, nlp):
     for name in ("readers_interview.docx", "readers_interview.odt"):
         units = list(iter_units([data_dir / name], SegmentParams(), "fragment", nlp=nlp))
