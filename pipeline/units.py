@@ -36,11 +36,10 @@ import numpy
 from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LENGTH, ORTH, SENT_START, SPACY
 
 from .sentences import DutchSentenceSegmenter
-from .wordcounts import chunk_words, special_spellings
+from .wordcounts import SEPARATOR, chunk_words, special_spellings
 
 CHUNK_CHARS = 100_000  # paragraphs longer than this go through spaCy in pieces
 BATCH_CHARS = 100_000   # paragraphs tokenized together: few calls (numpy and spaCy cost per call)
-SEPARATOR = "\n\n"     # between joined paragraphs: white space that is never a single space
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 _SOFT_CUT = frozenset(",;:–—")
 # Pipeline components sentence boundaries do not need; skipped for speed.

@@ -8,12 +8,12 @@ spaCy's tokenizer cuts a text at white space first and then each chunk between s
 its own (prefixes, suffixes, infixes, special cases such as `bv.`). Only its last step, the
 special-case matcher, looks at tokens of neighbouring chunks, and a special case it applies
 (or leaves out) changes the word count only if the case's own tokens count differently from
-the tokens the chunk's affixes give. When no special case of the tokenizer does that
-(`countable`, checked once per tokenizer), a text's words are the sum of its chunks' words,
-and each distinct chunk need be tokenized only once per process (`ChunkWords`): a study's
-vocabulary recurs, so after its first files nearly every chunk is known. tests/test_wordcounts.py
-compares the sums with the tokenizer's own counts on the sample study and on texts made of
-the tokenizer's special cases.
+the tokens the chunk's affixes give. Those few cases are found once per tokenizer
+(`chunk_words`); a text holding none of them has the sum of its chunks' words, and each
+distinct chunk need be tokenized only once per process (`ChunkWords`): a study's vocabulary
+recurs, so after its first files nearly every chunk is known. A text holding one is left to
+the tokenizer. tests/test_wordcounts.py compares the sums with the tokenizer's own counts on
+the fixture studies and on texts made of the tokenizer's special cases and their pieces.
 """
 
 import re
@@ -23,7 +23,7 @@ from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, ORTH
 
 from .sentences import lexeme_flag
 
-SEPARATOR = "\n\n"  # between chunks tokenized together: white space that is never a single space
+SEPARATOR = "\n\n"  # between texts (paragraphs, chunks) tokenized together: white space that is never a single space
 CHUNKS_MAX = 200_000  # chunks remembered per tokenizer (about 20 MB at most), then forgotten
 
 
@@ -157,8 +157,6 @@ class ChunkWords:
         """Tokenize the chunks joined by SEPARATOR (each gets the tokens it gets alone), those
         with a special case last (as units.cache_friendly_order, for the tokenizer's own cache,
         which the paragraphs cut into sentences use next), and keep each one's words."""
-        if not chunks:
-            return
         special = chunks & self.specials
         chunks = list(chunks - special) + list(special)
         counts = _separate_words(self.tokenizer, chunks)
@@ -172,6 +170,8 @@ def _separate_words(tokenizer, chunks: list) -> list:
     """The words of each chunk (text without white space) as `tokenizer` cuts it alone: the
     chunks are tokenized joined by SEPARATOR, which no special case can reach across, and
     counted from two columns of the token table."""
+    if not chunks:
+        return []
     doc = tokenizer(SEPARATOR.join(chunks))
     array = doc.to_array([word_flag(doc.vocab), IDX])
     lengths = numpy.fromiter(map(len, chunks), dtype="int64", count=len(chunks))

@@ -128,3 +128,14 @@ def test_the_pipelines_forgotten_forget_their_chunks(lean, monkeypatch):
     assert chunk_words(lean.tokenizer) is not None and wordcounts._KNOWN
     dutch.forget_pipelines()
     assert cleared and not wordcounts._KNOWN
+
+
+def test_a_tokenizer_without_special_cases_counts_chunks_and_another_kind_is_not_counted():
+    nlp = spacy.blank("nl")
+    plain = Tokenizer(nlp.vocab, rules={}, prefix_search=nlp.tokenizer.prefix_search,
+                      suffix_search=nlp.tokenizer.suffix_search, infix_finditer=nlp.tokenizer.infix_finditer)
+    counter = chunk_words(plain)
+    assert counter is not None and counter.unsure is None
+    texts = ["Dat is bv. zo.", "(Ja), nee!  3.500 euro"]
+    assert counter.counts(texts) == [tokenizer_words(plain, text) for text in texts] == [4, 4]
+    assert chunk_words(lambda text: nlp.make_doc(text)) is None
