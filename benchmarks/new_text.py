@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scale import ROOT, SAMPLE, capcode_of, load, quiet_log  # noqa: E402
+from scale import ROOT, SAMPLE, capcode_of, cut_paragraphs, digest, load, quiet_log  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 TREEBANKS = [SHARED / "data" / "ud-dutch" / name for name in ("nl_alpino-ud-test.conllu", "nl_lassysmall-ud-test.conllu")]
@@ -60,22 +60,6 @@ def new_text_corpus(folder: Path) -> Path:
     return target
 
 
-def cut_paragraphs(folder: Path) -> list:
-    """The paragraphs segment cuts into sentences: respondent turns, split at blank lines."""
-    from pipeline.readers import read_plain_text
-    from pipeline.segment import find_transcripts
-    from pipeline.turns import parse_turns
-    from pipeline.units import paragraphs
-
-    cut = []
-    for source, path in find_transcripts([folder]):
-        text = read_plain_text(path)
-        for turn in parse_turns(text, source).turns:
-            if not turn.is_interviewer:
-                cut.extend(text[a:b] for a, b, _ in paragraphs(text, turn.start_char, turn.end_char))
-    return cut
-
-
 def child(corpus: Path, code: Path) -> dict:
     """One process's figures: first and second pass of segment and of the bare tokenizer."""
     import spacy
@@ -101,7 +85,7 @@ def child(corpus: Path, code: Path) -> dict:
             start = time.process_time()
             [tokenizer(text) for text in cut]
             figures[f"tokenizer {attempt}"] = time.process_time() - start
-        figures["sha256"] = __import__("hashlib").sha256(out.read_bytes()).hexdigest()
+        figures["sha256"] = digest(out)
     return figures
 
 

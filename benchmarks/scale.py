@@ -118,6 +118,23 @@ def corpus_long(folder: Path, words: int) -> Path:
     return target
 
 
+def cut_paragraphs(folder: Path) -> list:
+    """The paragraphs segment cuts into sentences (reference B's texts): respondent turns of the
+    transcripts' plain text, split at blank lines."""
+    from pipeline.readers import read_plain_text
+    from pipeline.segment import find_transcripts
+    from pipeline.turns import parse_turns
+    from pipeline.units import paragraphs
+
+    cut = []
+    for source, path in find_transcripts([folder]):
+        text = read_plain_text(path)
+        for turn in parse_turns(text, source).turns:
+            if not turn.is_interviewer:
+                cut.extend(text[a:b] for a, b, _ in paragraphs(text, turn.start_char, turn.end_char))
+    return cut
+
+
 def digest(path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -130,8 +147,6 @@ def segment_cpu(args, corpora, out: Path) -> list:
     from pipeline.config import SegmentParams
     from pipeline.readers import read_plain_text
     from pipeline.segment import find_transcripts, run_segment, segmenting_nlp
-    from pipeline.turns import parse_turns
-    from pipeline.units import paragraphs
 
     quiet_log()
     params = SegmentParams()
@@ -145,11 +160,7 @@ def segment_cpu(args, corpora, out: Path) -> list:
         whole, pieces = spacy.blank("nl").tokenizer, spacy.blank("nl").tokenizer
         texts = [read_plain_text(path) for _, path in find_transcripts([folder])]
         words = sum(len(text.split()) for text in texts)
-        cut = []  # the paragraphs segment cuts into sentences: respondent turns, split at blank lines
-        for (source, _), text in zip(find_transcripts([folder]), texts):
-            for turn in parse_turns(text, source).turns:
-                if not turn.is_interviewer:
-                    cut.extend(text[a:b] for a, b, _ in paragraphs(text, turn.start_char, turn.end_char))
+        cut = cut_paragraphs(folder)
         times = {"segment": [], "tokenizer A": [], "tokenizer B": []}
         [whole(t) for t in texts], [pieces(t) for t in cut], run_segment([folder], out, params)  # warm-up
         for _ in range(args.runs):

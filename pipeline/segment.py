@@ -166,13 +166,15 @@ def segmenting_nlp(params: SegmentParams):
 _THREAD = threading.local()
 
 
-def _ready_nlp(params: SegmentParams):
-    """segmenting_nlp with what it needs made before the first file: the words of its
-    tokenizer's special cases (wordcounts.chunk_words), worked out once, before forking."""
+def _ready_nlp(params: SegmentParams, unit: str):
+    """segmenting_nlp with what it needs made before the first file: for fragments and turns,
+    whose words are counted from their chunks', the words of its tokenizer's special cases
+    (wordcounts.chunk_words), worked out once, before forking."""
     from .wordcounts import chunk_words
 
     nlp = segmenting_nlp(params)
-    chunk_words(nlp.tokenizer)
+    if unit != "sentence":
+        chunk_words(nlp.tokenizer)
     return nlp
 
 
@@ -402,7 +404,7 @@ def run_segment(inputs, out, params: SegmentParams = SegmentParams(), unit: str 
             weights.append(sum(size for _, size in group))
             shard_of.append(number)
     results = ordered_map(work, groups, workers, weights=weights, label="Segmenting",
-                          prepare=functools.partial(_ready_nlp, params))  # built once, before forking
+                          prepare=functools.partial(_ready_nlp, params, unit))  # built once, before forking
     count = 0
     if shard_size:
         writer = ShardWriter(out, unit)

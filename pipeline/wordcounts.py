@@ -99,12 +99,12 @@ def _count_changing_cases(tokenizer, rules):
     `<3`, `v.Chr.`); None if a case mixes white space with other characters."""
     from spacy.tokenizer import Tokenizer
 
-    bare = Tokenizer(tokenizer.vocab, rules={}, prefix_search=tokenizer.prefix_search,
-                     suffix_search=tokenizer.suffix_search, infix_finditer=tokenizer.infix_finditer,
-                     token_match=tokenizer.token_match, url_match=tokenizer.url_match)
     cases = [string for string in rules if not string.isspace()]
     if any(ch.isspace() for string in cases for ch in string):
         return None
+    bare = Tokenizer(tokenizer.vocab, rules={}, prefix_search=tokenizer.prefix_search,
+                     suffix_search=tokenizer.suffix_search, infix_finditer=tokenizer.infix_finditer,
+                     token_match=tokenizer.token_match, url_match=tokenizer.url_match)
     is_word = _word_test(tokenizer.vocab)
     own = [sum(is_word(token[ORTH] if ORTH in token else token["ORTH"]) for token in rules[string])
            for string in cases]
